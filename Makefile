@@ -1,0 +1,30 @@
+# Two commands for a newcomer: `make demo` (the main job on the embedded sample) and `make test`.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.eogapfill-installed
+
+.PHONY: demo test book lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --upgrade pip
+	# CPU build of torch first, so that foscat does not pull a CUDA build
+	$(PY) -m pip install torch==2.13.0
+	$(PY) -m pip install -e ".[all]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m eogapfill.demo --out outputs
+	$(PY) -m jupyter_book build . --keep-going
+	@echo "Figures: outputs/   Book: _build/html/index.html"
+
+test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
+
+clean:
+	rm -rf _build outputs .pytest_cache

@@ -1,0 +1,135 @@
+"""What every fill shares: checked inputs, and an output that never touches observed cells.
+
+Every fill has the same signature::
+
+    fill_xxx(sst, gaps=None, **options) -> xr.Dataset
+
+``sst`` is a map (a HEALPix ``DataArray`` on ``cells``, or a lat/lon one for the grid fills)
+whose NaN are missing values, and ``gaps`` a boolean map of the same shape, True where a value
+must be made. ``sst`` may also be a regridded HEALPix ``Dataset``: then ``sst = ds.SST_L3S`` and
+``gaps = ds.gap``. Values of ``sst`` inside ``gaps`` are ignored; cells outside ``gaps`` are
+returned bit-identical (land stays NaN). The result is a ``Dataset`` with
+
+- ``filled``: the filled map (same dims as ``sst``),
+- optionally ``filled_std`` (an uncertainty, same dims) and ``members`` (``member`` x dims).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+__all__ = ["FillInputs", "finish_fill", "prepare_fill"]
+
+
+class FillInputs:
+    """Checked inputs of a fill: the map, its gap mask and the observed mask as numpy arrays."""
+
+    def __init__(self, sst: xr.DataArray, gaps: xr.DataArray):
+        self.sst = sst
+        self.gaps_da = gaps
+        self.values = np.asarray(sst.values, dtype="float64")
+        self.gaps = np.asarray(gaps.values, dtype=bool)
+        self.observed = np.isfinite(self.values) & ~self.gaps
+
+    @property
+    def n_gaps(self) -> int:
+        return int(self.gaps.sum())
+
+    @property
+    def n_observed(self) -> int:
+        return int(self.observed.sum())
+
+
+def prepare_fill(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    method: str = "fill",
+    min_observed: int = 1,
+) -> FillInputs:
+    """Check a fill's inputs and return them as :class:`FillInputs`.
+
+    Raises ``ValueError`` with what to do when the masks do not match the map, when there
+    is nothing to fill, or when there are fewer than ``min_observed`` observed values.
+    """
+    if isinstance(sst, xr.Dataset):
+        for name in ("SST_L3S", "gap"):
+            if name not in sst:
+                raise ValueError(
+                    f"{method}: the dataset has no {name!r} variable; pass a day regridded with "
+                    "eogapfill.regrid.to_healpix, or pass (sst, gaps) DataArrays"
+                )
+        if gaps is None:
+            gaps = sst["gap"]
+        sst = sst["SST_L3S"]
+    if not isinstance(sst, xr.DataArray):
+        raise TypeError(f"{method}: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
+    if gaps is None:
+        raise ValueError(f"{method}: no gap mask given: pass gaps=<boolean map, True where to fill>")
+    if not isinstance(gaps, xr.DataArray):
+        gaps = xr.DataArray(np.asarray(gaps), dims=sst.dims, coords=sst.coords)
+    if gaps.dims != sst.dims or gaps.shape != sst.shape:
+        raise ValueError(
+            f"{method}: the gap mask {dict(gaps.sizes)} does not match the map {dict(sst.sizes)}; "
+            "build both from the same regridded day"
+        )
+    if gaps.dtype != bool:
+        raise TypeError(f"{method}: gaps must be boolean (True where to fill), got dtype {gaps.dtype}")
+    inputs = FillInputs(sst, gaps)
+    if inputs.n_gaps == 0:
+        raise ValueError(f"{method}: the gap mask is empty: there is nothing to fill")
+    if inputs.n_observed < min_observed:
+        raise ValueError(
+            f"{method}: only {inputs.n_observed} observed value(s) outside the gaps, at least "
+            f"{min_observed} needed: the map is (almost) all cloud; pick another day or a larger area"
+        )
+    return inputs
+
+
+def finish_fill(
+    inputs: FillInputs,
+    values: np.ndarray,
+    *,
+    method: str,
+    std: np.ndarray | None = None,
+    members: np.ndarray | None = None,
+    attrs: dict | None = None,
+) -> xr.Dataset:
+    """Wrap a fill's result: gap cells from ``values``, every other cell copied from the input.
+
+    ``values`` has the map's shape; ``std`` too (zero outside the gaps); ``members`` has a
+    leading ``member`` axis. Raises if a gap cell is left NaN.
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.shape != inputs.values.shape:
+        raise ValueError(f"{method}: produced shape {values.shape}, expected {inputs.values.shape}")
+    filled = np.where(inputs.gaps, values, inputs.values)
+    left = int(np.isnan(filled[inputs.gaps]).sum())
+    if left:
+        raise RuntimeError(
+            f"{method}: {left} gap cell(s) could not be filled (no observed neighbour reachable); "
+            "try a method with a longer reach (alm, laplace) or a coarser grid"
+        )
+    sst = inputs.sst
+    out_attrs = {"fill_method": method, **(attrs or {})}
+    data_vars: dict[str, xr.DataArray] = {
+        "filled": sst.copy(data=filled).assign_attrs(
+            {**sst.attrs, "long_name": f"SST with gaps filled by {method}"}
+        ),
+    }
+    if std is not None:
+        std = np.where(inputs.gaps, np.asarray(std, dtype="float64"), 0.0)
+        data_vars["filled_std"] = sst.copy(data=std).assign_attrs(
+            {"units": sst.attrs.get("units", ""), "long_name": f"{method} uncertainty (standard deviation)"}
+        )
+    if members is not None:
+        members = np.asarray(members, dtype="float64")
+        members = np.where(inputs.gaps[None], members, inputs.values[None])
+        data_vars["members"] = xr.DataArray(
+            members,
+            dims=("member", *sst.dims),
+            coords={**sst.coords, "member": np.arange(members.shape[0])},
+            attrs={"units": sst.attrs.get("units", ""), "long_name": f"{method} ensemble members"},
+        )
+    return xr.Dataset(data_vars, attrs=out_attrs)
