@@ -1,0 +1,416 @@
+"""The ``eogapfill`` command: fill many days, write the sample, validate, run the demo.
+
+Run ``eogapfill --help`` (or ``python -m eogapfill --help``) for the sub-commands, and
+``eogapfill fill --help`` for the options of one. Bad arguments stop with a one-line message
+and exit status 2; a failure while running stops with a one-line message and status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["build_parser", "main"]
+
+_METHODS = ("laplace", "alm", "oi", "foscat")
+_SAMPLE_START = "2024-06-01"  # the sample's first day (eogapfill.sample.SAMPLE_START)
+
+_MAIN_EPILOG = """\
+examples:
+  eogapfill sample --out sample/                      write the offline sample stores
+  eogapfill fill --start 2024-06-01 --end 2024-06-07 --method laplace --out filled.zarr
+  eogapfill validate --date 2024-06-01 --nside 64 --methods laplace,alm --out scores.csv
+  eogapfill demo --out outputs/                       the whole story on the sample day
+
+Every command works offline on the embedded sample (the default source).
+"""
+
+_FILL_EPILOG = """\
+examples:
+  # one week of the sample, Laplace fill at about 27 km, two local worker processes
+  eogapfill fill --start 2024-06-01 --end 2024-06-07 --method laplace --out filled.zarr
+
+  # the same store again with a later end: the days already there are skipped
+  eogapfill fill --start 2024-06-01 --end 2024-06-10 --method laplace --out filled.zarr
+
+  # spherical harmonics up to l = 20, on an existing Dask cluster
+  eogapfill fill --start 2024-06-01 --end 2024-06-03 --method alm --option lmax=20 \\
+      --scheduler tcp://10.0.0.5:8786 --out alm.zarr
+
+The store holds SST_L3S, SST_filled, SST_L4, gap, sea (and filled_std for methods that give
+one) on dims (time, cells). Open it in Python with
+eogapfill.pipeline.open_output("filled.zarr"). A run that stops (crash, Ctrl-C) keeps every
+finished day: run the same command again to resume.
+"""
+
+_SAMPLE_EPILOG = """\
+examples:
+  eogapfill sample --out sample/                           the default 10 days at 0.25 deg
+  eogapfill sample --out sample/ --start 2024-07-01 --days 3 --resolution 1.0
+
+Writes l3s.zarr and l4 stores (Zarr format 2, consolidated, Copernicus Marine schema) that
+eogapfill.data.open_l3s(url=...) and open_l4(url=...) read like the real ones.
+"""
+
+_VALIDATE_EPILOG = """\
+examples:
+  eogapfill validate --date 2024-06-01 --nside 64
+  eogapfill validate --date 2024-06-03 --nside 32 --methods laplace,alm --out scores.csv
+
+Hides the day's clear pixels that lie under the clouds of another day (--clouds-from, the
+next day by default), fills, and scores each method on the hidden pixels only ("honest"
+protocol: the fills never see the values they are scored on).
+"""
+
+_DEMO_EPILOG = """\
+example:
+  eogapfill demo --out outputs/
+
+Opens the sample day, draws it, regrids it to HEALPix, fills it with several methods, draws
+the maps and writes a small validation table (CSV and markdown) under --out.
+"""
+
+
+def _wrap(text: str) -> str:
+    return textwrap.fill(text, width=88)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (no usage block) with exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+# --------------------------------------------------------------------------------------------
+# argument types
+# --------------------------------------------------------------------------------------------
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-06-01"
+        ) from None
+
+
+def _nside(text: str) -> int:
+    from eogapfill.healpix import check_nside
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    try:
+        check_nside(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+#: Grid spacings of the sample, degrees (eogapfill.sample.RESOLUTIONS).
+_RESOLUTIONS = (1.0, 0.5, 0.25, 0.1)
+
+
+def _resolution(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of degrees") from None
+    if value not in _RESOLUTIONS:
+        raise argparse.ArgumentTypeError(
+            f"the sample exists at {', '.join(map(str, _RESOLUTIONS))} degrees, not {value}"
+        )
+    return value
+
+
+def _option(text: str) -> tuple[str, Any]:
+    key, sep, raw = text.partition("=")
+    if not sep or not key.isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not KEY=VALUE (e.g. lmax=20 or reference=\"observed\")"
+        )
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError:
+        value = raw  # a bare word is a string
+    return key, value
+
+
+def _method_list(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give at least one method, e.g. laplace,alm")
+    allowed = ("laplace", "noise", "alm", "oi", "foscat")
+    unknown = [n for n in names if n not in allowed]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown method {', '.join(map(repr, unknown))}; choose from {', '.join(allowed)}"
+        )
+    return names
+
+
+# --------------------------------------------------------------------------------------------
+# the parser
+# --------------------------------------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    """The ``eogapfill`` argument parser (sub-commands fill, sample, validate, demo)."""
+    from eogapfill import __version__
+
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = _Parser(
+        prog="eogapfill",
+        description=_wrap("Fill the gaps (clouds) in satellite sea-surface temperature maps on the "
+        "sphere (HEALPix grid), one day or many."),
+        epilog=_MAIN_EPILOG,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"eogapfill {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full Python traceback when a command fails")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    fill = sub.add_parser(
+        "fill",
+        help="fill a range of days into one Zarr store (parallel, resumable)",
+        description=_wrap("Fill every day from --start to --end: open L3S and L4, regrid to "
+        "HEALPix, fill the gaps, append the day to the --out Zarr store. Days run in "
+        "parallel on Dask workers; days already in the store are skipped."),
+        epilog=_FILL_EPILOG,
+        formatter_class=fmt,
+    )
+    fill.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD",
+                      help="first day")
+    fill.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD",
+                      help="last day (included)")
+    fill.add_argument("--method", choices=_METHODS, default="laplace",
+                      help="fill method (default: %(default)s): laplace = smooth neighbour "
+                      "average, alm = spherical-harmonic fit, oi = optimal interpolation, "
+                      "foscat = scattering-transform synthesis (slow, needs torch)")
+    fill.add_argument("--nside", type=_nside, default=128,
+                      help="HEALPix resolution, a power of two (default: %(default)s, about "
+                      "27 km; 64 is 55 km, 256 is 14 km)")
+    fill.add_argument("--source", choices=("sample", "cmems"), default="sample",
+                      help="sample = the offline embedded sample (default), cmems = the "
+                      "Copernicus Marine ARCO stores (needs the network)")
+    fill.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
+                      help="grid spacing of the sample in degrees (default: %(default)s)")
+    fill.add_argument("--out", type=Path, required=True, help="output Zarr store (a folder)")
+    fill.add_argument("--workers", type=_positive_int, default=2, metavar="N",
+                      help="local Dask worker processes, one thread each (default: "
+                      "%(default)s)")
+    fill.add_argument("--scheduler", metavar="ADDRESS",
+                      help="use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead "
+                      "of starting local workers")
+    fill.add_argument("--option", type=_option, action="append", default=[],
+                      metavar="KEY=VALUE", help="option of the fill method, repeatable "
+                      "(e.g. --option lmax=20); VALUE is read as JSON, else as text")
+    fill.add_argument("--quiet", action="store_true", help="no progress bar")
+    fill.add_argument("--verbose", action="store_true", help="log every day written")
+
+    sample = sub.add_parser(
+        "sample",
+        help="write the offline sample stores (L3S and L4) to a folder",
+        description=_wrap("Generate the sample days (real NOAA OISST fronts with generated clouds, "
+        "Copernicus Marine schema) and write them as Zarr stores."),
+        epilog=_SAMPLE_EPILOG,
+        formatter_class=fmt,
+    )
+    sample.add_argument("--out", type=Path, required=True, help="folder to write into")
+    sample.add_argument("--start", type=_date, default=dt.date.fromisoformat(_SAMPLE_START),
+                        metavar="YYYY-MM-DD", help="first day (default: %(default)s)")
+    sample.add_argument("--days", type=_positive_int, default=None, metavar="N",
+                        help="number of days (default: the sample's 10)")
+    sample.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
+                        help="grid spacing in degrees: 1.0, 0.5, 0.25 (default) or 0.1 "
+                        "(the products' own)")
+    sample.add_argument("--seed", type=int, default=0,
+                        help="seed of the generated weather (default: %(default)s)")
+    sample.add_argument("--overwrite", action="store_true",
+                        help="replace stores that already exist in --out")
+
+    validate = sub.add_parser(
+        "validate",
+        help="score fill methods on pixels hidden under another day's clouds",
+        description=_wrap("Honest validation of the fills on one day: hide clear pixels under a "
+        "real cloud pattern, fill, score on the hidden pixels (RMSE, bias, skill, texture)."),
+        epilog=_VALIDATE_EPILOG,
+        formatter_class=fmt,
+    )
+    validate.add_argument("--date", type=_date, default=dt.date.fromisoformat(_SAMPLE_START),
+                          metavar="YYYY-MM-DD", help="day to validate on (default: %(default)s)")
+    validate.add_argument("--clouds-from", type=_date, default=None, metavar="YYYY-MM-DD",
+                          help="day whose clouds hide the pixels (default: the next day)")
+    validate.add_argument("--nside", type=_nside, default=64,
+                          help="HEALPix resolution, a power of two (default: %(default)s)")
+    validate.add_argument("--methods", type=_method_list, default=None, metavar="M1,M2",
+                          help="comma-separated methods among laplace, noise, alm, oi, "
+                          "foscat (default: all available except foscat)")
+    validate.add_argument("--source", choices=("sample", "cmems"), default="sample",
+                          help="data source (default: %(default)s)")
+    validate.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
+                          help="grid spacing of the sample in degrees (default: %(default)s)")
+    validate.add_argument("--members", type=_positive_int, default=4, metavar="N",
+                          help="ensemble members of the stochastic fills (default: "
+                          "%(default)s)")
+    validate.add_argument("--out", type=Path, default=None,
+                          help="write the table to this CSV file (and a .md next to it)")
+
+    demo = sub.add_parser(
+        "demo",
+        help="run the whole story on the sample day and save figures and a table",
+        description=_wrap("Open, prepare, draw, regrid, fill and validate the sample day; save "
+        "figures and a validation table."),
+        epilog=_DEMO_EPILOG,
+        formatter_class=fmt,
+    )
+    demo.add_argument("--out", type=Path, default=Path("outputs"),
+                      help="folder for the figures and tables (default: %(default)s)")
+    demo.add_argument("--nside", type=_nside, default=64,
+                      help="HEALPix resolution (default: %(default)s)")
+    demo.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
+                      help="grid spacing of the sample in degrees (default: %(default)s)")
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# commands
+# --------------------------------------------------------------------------------------------
+def _cmd_fill(args: argparse.Namespace) -> int:
+    from eogapfill.pipeline import run, stored_days
+
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    before = len(stored_days(args.out)) if args.out.exists() else 0
+    client = None
+    if args.scheduler:
+        from distributed import Client
+
+        client = Client(args.scheduler)
+    try:
+        ds = run(
+            args.start.isoformat(), args.end.isoformat(), method=args.method, nside=args.nside,
+            source=args.source, out=args.out, client=client, resolution=args.resolution,
+            method_options=dict(args.option), progress=not args.quiet, n_workers=args.workers,
+        )
+    finally:
+        if client is not None:
+            client.close()
+    times = ds["time"].values
+    added = ds.sizes["time"] - before
+    print(f"{added} day(s) written to {args.out}; it holds {ds.sizes['time']} day(s), "
+          f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
+          f"eogapfill.pipeline.open_output({str(args.out)!r})")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from eogapfill import sample
+
+    days = sample.SAMPLE_DAYS if args.days is None else args.days
+    paths = sample.write_sample(args.out, start=args.start.isoformat(), days=days,
+                                resolution=args.resolution, seed=args.seed,
+                                overwrite=args.overwrite)
+    print(f"{days} day(s) from {args.start} at {args.resolution} deg written:")
+    for name, path in paths.items():
+        print(f"  {name}: {path}")
+    print(f"open them with eogapfill.data.open_l3s(url={str(paths['l3s'])!r}) and "
+          f"open_l4(url={str(paths['l4'])!r})")
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from eogapfill.data import open_l3s, open_l4
+    from eogapfill.preprocess import prepare_day
+    from eogapfill.validate import default_methods, validation_experiment
+
+    clouds = args.clouds_from or args.date + dt.timedelta(days=1)
+    if clouds == args.date:
+        raise ValueError("--clouds-from must be another day than --date")
+    days = []
+    for when in (args.date, clouds):
+        label = when.isoformat()
+        l3s = open_l3s(label, source=args.source, resolution=args.resolution)
+        l4 = open_l4(label, source=args.source, resolution=args.resolution)
+        days.append(prepare_day(l3s, l4).load())
+    case = validation_experiment(days[0], days[1], args.nside)
+    wanted = args.methods or []
+    methods = default_methods(args.members, include_foscat="foscat" in wanted)
+    if wanted:
+        missing = [m for m in wanted if m not in methods]
+        if missing:
+            raise ValueError(
+                f"method(s) {', '.join(missing)} not available in this installation; "
+                f"available: {', '.join(methods)}"
+            )
+        methods = {m: methods[m] for m in wanted}
+    table = case.compare(methods, progress=False)
+    print(f"{args.date} at nside {args.nside}, pixels hidden under the clouds of {clouds} "
+          f"({int(case.hidden_mask.sum())} cells); scores on the hidden pixels, degC:")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if args.out is not None:
+        from eogapfill.demo import markdown_table
+
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.out, index=False)
+        args.out.with_suffix(".md").write_text(markdown_table(table))
+        print(f"table written to {args.out} and {args.out.with_suffix('.md')}")
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from eogapfill.demo import run_demo
+
+    run_demo(args.out, nside=args.nside, resolution=args.resolution)
+    return 0
+
+
+_COMMANDS = {"fill": _cmd_fill, "sample": _cmd_sample, "validate": _cmd_validate,
+             "demo": _cmd_demo}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``eogapfill`` command; returns the exit status.
+
+    >>> main(["fill", "--start", "2024-06-03", "--end", "2024-06-01", "--out", "x.zarr"])
+    2
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    if args.command == "fill" and args.end < args.start:
+        sub = f"{parser.prog} fill"
+        print(f"{sub}: error: --end {args.end} is before --start {args.start} "
+              f"(see '{sub} --help')", file=sys.stderr)
+        return 2
+    try:
+        return _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("eogapfill: interrupted; finished days are kept, run the same command again to "
+              "resume", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, RuntimeError, ImportError) as err:
+        if args.debug:
+            raise
+        message = " ".join(str(err).split())
+        print(f"eogapfill {args.command}: error: {message}", file=sys.stderr)
+        return 1

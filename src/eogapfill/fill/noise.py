@@ -1,0 +1,155 @@
+"""Laplace + white noise: the null stochastic control of every ensemble fill.
+
+Each member is the Laplace fill plus independent Gaussian noise in the gaps. The noise has
+the standard deviation of the observed small scales: the spread of "observed cell minus the
+mean of its observed neighbours". It matches the gaps' neighbour-difference variance without
+any structure, so a stochastic fill (a conditional simulation) has to beat it to show that
+its texture carries information. ``filled`` is the ensemble mean, which is why a few-member
+mean keeps some noise (its variance is ``std**2 / n_members``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from eogapfill.fill.common import finish_fill
+from eogapfill.fill.laplace import fill_laplace, healpix_fill_inputs, neighbour_mean
+
+__all__ = ["fill_noise", "observed_neighbour_std"]
+
+
+def observed_neighbour_std(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+) -> float:
+    """Standard deviation of (observed cell minus the mean of its observed neighbours), degC.
+
+    Only observed cells enter, on both sides of the difference; cells without an observed
+    neighbour are skipped. This is the default noise level of :func:`fill_noise`.
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> rng = np.random.default_rng(0)
+    >>> sst = 20.0 + rng.normal(size=12 * 16**2)
+    >>> gap = np.zeros(sst.size, dtype=bool)
+    >>> gap[:100] = True
+    >>> ds = healpix_dataset({"SST_L3S": sst, "gap": gap}, nside=16)
+    >>> round(observed_neighbour_std(ds), 1)  # unit white noise: sqrt(1 + 1/8)
+    1.1
+    """
+    inputs, nside = healpix_fill_inputs(sst, gaps, method="observed_neighbour_std")
+    observed_only = np.where(inputs.observed, inputs.values, np.nan)
+    difference = observed_only - neighbour_mean(observed_only, nside)
+    usable = difference[np.isfinite(difference)]
+    if usable.size < 2:
+        raise ValueError(
+            "cannot estimate the noise level: fewer than 2 observed cells have an observed "
+            "neighbour; pass std= explicitly (degC)"
+        )
+    return float(np.std(usable))
+
+
+def fill_noise(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    base: str | xr.Dataset | xr.DataArray | np.ndarray = "laplace",
+    n_members: int = 4,
+    seed: int | None = None,
+    std: float | None = None,
+) -> xr.Dataset:
+    """Ensemble of a smooth fill plus Gaussian white noise in the gaps (HEALPix maps).
+
+    Parameters
+    ----------
+    sst : xarray.DataArray or xarray.Dataset
+        Full-sphere NESTED HEALPix map on ``cells`` (degC, NaN = missing), or a regridded day
+        (then ``SST_L3S`` and ``gap`` are used).
+    gaps : boolean array, shape ``(npix,)``, optional
+        True where a value must be made.
+    base : {"laplace"} or xarray.Dataset or xarray.DataArray or numpy.ndarray
+        The smooth fill to perturb: ``"laplace"`` computes :func:`fill_laplace`; a fill's
+        output Dataset (its ``filled``) or a filled map of shape ``(npix,)`` is used as given.
+    n_members : int
+        Number of members (>= 1).
+    seed : int, optional
+        Seed of the random generator: the same seed gives the same members.
+    std : float, optional
+        Noise standard deviation (degC). Default: :func:`observed_neighbour_std` of the map.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``members`` (member, cells): base + noise in the gaps, observations elsewhere;
+        ``filled``: the ensemble mean; ``filled_std``: the ensemble spread (standard
+        deviation across members, ``ddof=1``), or ``std`` itself for a single member; zero
+        outside the gaps. Attributes ``noise_std_degC``, ``n_members`` and ``seed``.
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> sst = np.full(12 * 4**2, 20.0)
+    >>> gap = np.zeros(sst.size, dtype=bool)
+    >>> gap[:4] = True
+    >>> ds = healpix_dataset({"SST_L3S": sst, "gap": gap}, nside=4)
+    >>> out = fill_noise(ds, n_members=3, seed=1, std=0.5)
+    >>> out.members.shape, bool((out.members[:, 4:] == 20.0).all())
+    ((3, 192), True)
+    """
+    if isinstance(n_members, bool) or not isinstance(n_members, int | np.integer) or n_members < 1:
+        raise ValueError(f"fill_noise: n_members must be an integer >= 1, got {n_members!r}")
+    inputs, _ = healpix_fill_inputs(sst, gaps, method="laplace_noise")
+    if std is None:
+        std = observed_neighbour_std(inputs.sst, inputs.gaps_da)
+    std = float(std)
+    if not (np.isfinite(std) and std >= 0):
+        raise ValueError(f"fill_noise: std must be a finite value >= 0 (degC), got {std!r}")
+
+    if isinstance(base, str):
+        if base != "laplace":
+            raise ValueError(
+                f"fill_noise: unknown base {base!r}; use 'laplace' or pass a filled map"
+            )
+        base_values = fill_laplace(inputs.sst, inputs.gaps_da)["filled"].values
+        base_name = "laplace"
+    else:
+        base_name = "given"
+        if isinstance(base, xr.Dataset):
+            if "filled" not in base:
+                raise ValueError("fill_noise: the base Dataset has no 'filled' variable")
+            base_name = str(base.attrs.get("fill_method", base_name))
+            base = base["filled"]
+        base_values = np.asarray(getattr(base, "values", base), dtype="float64")
+        if base_values.shape != inputs.values.shape:
+            raise ValueError(
+                f"fill_noise: the base map has shape {base_values.shape}, the map "
+                f"{inputs.values.shape}; fill the same map first"
+            )
+        if not np.isfinite(base_values[inputs.gaps]).all():
+            raise ValueError("fill_noise: the base map has NaN in the gaps; pass a complete fill")
+
+    rng = np.random.default_rng(seed)
+    noise = rng.standard_normal((n_members, inputs.n_gaps)) * std
+    members = np.repeat(base_values[None, :], n_members, axis=0)
+    members[:, inputs.gaps] += noise
+    if n_members > 1:
+        spread = members.std(axis=0, ddof=1)
+    else:
+        spread = np.full(inputs.values.shape, std)
+    attrs: dict[str, object] = {
+        "base_fill": base_name,
+        "noise_std_degC": std,
+        "n_members": int(n_members),
+    }
+    if seed is not None:
+        attrs["seed"] = int(seed)
+    return finish_fill(
+        inputs,
+        members.mean(axis=0),
+        method=f"{base_name}_noise",
+        std=spread,
+        members=members,
+        attrs=attrs,
+    )

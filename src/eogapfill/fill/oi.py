@@ -1,0 +1,544 @@
+"""Optimal interpolation (simple kriging) and Gaussian conditional simulation on the sphere.
+
+The fill works on anomalies: the observed cells minus their large-scale spherical-harmonic
+fit (:func:`eogapfill.fill.alm.fit_alm`, ``lmax = 15`` by default). The anomalies are modelled
+as a zero-mean Gaussian field with an isotropic Matérn covariance (:class:`CovarianceModel`),
+fitted on the observed cells only: an empirical variogram (gstools, great-circle distances)
+gives a first guess, then leave-one-out kriging of observed cells picks the length scale and
+nugget. Each gap cell is predicted from its ``n_neighbours`` nearest observed cells by simple
+kriging (local optimal interpolation), with the kriging standard deviation as its uncertainty.
+
+Distances enter the covariance as chord lengths ``2 R sin(d / 2R)`` (``R = 6371 km``), as in
+gstools' ``latlon`` models: a Matérn of the chord is positive definite on the sphere for every
+smoothness, and differs from one of the great-circle distance by less than 0.3 % below 1000 km.
+
+Conditional members (``n_members > 0``) are unconditional Gaussian random fields with the same
+covariance (spherical-harmonic synthesis of its angular power spectrum plus white noise for the
+nugget), each conditioned on the observations by kriging its own values at the observed cells
+with the same weights: ``member = mean + (sim - kriged sim)``. Their spread in the gaps equals
+the kriging standard deviation in expectation.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+
+import healpy as hp
+import numpy as np
+import xarray as xr
+from scipy.spatial import cKDTree
+
+from eogapfill.fill.alm import _fit_arrays
+from eogapfill.fill.common import finish_fill, prepare_fill
+from eogapfill.healpix import HealpixGrid, check_nside, grid_of
+
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "CovarianceModel",
+    "angular_power_spectrum",
+    "fill_oi",
+    "fit_covariance",
+    "gaussian_random_field",
+]
+
+EARTH_RADIUS_KM = 6371.0
+MIN_OBSERVED_FOR_FIT = 50
+_SMOOTHNESS = (0.5, 1.5, 2.5)
+
+
+@dataclass(frozen=True)
+class CovarianceModel:
+    """Isotropic Matérn covariance of an anomaly field on the sphere.
+
+    ``C(d) = sill * rho(c / length_scale_km) + nugget * [d == 0]`` with ``c`` the chord length
+    (km) of the great-circle distance ``d`` and, for ``x = sqrt(2 nu) c / length_scale_km``,
+
+    - ``nu = 0.5`` (exponential): ``rho = exp(-x)``
+    - ``nu = 1.5``: ``rho = (1 + x) exp(-x)``
+    - ``nu = 2.5``: ``rho = (1 + x + x**2 / 3) exp(-x)``
+
+    (the convention of scikit-learn and Rasmussen & Williams; gstools' ``len_scale`` is this
+    length scale divided by ``sqrt(2)``).
+
+    Parameters
+    ----------
+    sill : float
+        Variance of the spatially correlated part, degC**2.
+    length_scale_km : float
+        Length scale, km.
+    nugget : float
+        Variance of the uncorrelated part (measurement noise, sub-cell variability), degC**2.
+    nu : float
+        Smoothness, one of 0.5, 1.5, 2.5.
+
+    Examples
+    --------
+    >>> model = CovarianceModel(sill=0.5, length_scale_km=200.0, nugget=0.01)
+    >>> model(np.array([0.0, 200.0])).round(3).tolist()
+    [0.51, 0.242]
+    """
+
+    sill: float
+    length_scale_km: float
+    nugget: float = 0.0
+    nu: float = 1.5
+
+    def __post_init__(self) -> None:
+        if self.nu not in _SMOOTHNESS:
+            raise ValueError(f"nu must be one of {_SMOOTHNESS} (0.5 = exponential), got {self.nu!r}")
+        for name in ("sill", "length_scale_km", "nugget"):
+            value = getattr(self, name)
+            if not np.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        if self.sill <= 0 or self.length_scale_km <= 0:
+            raise ValueError(
+                f"sill and length_scale_km must be > 0, got {self.sill!r} and {self.length_scale_km!r}"
+            )
+
+    @property
+    def variance(self) -> float:
+        """Total variance ``sill + nugget`` (degC**2): the prior variance of one cell."""
+        return self.sill + self.nugget
+
+    def correlation_chord(self, chord_km: np.ndarray) -> np.ndarray:
+        """Correlation ``rho`` of the correlated part at chord lengths (km), any shape."""
+        x = math.sqrt(2 * self.nu) * np.asarray(chord_km, dtype="float64") / self.length_scale_km
+        decay = np.exp(-x)
+        if self.nu == 0.5:
+            return decay
+        if self.nu == 1.5:
+            return (1 + x) * decay
+        return (1 + x + x * x / 3) * decay
+
+    def __call__(self, distance_km: np.ndarray) -> np.ndarray:
+        """Covariance (degC**2) at great-circle distances (km); the nugget counts at 0 only."""
+        d = np.asarray(distance_km, dtype="float64")
+        chord = 2 * EARTH_RADIUS_KM * np.sin(d / (2 * EARTH_RADIUS_KM))
+        return self.sill * self.correlation_chord(chord) + self.nugget * (d == 0)
+
+
+def angular_power_spectrum(model: CovarianceModel, lmax: int) -> np.ndarray:
+    """Angular power spectrum ``C_l`` (degC**2 sr) of the correlated part of ``model``.
+
+    ``C_l = 2 pi ∫ C(theta) P_l(cos theta) d cos theta`` by Gauss-Legendre quadrature, so that
+    ``C(theta) = sum_l (2l + 1) / (4 pi) C_l P_l(cos theta)``. Shape ``(lmax + 1,)``.
+
+    Examples
+    --------
+    >>> cl = angular_power_spectrum(CovarianceModel(1.0, 800.0), lmax=200)
+    >>> ell = np.arange(201)
+    >>> round(float(np.sum((2 * ell + 1) * cl) / (4 * np.pi)), 3)  # variance up to l = 200
+    0.997
+    """
+    if lmax < 0:
+        raise ValueError(f"lmax must be >= 0, got {lmax}")
+    # enough nodes for the oscillations of P_lmax and for the decay of C near theta = 0
+    scale = model.length_scale_km / EARTH_RADIUS_KM
+    n_nodes = int(min(max(4 * lmax + 64, 40 / scale), 200_000))
+    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    chord = EARTH_RADIUS_KM * np.sqrt(np.maximum(2 - 2 * x, 0.0))
+    weighted = w * model.sill * model.correlation_chord(chord)
+    cl = np.empty(lmax + 1)
+    p_prev, p = np.ones_like(x), x.copy()
+    cl[0] = weighted.sum()
+    if lmax >= 1:
+        cl[1] = weighted @ p
+    for ell in range(2, lmax + 1):
+        p_prev, p = p, ((2 * ell - 1) * x * p - (ell - 1) * p_prev) / ell
+        cl[ell] = weighted @ p
+    return 2 * np.pi * np.maximum(cl, 0.0)
+
+
+def gaussian_random_field(
+    model: CovarianceModel,
+    nside: int,
+    *,
+    n_fields: int = 1,
+    seed: int | np.random.Generator | None = None,
+) -> np.ndarray:
+    """Zero-mean Gaussian random fields with covariance ``model`` on NESTED HEALPix cells.
+
+    Spherical-harmonic synthesis up to ``lmax = 3 nside - 1`` of
+    :func:`angular_power_spectrum` (the variance above ``lmax`` is lost), plus independent
+    noise of variance ``model.nugget`` in each cell.
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_fields, 12 nside**2)``, degC.
+
+    Examples
+    --------
+    >>> f = gaussian_random_field(CovarianceModel(1.0, 1000.0), nside=16, n_fields=2, seed=0)
+    >>> f.shape
+    (2, 3072)
+    """
+    check_nside(nside)
+    rng = np.random.default_rng(seed)
+    lmax = 3 * nside - 1
+    cl = angular_power_spectrum(model, lmax)
+    ell, m = hp.Alm.getlm(lmax)
+    scale = np.sqrt(cl[ell])
+    order = hp.ring2nest(nside, np.arange(12 * nside**2))
+    fields = np.empty((n_fields, 12 * nside**2))
+    for i in range(n_fields):
+        re = rng.standard_normal(ell.size)
+        im = rng.standard_normal(ell.size)
+        alm = np.where(m == 0, re, (re + 1j * im) / np.sqrt(2.0)) * scale
+        fields[i, order] = hp.alm2map(alm.astype(np.complex128), nside, lmax=lmax)
+        if model.nugget:
+            fields[i] += rng.standard_normal(fields.shape[1]) * np.sqrt(model.nugget)
+    return fields
+
+
+@lru_cache(maxsize=4)
+def _unit_vectors(nside: int) -> np.ndarray:
+    xyz = np.stack(hp.pix2vec(nside, np.arange(12 * nside**2), nest=True), axis=1)
+    xyz.setflags(write=False)
+    return xyz
+
+
+def _chunks(n: int, k: int) -> int:
+    """Cells per batch so that a (batch, k, k) float64 array stays near 32 MB."""
+    return max(1, (1 << 22) // max(k * k, 1))
+
+
+def _krige(
+    model: CovarianceModel,
+    nb_dist: np.ndarray,
+    nb_idx: np.ndarray,
+    obs_xyz: np.ndarray,
+    obs_values: np.ndarray,
+    *,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simple kriging of targets from their neighbours, batched.
+
+    ``nb_dist``/``nb_idx``: ``(n, k)`` chord lengths on the unit sphere and indices into the
+    observed cells from ``cKDTree.query`` (``inf`` / ``n_obs`` where fewer neighbours);
+    ``obs_values``: ``(n_obs, n_vars)``. Returns the predictions ``(n, n_vars)`` and the
+    kriging variances ``(n,)`` (degC**2, prior variance ``sill + nugget``).
+    """
+    n, k = nb_idx.shape
+    n_obs = obs_xyz.shape[0]
+    mean = np.empty((n, obs_values.shape[1]))
+    var = np.empty(n)
+    batch = _chunks(n, k)
+    starts = range(0, n, batch)
+    if progress:
+        from tqdm.auto import tqdm
+
+        starts = tqdm(starts, total=-(-n // batch), desc="kriging", unit="batch")
+    padded_xyz = np.vstack([obs_xyz, np.zeros((1, 3))])
+    padded_values = np.vstack([obs_values, np.zeros((1, obs_values.shape[1]))])
+    for lo in starts:
+        hi = min(lo + batch, n)
+        idx = nb_idx[lo:hi]
+        missing = idx >= n_obs
+        xyz = padded_xyz[idx]  # (b, k, 3)
+        gram = np.einsum("bik,bjk->bij", xyz, xyz)
+        chord = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * gram, 0.0))
+        cov = model.sill * model.correlation_chord(chord)
+        cov[:, np.arange(k), np.arange(k)] += model.nugget
+        rhs = model.sill * model.correlation_chord(
+            EARTH_RADIUS_KM * np.where(missing, 0.0, nb_dist[lo:hi])
+        )
+        if missing.any():
+            both = missing[:, :, None] | missing[:, None, :]
+            cov[both] = 0.0
+            cov[missing] = 0.0
+            diag = cov[:, np.arange(k), np.arange(k)]
+            cov[:, np.arange(k), np.arange(k)] = np.where(missing, 1.0, diag)
+            rhs[missing] = 0.0
+        weights = np.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
+        mean[lo:hi] = np.einsum("bk,bkv->bv", weights, padded_values[idx])
+        var[lo:hi] = model.variance - np.einsum("bk,bk->b", weights, rhs)
+    return mean, np.maximum(var, 0.0)
+
+
+def _loo_rmse(
+    model: CovarianceModel,
+    tree_query: tuple[np.ndarray, np.ndarray],
+    obs_xyz: np.ndarray,
+    anomalies: np.ndarray,
+    held_out: np.ndarray,
+) -> tuple[float, float]:
+    """Leave-one-out RMSE (degC) and mean squared standardised error of held-out cells."""
+    dist, idx = tree_query
+    pred, var = _krige(model, dist, idx, obs_xyz, anomalies[:, None])
+    err = pred[:, 0] - anomalies[held_out]
+    return float(np.sqrt(np.mean(err**2))), float(np.mean(err**2 / np.maximum(var, 1e-300)))
+
+
+def _variogram_guess(
+    lon: np.ndarray, lat: np.ndarray, anomalies: np.ndarray, nu: float, max_km: float, seed: int
+) -> CovarianceModel:
+    """Matérn fitted by gstools to the empirical variogram of a subsample of the anomalies."""
+    import gstools as gs
+
+    edges = np.linspace(0.0, max_km, 31)
+    centres, gamma = gs.vario_estimate(
+        (lat, lon), anomalies, edges, latlon=True, geo_scale=gs.KM_SCALE,
+        sampling_size=min(anomalies.size, 4000), sampling_seed=seed,
+    )
+    keep = np.isfinite(gamma)
+    variance = float(np.var(anomalies))
+    model = gs.Matern(latlon=True, geo_scale=gs.KM_SCALE, nu=nu, var=variance, len_scale=max_km / 6)
+    model.fit_variogram(centres[keep], gamma[keep], nu=False, nugget=True)
+    return CovarianceModel(
+        sill=max(float(model.var), 1e-6 * variance),
+        length_scale_km=float(model.len_scale) * math.sqrt(2.0),
+        nugget=float(model.nugget),
+        nu=nu,
+    )
+
+
+def fit_covariance(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    nu: float = 1.5,
+    lmax: int = 15,
+    n_neighbours: int = 32,
+    n_sample: int = 3000,
+    refine: bool = True,
+) -> tuple[CovarianceModel, dict[str, float]]:
+    """Fit a :class:`CovarianceModel` to the anomalies of the observed cells.
+
+    Anomalies are the observed cells minus their spherical-harmonic fit up to ``lmax``. A Matérn
+    of smoothness ``nu`` is fitted to their empirical variogram (gstools, great-circle bins up
+    to 3000 km, a random subsample), then, if ``refine``, the length scale and the nugget share
+    are chosen on a grid around it by the leave-one-out RMSE of ``n_sample`` observed cells,
+    each kriged from its ``n_neighbours`` nearest other observed cells; the total variance is
+    finally scaled so that the leave-one-out standardised errors have unit variance. Gap cells
+    are never used. The fit is deterministic (fixed subsample).
+
+    Returns
+    -------
+    model : CovarianceModel
+    diagnostics : dict
+        ``loo_rmse`` (degC), ``variogram_length_scale_km``, ``n_observed``.
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> truth = 20 + gaussian_random_field(CovarianceModel(1.0, 1500.0, 0.01), 16, seed=1)[0]
+    >>> model, info = fit_covariance(healpix_dataset({"t": truth}, 16).t, lmax=2)
+    >>> 700 < model.length_scale_km < 3000
+    True
+    """
+    inputs_sst, observed = _observed(sst, gaps)
+    grid = grid_of(inputs_sst)
+    values = np.asarray(inputs_sst.values, dtype="float64")
+    return _fit_covariance_arrays(
+        values, observed, grid, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
+        n_sample=n_sample, refine=refine,
+    )
+
+
+def _observed(
+    sst: xr.DataArray | xr.Dataset, gaps: xr.DataArray | np.ndarray | None
+) -> tuple[xr.DataArray, np.ndarray]:
+    if isinstance(sst, xr.Dataset):
+        if "SST_L3S" not in sst:
+            raise ValueError("oi: the dataset has no 'SST_L3S' variable; pass a regridded day")
+        gaps = sst["gap"] if gaps is None and "gap" in sst else gaps
+        sst = sst["SST_L3S"]
+    if not isinstance(sst, xr.DataArray):
+        raise TypeError(f"oi: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
+    observed = np.isfinite(np.asarray(sst.values, dtype="float64"))
+    if gaps is not None:
+        gaps = np.asarray(getattr(gaps, "values", gaps))
+        if gaps.shape != observed.shape:
+            raise ValueError(f"oi: gaps shape {gaps.shape} does not match the map {observed.shape}")
+        observed &= ~gaps.astype(bool)
+    return sst, observed
+
+
+def _fit_covariance_arrays(
+    values: np.ndarray,
+    observed: np.ndarray,
+    grid: HealpixGrid,
+    *,
+    nu: float,
+    lmax: int,
+    n_neighbours: int,
+    n_sample: int,
+    refine: bool,
+    large_scale: np.ndarray | None = None,
+) -> tuple[CovarianceModel, dict[str, float]]:
+    n_obs = int(observed.sum())
+    if n_obs < MIN_OBSERVED_FOR_FIT:
+        raise ValueError(
+            f"oi: {n_obs} observed cell(s) are too few to fit a covariance (at least "
+            f"{MIN_OBSERVED_FOR_FIT}); pass covariance=CovarianceModel(...) or use a finer grid"
+        )
+    if nu not in _SMOOTHNESS:
+        raise ValueError(f"nu must be one of {_SMOOTHNESS}, got {nu!r}")
+    if large_scale is None:
+        large_scale = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
+    obs_cells = np.flatnonzero(observed)
+    anomalies = values[obs_cells] - large_scale[obs_cells]
+    rng = np.random.default_rng(20240601)
+    sample = np.sort(rng.choice(n_obs, size=min(n_sample, n_obs), replace=False))
+    lon, lat = hp.pix2ang(grid.nside, obs_cells[sample], nest=True, lonlat=True)
+    max_km = 3000.0
+    guess = _variogram_guess(lon, lat, anomalies[sample], nu, max_km, seed=1)
+    info = {
+        "variogram_length_scale_km": guess.length_scale_km,
+        "n_observed": float(n_obs),
+    }
+    obs_xyz = _unit_vectors(grid.nside)[obs_cells]
+    k = min(n_neighbours, n_obs - 1)
+    tree = cKDTree(obs_xyz)
+    dist, idx = tree.query(obs_xyz[sample], k=k + 1)
+    query = (dist[:, 1:], idx[:, 1:])  # drop the held-out cell itself
+    total = guess.variance
+    if refine:
+        # the variogram length is a biased first guess; search a wide log grid around it,
+        # clipped to [half a cell, the variogram's range]
+        cell = grid.resolution_km
+        lengths = np.geomspace(
+            max(guess.length_scale_km / 4, cell / 2), min(guess.length_scale_km * 4, max_km), 13
+        )
+        shares = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5])
+        best = (np.inf, guess)
+        for share in shares:
+            for length in lengths:
+                candidate = CovarianceModel(total * (1 - share), float(length), total * share, nu)
+                rmse, _ = _loo_rmse(candidate, query, obs_xyz, anomalies, sample)
+                if rmse < best[0]:
+                    best = (rmse, candidate)
+        model = best[1]
+    else:
+        model = guess
+    rmse, msz = _loo_rmse(model, query, obs_xyz, anomalies, sample)
+    if refine and np.isfinite(msz) and msz > 0:
+        # calibrate the variance: standardised leave-one-out errors of unit variance
+        model = replace(model, sill=model.sill * msz, nugget=model.nugget * msz)
+    info["loo_rmse"] = rmse
+    return model, info
+
+
+def fill_oi(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    covariance: str | CovarianceModel = "fit",
+    nu: float = 1.5,
+    lmax: int = 15,
+    n_neighbours: int = 32,
+    radius_km: float | None = None,
+    n_members: int = 0,
+    seed: int | None = None,
+    progress: bool = False,
+) -> xr.Dataset:
+    """Fill the gaps by optimal interpolation (local simple kriging) of the anomalies.
+
+    Parameters
+    ----------
+    sst, gaps
+        As in every fill (see :mod:`eogapfill.fill.common`): a full-sphere HEALPix map (degC)
+        and a boolean map of the cells to fill, or a regridded day.
+    covariance : "fit" or CovarianceModel
+        ``"fit"`` fits a Matérn of smoothness ``nu`` to the observed cells
+        (:func:`fit_covariance`); or pass a model of the anomalies.
+    nu : float
+        Smoothness of the fitted Matérn (0.5, 1.5 or 2.5); ignored with a given model.
+    lmax : int
+        Degree of the spherical-harmonic large-scale fit removed before kriging.
+    n_neighbours : int
+        Observed cells used for each gap cell (its nearest ones).
+    radius_km : float, optional
+        Use only neighbours closer than this (km); a gap cell with none gets the large-scale
+        value and the prior standard deviation. Must exceed the cell size.
+    n_members : int
+        Number of conditional simulations to return as ``members``.
+    seed : int, optional
+        Seed of the simulations (the covariance fit is deterministic anyway).
+    progress : bool
+        Show a progress bar over the kriging batches.
+
+    Returns
+    -------
+    xarray.Dataset
+        ``filled`` (kriging mean plus large scale, degC), ``filled_std`` (kriging standard
+        deviation, degC, 0 outside the gaps), ``members`` (``member``, ``cells``) when
+        ``n_members > 0``. Attributes: the covariance parameters and ``loo_rmse``.
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> model = CovarianceModel(sill=1.0, length_scale_km=1500.0, nugget=0.01)
+    >>> truth = 20 + gaussian_random_field(model, nside=16, seed=0)[0]
+    >>> gaps = np.zeros(truth.size, bool); gaps[::7] = True
+    >>> sst = healpix_dataset({"sst": np.where(gaps, np.nan, truth)}, nside=16).sst
+    >>> out = fill_oi(sst, gaps, covariance=model, lmax=2)
+    >>> bool(np.sqrt(np.mean((out.filled - truth)[gaps] ** 2)) < 0.5)
+    True
+    """
+    inputs = prepare_fill(sst, gaps, method="oi")
+    grid = grid_of(inputs.sst)
+    if isinstance(n_neighbours, bool) or not isinstance(n_neighbours, int | np.integer) or n_neighbours < 1:
+        raise ValueError(f"n_neighbours must be a positive integer, got {n_neighbours!r}")
+    if isinstance(n_members, bool) or not isinstance(n_members, int | np.integer) or n_members < 0:
+        raise ValueError(f"n_members must be an integer >= 0, got {n_members!r}")
+    if radius_km is not None and not radius_km > grid.resolution_km:
+        raise ValueError(
+            f"oi: radius_km={radius_km} is smaller than a cell at nside {grid.nside} "
+            f"({grid.resolution_km:.0f} km): no neighbour could be reached; use a radius of "
+            "several cells or radius_km=None"
+        )
+    values, observed = inputs.values, inputs.observed
+    large = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
+    info: dict[str, float] = {}
+    if isinstance(covariance, str):
+        if covariance != "fit":
+            raise ValueError(f"covariance must be 'fit' or a CovarianceModel, got {covariance!r}")
+        model, info = _fit_covariance_arrays(
+            values, observed, grid, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
+            n_sample=3000, refine=True, large_scale=large,
+        )
+    elif isinstance(covariance, CovarianceModel):
+        model = covariance
+    else:
+        raise TypeError(
+            f"covariance must be 'fit' or a CovarianceModel, got {type(covariance).__name__}"
+        )
+    obs_cells = np.flatnonzero(observed)
+    gap_cells = np.flatnonzero(inputs.gaps)
+    xyz = _unit_vectors(grid.nside)
+    k = min(n_neighbours, obs_cells.size)
+    bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
+    dist, idx = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=k, distance_upper_bound=bound)
+    dist, idx = dist.reshape(gap_cells.size, k), idx.reshape(gap_cells.size, k)
+    columns = [values[obs_cells] - large[obs_cells]]
+    sims = None
+    if n_members:
+        sims = gaussian_random_field(model, grid.nside, n_fields=n_members, seed=seed)
+        columns += [sim[obs_cells] for sim in sims]
+    pred, var = _krige(model, dist, idx, xyz[obs_cells], np.stack(columns, axis=1), progress=progress)
+    filled = np.full(values.shape, np.nan)
+    filled[gap_cells] = large[gap_cells] + pred[:, 0]
+    std = np.zeros(values.shape)
+    std[gap_cells] = np.sqrt(var)
+    members = None
+    if sims is not None:
+        members = np.broadcast_to(values, (n_members, values.size)).copy()
+        members[:, gap_cells] = filled[gap_cells] + (sims[:, gap_cells] - pred[:, 1:].T)
+    attrs = {
+        "covariance": "fitted" if isinstance(covariance, str) else "given",
+        "covariance_nu": model.nu,
+        "covariance_sill": model.sill,
+        "covariance_length_scale_km": model.length_scale_km,
+        "covariance_nugget": model.nugget,
+        "lmax": lmax,
+        "n_neighbours": int(k),
+        "radius_km": float("nan") if radius_km is None else float(radius_km),
+        **{f"fit_{key}": value for key, value in info.items()},
+    }
+    if n_members:
+        attrs["seed"] = -1 if seed is None else int(seed)
+    return finish_fill(inputs, filled, method="oi", std=std, members=members, attrs=attrs)

@@ -1,0 +1,638 @@
+"""Regrid a day between its regular latitude/longitude grid and the HEALPix grid.
+
+:func:`to_healpix` puts every source point into the HEALPix cell that contains it (healpy
+``ang2pix``, true east longitudes, no east-west mirror) and averages, in one ``np.bincount``
+pass over the points: band by band for numpy inputs, block by block (lazily) for dask inputs.
+The cell of every source point is computed once per (grid, nside) and cached.
+:func:`to_latlon` goes back to a regular grid, for plots and export, by sampling at each grid
+point the cell that contains it.
+
+Rules of the binning:
+
+- a cell's value is the mean of the source points *with a value* that fall in it;
+- a cell is sea when the fraction of its source points that are open sea (the day's ``sea``)
+  is at least ``sea_threshold``; every variable is NaN in the other cells, so land never
+  becomes ocean;
+- ``gap`` is a sea cell without an observation (``SST_L3S`` NaN): what a fill fills.
+
+Cells that contain no source point (``nside`` finer than the grid somewhere) copy their
+*nearest* source point (nearest row, nearest column): its ``sea`` flag, its values, hence its
+gap status, come from a real point, so such a cell is a gap only where that point is a cloud.
+Their number is the ``regrid_nearest_cells`` attribute; a warning says when they are most of
+the cells (the grid is too coarse for that ``nside``). Cells beyond the edge of a regional grid
+have no data: ``sea_fraction`` NaN, ``sea`` and ``gap`` False (never filled); their number is
+``regrid_outside_cells``.
+
+An all-cloud day is regridded (``gap`` is then True on every sea cell) with a warning, for
+numpy inputs; the fills refuse to run on it. Dask inputs give a lazy result and are not
+inspected: check ``ds.gap.all()`` yourself if it matters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+import healpy as hp
+import numpy as np
+import xarray as xr
+
+from eogapfill.healpix import HealpixGrid, check_nside, grid_of, healpix_dataset
+
+__all__ = ["to_healpix", "to_latlon"]
+
+_CONTRACT_VARIABLES = ("SST_L3S", "SST_L4")
+_KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k", "degrees_k"}
+_CELSIUS_UNITS = {"degc", "deg_c", "celsius", "degree_celsius", "degrees_celsius", "°c"}
+_MAX_DEGC = 100.0  # a cell mean above this is not a sea temperature in degC
+_BAND_POINTS = 2**20  # source points per bincount pass on numpy inputs
+_SQUEEZABLE = ("time",)  # length-1 dims dropped from the day (kept as scalar coords)
+
+
+# --------------------------------------------------------------------------------------------
+# input checks
+# --------------------------------------------------------------------------------------------
+def _check_axis(values: object, name: str) -> np.ndarray:
+    """Validate a latitude or longitude axis (degrees) and return it as float64, shape (n,)."""
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D coordinate (a regular lat/lon grid), got shape {arr.shape}; "
+            "curvilinear grids are not supported"
+        )
+    if arr.size < 2:
+        raise ValueError(f"{name} needs at least 2 points, got {arr.size}")
+    if not np.issubdtype(arr.dtype, np.number):
+        raise ValueError(f"{name} must be numeric degrees, got dtype {arr.dtype}")
+    arr = arr.astype("float64")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} has NaN or infinite values")
+    step = np.diff(arr)
+    if not ((step > 0).all() or (step < 0).all()):
+        raise ValueError(
+            f"{name} must be strictly monotonic (increasing or decreasing); "
+            f"sort it with day.sortby({name!r}) and drop duplicates"
+        )
+    lo, hi = float(arr.min()), float(arr.max())
+    if name == "latitude":
+        if lo < -90.0 or hi > 90.0:
+            raise ValueError(f"latitude must lie in [-90, 90] degrees north, got {lo} .. {hi}")
+    else:
+        if lo < -180.0 or hi > 360.0:
+            raise ValueError(
+                f"longitude must be degrees east in -180..180 or 0..360, got {lo} .. {hi}"
+            )
+        if lo < 0.0 and hi > 180.0:
+            raise ValueError(
+                f"longitude mixes the -180..180 and 0..360 conventions ({lo} .. {hi}); "
+                "convert it with ((lon + 180) % 360) - 180 and sortby('longitude')"
+            )
+    return arr
+
+
+def _check_threshold(sea_threshold: float) -> float:
+    threshold = float(sea_threshold)
+    if not 0.0 < threshold <= 1.0:
+        raise ValueError(
+            f"sea_threshold must be in (0, 1] (fraction of open-sea source points that makes a "
+            f"cell sea), got {sea_threshold!r}; 0 would turn land into ocean"
+        )
+    return threshold
+
+
+def _check_day(day: xr.Dataset, variables: tuple[str, ...]) -> xr.Dataset:
+    """Return the day reduced to ``sea`` and ``variables`` on dims (latitude, longitude)."""
+    if not isinstance(day, xr.Dataset):
+        raise TypeError(f"to_healpix expects an xarray.Dataset (a lat/lon day), got {type(day)}")
+    if not variables:
+        raise ValueError("variables is empty: name at least one variable to regrid")
+    needed = ("sea", *variables)
+    missing = [name for name in needed if name not in day.data_vars]
+    if missing:
+        hint = " ('sea' is the open-sea mask, mask == 1)" if "sea" in missing else ""
+        raise ValueError(
+            f"the day lacks variable(s) {missing}{hint}; variables present: "
+            f"{sorted(map(str, day.data_vars))}. Build the day with "
+            "eogapfill.preprocess.prepare_day(l3s, l4)"
+        )
+    sub = day[list(needed)]
+    for dim in _SQUEEZABLE:
+        if dim in sub.dims and sub.sizes[dim] == 1:
+            sub = sub.squeeze(dim)
+    for name in needed:
+        dims = set(sub[name].dims)
+        if dims != {"latitude", "longitude"}:
+            raise ValueError(
+                f"{name!r} has dims {sub[name].dims}; to_healpix regrids one 2-D day on dims "
+                "('latitude', 'longitude'): select one time with day.isel(time=i), or rename "
+                "the dims, e.g. day.rename(lat='latitude', lon='longitude')"
+            )
+        units = str(sub[name].attrs.get("units", "")).strip().lower()
+        if units in _KELVIN_UNITS:
+            raise ValueError(
+                f"{name!r} is in kelvin; the HEALPix day is in degC: convert it first "
+                "(eogapfill.preprocess.to_celsius, or prepare_day does it)"
+            )
+    for dim in ("latitude", "longitude"):
+        if dim not in sub.coords:
+            raise ValueError(f"the day has no {dim!r} coordinate: assign it (degrees)")
+    return sub.transpose("latitude", "longitude")
+
+
+# --------------------------------------------------------------------------------------------
+# geometry of a (grid, nside) pair: computed once, cached
+# --------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Geometry:
+    nside: int
+    pix: np.ndarray  # (nlat, nlon) RING cell of every source point
+    npoints: np.ndarray  # (npix,) NESTED: number of source points per cell
+    nearest_cells: np.ndarray  # NESTED ids of the empty cells inside the grid's extent
+    nearest_rows: np.ndarray  # row of their nearest source point
+    nearest_cols: np.ndarray  # column of their nearest source point
+    n_outside: int  # empty cells beyond the grid's extent (no data)
+    token: str  # names the source-cell array in dask graphs
+
+    @property
+    def n_inside(self) -> int:
+        return int(self.npoints.size) - self.n_outside
+
+
+@lru_cache(maxsize=4)
+def _ring_of_nest(nside: int) -> np.ndarray:
+    """RING id of every NESTED cell, shape (npix,): ``ring_array[_ring_of_nest(nside)]``."""
+    order = hp.nest2ring(nside, np.arange(12 * nside**2))
+    order.setflags(write=False)
+    return order
+
+
+def _nearest_on_axis(axis: np.ndarray, x: np.ndarray, period: float | None) -> tuple:
+    """Nearest index on a monotonic ``axis`` for positions ``x``, and whether ``x`` is inside."""
+    descending = axis[0] > axis[-1]
+    a = axis[::-1] if descending else axis
+    lower = a[0] - (a[1] - a[0]) / 2
+    upper = a[-1] + (a[-1] - a[-2]) / 2
+    if period is None:
+        lower, upper = max(lower, -90.0), min(upper, 90.0)
+        inside = (x >= lower) & (x <= upper)
+    else:
+        x = lower + np.mod(x - lower, period)
+        inside = (upper - lower >= period - 1e-9) | (x <= upper)
+    idx = np.searchsorted((a[:-1] + a[1:]) / 2, x)
+    idx = np.clip(idx, 0, a.size - 1)
+    return (a.size - 1 - idx if descending else idx), inside
+
+
+@lru_cache(maxsize=4)
+def _geometry_cached(nside: int, lat_bytes: bytes, lon_bytes: bytes) -> _Geometry:
+    lat = np.frombuffer(lat_bytes, dtype="float64")
+    lon = np.frombuffer(lon_bytes, dtype="float64")
+    npix = 12 * nside**2
+    pix = np.empty((lat.size, lon.size), dtype=np.int32 if npix < 2**31 else np.int64)
+    counts = np.zeros(npix, dtype=np.int64)
+    rows = max(1, _BAND_POINTS // lon.size)
+    for i0 in range(0, lat.size, rows):
+        band = hp.ang2pix(nside, lon[None, :], lat[i0 : i0 + rows, None], nest=False, lonlat=True)
+        pix[i0 : i0 + rows] = band
+        counts += np.bincount(band.ravel(), minlength=npix)
+    pix.setflags(write=False)
+    npoints = counts[_ring_of_nest(nside)]
+    npoints.setflags(write=False)
+
+    empty = np.flatnonzero(npoints == 0)
+    clon, clat = hp.pix2ang(nside, empty, nest=True, lonlat=True)
+    rows_nn, in_lat = _nearest_on_axis(lat, clat, None)
+    cols_nn, in_lon = _nearest_on_axis(lon, clon, 360.0)
+    inside = in_lat & in_lon
+    return _Geometry(
+        nside=nside,
+        pix=pix,
+        npoints=npoints,
+        nearest_cells=empty[inside],
+        nearest_rows=rows_nn[inside],
+        nearest_cols=cols_nn[inside],
+        n_outside=int((~inside).sum()),
+        token=hashlib.sha1(lat_bytes + lon_bytes + str(nside).encode()).hexdigest(),
+    )
+
+
+def _geometry(nside: int, lat: np.ndarray, lon: np.ndarray) -> _Geometry:
+    return _geometry_cached(nside, lat.tobytes(), lon.tobytes())
+
+
+def _suggest_nside(lat: np.ndarray, lon: np.ndarray) -> int:
+    """Largest nside whose cells are no smaller than the grid spacing (at the equator)."""
+    spacing = np.deg2rad(max(np.abs(np.diff(lat)).min(), np.abs(np.diff(lon)).min()))
+    ratio = np.sqrt(4 * np.pi / 12) / spacing
+    return int(2 ** max(0, int(np.floor(np.log2(ratio)))))
+
+
+# --------------------------------------------------------------------------------------------
+# binning: partial sums per block of source points, merged, then finished
+# --------------------------------------------------------------------------------------------
+def _partial(pix: np.ndarray, sea: np.ndarray, *values: np.ndarray) -> tuple[int, np.ndarray]:
+    """Per-cell sums of one block of source points, over the RING ids the block spans.
+
+    Returns ``(lo, table)``; ``table`` has shape ``(1 + 2 * len(values), hi - lo + 1)``: the
+    number of open-sea points, then for each variable the sum and the count of its finite
+    values. In RING order a latitude band of points spans a short range of ids.
+    """
+    idx = np.asarray(pix).ravel()
+    rows = 1 + 2 * len(values)
+    if idx.size == 0:
+        return 0, np.zeros((rows, 0))
+    lo, hi = int(idx.min()), int(idx.max())
+    local = (idx - lo).astype(np.intp, copy=False)
+    n = hi - lo + 1
+    table = np.empty((rows, n))
+    s = np.asarray(sea).ravel()
+    if s.dtype != bool:
+        s = np.nan_to_num(s.astype("float64", copy=False)) != 0
+    table[0] = np.bincount(local[s], minlength=n)
+    for k, v in enumerate(values):
+        v = np.asarray(v).ravel()
+        ok = np.isfinite(v)
+        if ok.all():
+            table[1 + 2 * k] = np.bincount(local, weights=v, minlength=n)
+            table[2 + 2 * k] = np.bincount(local, minlength=n)
+        else:
+            sel = local[ok]
+            table[1 + 2 * k] = np.bincount(sel, weights=v[ok], minlength=n)
+            table[2 + 2 * k] = np.bincount(sel, minlength=n)
+    return lo, table
+
+
+def _merge(a: tuple[int, np.ndarray], b: tuple[int, np.ndarray]) -> tuple[int, np.ndarray]:
+    """Sum two partial tables over the union of their id ranges."""
+    if a[1].shape[1] == 0:
+        return b
+    if b[1].shape[1] == 0:
+        return a
+    lo = min(a[0], b[0])
+    hi = max(a[0] + a[1].shape[1], b[0] + b[1].shape[1])
+    out = np.zeros((a[1].shape[0], hi - lo))
+    for start, table in (a, b):
+        out[:, start - lo : start - lo + table.shape[1]] += table
+    return lo, out
+
+
+def _finish(
+    part: tuple[int, np.ndarray],
+    nearest_sea: np.ndarray,
+    nearest_values: Sequence[np.ndarray],
+    *,
+    geometry: _Geometry,
+    threshold: float,
+    dtypes: Sequence[np.dtype],
+    checked: Sequence[str | None],
+) -> tuple[np.ndarray, ...]:
+    """Cell means, sea fraction, sea and gap in NESTED order from the merged partial sums."""
+    lo, table = part
+    npix = geometry.npoints.size
+    order = _ring_of_nest(geometry.nside)
+    cells = geometry.nearest_cells
+
+    def nested(row: int) -> np.ndarray:
+        full = np.zeros(npix)
+        full[lo : lo + table.shape[1]] = table[row]
+        return full[order]
+
+    npoints = geometry.npoints.astype("float64")
+    npoints[cells] = 1.0
+    n_sea = nested(0)
+    s = np.asarray(nearest_sea).ravel()
+    if s.dtype != bool:
+        s = np.nan_to_num(s.astype("float64")) != 0
+    n_sea[cells] = s
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sea_fraction = n_sea / npoints  # NaN beyond a regional grid's edge (0 / 0)
+    sea = sea_fraction >= threshold
+
+    means = []
+    for k, (near, dtype, name) in enumerate(zip(nearest_values, dtypes, checked, strict=True)):
+        total, count = nested(1 + 2 * k), nested(2 + 2 * k)
+        near = np.asarray(near, dtype="float64").ravel()
+        ok = np.isfinite(near)
+        total[cells] = np.where(ok, near, 0.0)
+        count[cells] = ok
+        good = sea & (count > 0)
+        mean = np.full(npix, np.nan, dtype=dtype)
+        mean[good] = total[good] / count[good]
+        if name is not None and good.any() and float(np.nanmax(mean)) > _MAX_DEGC:
+            raise ValueError(
+                f"{name!r} has cell means up to {float(np.nanmax(mean)):.1f}, not a sea "
+                "temperature in degC: is it kelvin? convert it with "
+                "eogapfill.preprocess.to_celsius (prepare_day does it)"
+            )
+        means.append(mean)
+    gap = sea & np.isnan(means[0])
+    return (*means, sea_fraction.astype("float32"), sea, gap)
+
+
+def _block_of(pix: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> np.ndarray:
+    return pix[i0:i1, j0:j1]
+
+
+def _bin_numpy(sub, names, geometry):
+    """Partial sums over the whole grid, band of rows by band of rows (numpy inputs)."""
+    nlat, nlon = geometry.pix.shape
+    arrays = [np.asarray(sub[name].values) for name in names]
+    acc = np.zeros((1 + 2 * (len(names) - 1), geometry.npoints.size))
+    rows = max(1, _BAND_POINTS // nlon)
+    for i0 in range(0, nlat, rows):
+        band = slice(i0, i0 + rows)
+        lo, table = _partial(geometry.pix[band], *(a[band] for a in arrays))
+        acc[:, lo : lo + table.shape[1]] += table
+    return 0, acc
+
+
+def _bin_dask(sub, names, geometry):
+    """Lazy partial sums, one task per dask block, merged by a tree of pairwise sums."""
+    import dask
+    import dask.array as da
+
+    data = [sub[name].data for name in names]
+    ref = next(x for x in data if isinstance(x, da.Array))
+    chunks = ref.chunks
+    data = [
+        x.rechunk(chunks) if isinstance(x, da.Array) else da.from_array(x, chunks=chunks)
+        for x in data
+    ]
+    pix = dask.delayed(geometry.pix, name=f"healpix-source-cells-{geometry.token}", traverse=False)
+    blocks = [x.to_delayed() for x in data]
+    row_edges = np.cumsum((0, *chunks[0]))
+    col_edges = np.cumsum((0, *chunks[1]))
+    take = dask.delayed(_block_of, pure=True)
+    partial = dask.delayed(_partial, pure=True)
+    parts = []
+    for i in range(len(chunks[0])):
+        for j in range(len(chunks[1])):
+            p = take(pix, row_edges[i], row_edges[i + 1], col_edges[j], col_edges[j + 1])
+            parts.append(partial(p, *(b[i, j] for b in blocks)))
+    merge = dask.delayed(_merge, pure=True)
+    while len(parts) > 1:
+        parts = [
+            merge(parts[i], parts[i + 1]) if i + 1 < len(parts) else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    return parts[0], data
+
+
+def to_healpix(
+    day: xr.Dataset,
+    nside: int,
+    *,
+    sea_threshold: float = 0.5,
+    variables: Sequence[str] = _CONTRACT_VARIABLES,
+) -> xr.Dataset:
+    """Regrid a lat/lon day onto the full-sphere NESTED HEALPix grid by cell means.
+
+    Parameters
+    ----------
+    day : xarray.Dataset
+        One day on dims ``(latitude, longitude)`` (1-D, strictly monotonic, degrees; longitude
+        in -180..180 or 0..360), with the open-sea mask ``sea`` (bool) and the ``variables``
+        (degC for SST; NaN = no value). A length-1 ``time`` dim is squeezed; scalar coords
+        (``time``) are kept. Numpy or dask backed.
+    nside : int
+        HEALPix resolution, a power of two (128 is about 27 km, 512 about 7 km).
+    sea_threshold : float, default 0.5
+        A cell is sea when at least this fraction of its source points is open sea.
+    variables : sequence of str, default ``("SST_L3S", "SST_L4")``
+        Variables to average. ``gap`` is computed from the first one.
+
+    Returns
+    -------
+    xarray.Dataset
+        Undecoded HEALPix dataset (dim ``cells`` of length ``12 * nside**2``, coordinate
+        ``cell_ids`` with the xdggs attributes; decode it with :func:`eogapfill.healpix.decode`)
+        holding the ``variables`` (cell means, NaN off the sea), ``sea_fraction`` (float32,
+        NaN beyond a regional grid), ``sea`` and ``gap`` (bool). Lazy (dask) when the input
+        is; numpy otherwise. The attributes record nside, threshold and how many cells copied
+        their nearest point (``regrid_nearest_cells``) or lie beyond the grid
+        (``regrid_outside_cells``).
+
+    Raises
+    ------
+    ValueError
+        Bad nside or threshold, missing variable, non-(latitude, longitude) dims, latitude or
+        longitude not 1-D / not monotonic / mixed conventions, kelvin data, no sea cell.
+
+    Warns
+    -----
+    UserWarning
+        When most cells contain no source point (nside too fine for the grid), and when a
+        (numpy) day has no observation in any sea cell (every sea cell is a gap).
+
+    Examples
+    --------
+    >>> lat = np.arange(-89.0, 90.0, 2.0)
+    >>> lon = np.arange(-179.0, 180.0, 2.0)
+    >>> sst = xr.DataArray(np.full((lat.size, lon.size), 15.0, "float32"),
+    ...                    coords={"latitude": lat, "longitude": lon}, attrs={"units": "degC"})
+    >>> day = xr.Dataset({"SST_L3S": sst, "SST_L4": sst, "sea": sst > 0})
+    >>> hp_day = to_healpix(day, nside=8)
+    >>> hp_day.sizes["cells"], float(hp_day.SST_L3S.mean()), int(hp_day.gap.sum())
+    (768, 15.0, 0)
+    """
+    level = check_nside(nside)
+    threshold = _check_threshold(sea_threshold)
+    variables = (variables,) if isinstance(variables, str) else tuple(variables)
+    sub = _check_day(day, variables)
+    lat = _check_axis(sub["latitude"].values, "latitude")
+    lon = _check_axis(sub["longitude"].values, "longitude")
+    grid = HealpixGrid(int(nside))
+    geometry = _geometry(grid.nside, lat, lon)
+
+    n_nearest = int(geometry.nearest_cells.size)
+    if n_nearest > 0.5 * max(geometry.n_inside, 1):
+        warnings.warn(
+            f"nside {nside} is finer than the source grid: {n_nearest} of {geometry.n_inside} "
+            "cells contain no source point and copy their nearest point; use "
+            f"nside <= {_suggest_nside(lat, lon)} for cell means",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    names = ("sea", *variables)
+    dtypes = [np.result_type(sub[v].dtype, np.float32) for v in variables]
+    checked = [
+        v
+        if v in _CONTRACT_VARIABLES
+        or str(sub[v].attrs.get("units", "")).strip().lower() in _CELSIUS_UNITS
+        else None
+        for v in variables
+    ]
+    rows, cols = geometry.nearest_rows, geometry.nearest_cols
+    finish_kw = {"geometry": geometry, "threshold": threshold, "dtypes": dtypes, "checked": checked}
+    lazy = any(sub[name].chunks is not None for name in names)
+    if lazy:
+        import dask
+        import dask.array as da
+
+        part, data = _bin_dask(sub, names, geometry)
+        near = [x.vindex[rows, cols] if rows.size else np.empty(0, x.dtype) for x in data]
+        finish = dask.delayed(_finish, pure=True, nout=len(variables) + 3)
+        results = finish(part, near[0], near[1:], **finish_kw)
+        out_dtypes = [*dtypes, np.dtype("float32"), np.dtype(bool), np.dtype(bool)]
+        results = [
+            da.from_delayed(r, shape=(grid.npix,), dtype=dt)
+            for r, dt in zip(results, out_dtypes, strict=True)
+        ]
+    else:
+        part = _bin_numpy(sub, names, geometry)
+        near = [np.asarray(sub[name].values)[rows, cols] for name in names]
+        results = list(_finish(part, near[0], near[1:], **finish_kw))
+
+    means, (sea_fraction, sea, gap) = results[: len(variables)], results[len(variables) :]
+    if not lazy:
+        if not sea.any():
+            raise ValueError(
+                f"no sea cell at nside {nside} with sea_threshold {threshold}: the day's 'sea' "
+                "mask is empty or too sparse; check it (sea = mask == 1) or lower the threshold"
+            )
+        if gap[sea].all():
+            warnings.warn(
+                f"{variables[0]!r} has no observation in any sea cell: every sea cell is a gap "
+                "(gap is all True over the sea); a fill has nothing to start from",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    data_vars: dict[str, tuple] = {}
+    for name, mean in zip(variables, means, strict=True):
+        attrs = dict(sub[name].attrs)
+        if name in _CONTRACT_VARIABLES:
+            attrs.setdefault("units", "degC")
+        attrs["cell_methods"] = "cells: mean (source points with a value; NaN off the sea)"
+        data_vars[name] = ("cells", mean, attrs)
+    data_vars["sea_fraction"] = (
+        "cells",
+        sea_fraction,
+        {"long_name": "fraction of the cell's source points that are open sea", "units": "1"},
+    )
+    data_vars["sea"] = ("cells", sea, {"long_name": f"sea cell (sea_fraction >= {threshold})"})
+    data_vars["gap"] = (
+        "cells",
+        gap,
+        {"long_name": f"sea cell without an observation ({variables[0]} is NaN)"},
+    )
+    attrs = dict(day.attrs)
+    attrs.update(
+        regrid_method="HEALPix cell mean of the source points (healpy ang2pix, NESTED)",
+        healpix_nside=grid.nside,
+        healpix_level=level,
+        sea_threshold=threshold,
+        regrid_nearest_cells=n_nearest,
+        regrid_outside_cells=geometry.n_outside,
+    )
+    out = healpix_dataset(data_vars, grid.nside, attrs=attrs)
+    scalars = {k: v for k, v in day.coords.items() if k not in out.coords and v.ndim == 0}
+    scalars.update({k: v for k, v in sub.coords.items() if k not in out.coords and v.ndim == 0})
+    return out.assign_coords(scalars)
+
+
+def _take_cells(values: np.ndarray, pix: np.ndarray) -> np.ndarray:
+    """``values[..., pix]``: sample the last (cells) axis at the cells of a lat/lon grid."""
+    return values[..., pix]
+
+
+def to_latlon(
+    obj: xr.Dataset | xr.DataArray,
+    *,
+    resolution: float | None = None,
+    latitude: np.ndarray | Sequence[float] | None = None,
+    longitude: np.ndarray | Sequence[float] | None = None,
+) -> xr.Dataset | xr.DataArray:
+    """Sample a HEALPix dataset or array on a regular lat/lon grid (nearest cell).
+
+    Each grid point takes the value of the HEALPix cell that contains it (healpy ``ang2pix``,
+    NESTED): no interpolation, for plots and export.
+
+    Parameters
+    ----------
+    obj : xarray.Dataset or xarray.DataArray
+        Full-sphere HEALPix object with a ``cells`` dim and ``cell_ids`` (decoded or not).
+    resolution : float, optional
+        Grid spacing in degrees (default 0.25), dividing 180: cell centres from
+        ``-90 + resolution / 2`` and ``-180 + resolution / 2``.
+    latitude, longitude : array-like, optional
+        Explicit 1-D monotonic axes in degrees (longitude -180..180 or 0..360, kept as given),
+        instead of ``resolution``. Give both or neither.
+
+    Returns
+    -------
+    xarray.Dataset or xarray.DataArray
+        Same variables on dims ``(..., latitude, longitude)``; variables without ``cells`` are
+        kept, coordinates on ``cells`` are dropped.
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> ds = healpix_dataset({"x": np.arange(48.0)}, nside=2)
+    >>> grid = to_latlon(ds, resolution=30.0)
+    >>> grid.x.shape
+    (6, 12)
+    """
+    grid = grid_of(obj)
+    if "cells" not in obj.dims:
+        raise ValueError(f"not a HEALPix object: no 'cells' dim (dims: {tuple(obj.dims)})")
+    if latitude is None and longitude is None:
+        res = 0.25 if resolution is None else float(resolution)
+        if not res > 0:
+            raise ValueError(f"resolution must be a positive number of degrees, got {resolution!r}")
+        nlat = int(round(180.0 / res))
+        if nlat < 1 or abs(nlat * res - 180.0) > 1e-9 * 180.0:
+            raise ValueError(
+                f"resolution must divide 180 degrees (e.g. 0.1, 0.25, 0.5, 1), got {resolution!r};"
+                " or pass latitude= and longitude= explicitly"
+            )
+        lat = -90.0 + res * (np.arange(nlat) + 0.5)
+        lon = -180.0 + res * (np.arange(2 * nlat) + 0.5)
+    elif latitude is None or longitude is None:
+        raise ValueError("give both latitude and longitude, or neither (then resolution is used)")
+    elif resolution is not None:
+        raise ValueError("give either resolution or latitude/longitude, not both")
+    else:
+        lat = _check_axis(latitude, "latitude")
+        lon = _check_axis(longitude, "longitude")
+
+    pix = hp.ang2pix(grid.nside, lon[None, :], lat[:, None], nest=True, lonlat=True)
+    ids = np.asarray(obj["cell_ids"].values)
+    if not np.array_equal(ids, np.arange(grid.npix)):
+        position = np.empty(grid.npix, dtype=np.int64)
+        position[ids] = np.arange(grid.npix)
+        pix = position[pix]
+    on_cells = [name for name, c in obj.coords.items() if "cells" in c.dims]
+    plain = obj.drop_vars(on_cells)
+    sizes = {"latitude": lat.size, "longitude": lon.size}
+
+    def sample(da: xr.DataArray) -> xr.DataArray:
+        if "cells" not in da.dims:
+            return da
+        return xr.apply_ufunc(
+            _take_cells,
+            da,
+            kwargs={"pix": pix},
+            input_core_dims=[["cells"]],
+            output_core_dims=[["latitude", "longitude"]],
+            dask="parallelized",
+            output_dtypes=[da.dtype],
+            dask_gufunc_kwargs={"output_sizes": sizes, "allow_rechunk": True},
+            keep_attrs=True,
+        )
+
+    if isinstance(plain, xr.DataArray):
+        out = sample(plain)
+    else:
+        out = plain.map(sample, keep_attrs=True)
+    out = out.assign_coords(
+        latitude=("latitude", lat, {"units": "degrees_north", "standard_name": "latitude"}),
+        longitude=("longitude", lon, {"units": "degrees_east", "standard_name": "longitude"}),
+    )
+    out.attrs = dict(obj.attrs)
+    out.attrs["regrid_method"] = f"nearest HEALPix cell (nside {grid.nside}, NESTED)"
+    return out

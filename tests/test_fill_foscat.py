@@ -1,0 +1,293 @@
+"""Tests of the scattering-transform fill (foscat on torch) and of its local masks."""
+
+from __future__ import annotations
+
+import healpy as hp
+import numpy as np
+import pytest
+import xarray as xr
+
+from eogapfill.fill.masks import MIN_NSIDE, local_masks
+from eogapfill.healpix import cell_lonlat, healpix_dataset
+
+pytest.importorskip("foscat")
+pytest.importorskip("torch")
+
+from eogapfill.fill.foscat import fill_foscat  # noqa: E402
+from eogapfill.fill.laplace import fill_laplace  # noqa: E402
+
+NSIDE = 16
+EPOCHS = 3
+FAST = {"n_epochs": EPOCHS, "threads": 1, "progress": False}
+
+
+def synthetic_day(nside: int = NSIDE, seed: int = 0, time: str | None = None) -> xr.Dataset:
+    """A regridded-day look-alike: SST with a meridional gradient and eddies, land, clouds."""
+    lon, lat = cell_lonlat(nside)
+    ell = np.arange(3 * nside)
+    rng_state = np.random.get_state()  # noqa: NPY002 - healpy's synfast draws from it
+    np.random.seed(seed)  # noqa: NPY002
+    eddies = hp.reorder(hp.synfast(1.0 / (1.0 + (ell / 4.0) ** 3), nside), r2n=True)
+    clouds = hp.reorder(hp.synfast(1.0 / (1.0 + (ell / 3.0) ** 4), nside), r2n=True)
+    np.random.set_state(rng_state)  # noqa: NPY002
+    truth = 28.0 - 26.0 * np.sin(np.radians(lat)) ** 2 + 1.5 * eddies / eddies.std()
+    land = ((np.abs(lat) < 35) & (lon > 10) & (lon < 50)) | (lat < -70)
+    gap = (clouds > np.quantile(clouds, 0.7)) & ~land
+    ds = healpix_dataset(
+        {
+            "SST_L3S": np.where(gap | land, np.nan, truth),
+            "SST_L4": np.where(land, np.nan, truth),
+            "gap": gap,
+            "sea": ~land,
+        },
+        nside,
+    )
+    for name in ("SST_L3S", "SST_L4"):
+        ds[name].attrs["units"] = "degC"
+    if time is not None:
+        ds = ds.assign_coords(time=np.datetime64(time, "ns"))
+    return ds
+
+
+@pytest.fixture(scope="module")
+def day() -> xr.Dataset:
+    return synthetic_day(time="2024-06-02")
+
+
+@pytest.fixture(scope="module")
+def pair(day: xr.Dataset) -> xr.Dataset:
+    """Two honest members (seeds 0 and 1)."""
+    return fill_foscat(day, n_members=2, seed=0, **FAST)
+
+
+# --- local masks ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, n",
+    [
+        pytest.param({}, 12, id="12-base-pixels"),
+        pytest.param({"finer": True}, 48, id="48-children"),
+        pytest.param({"n_regions": 48}, 48, id="n_regions-48"),
+    ],
+)
+def test_local_masks_are_smooth_windows_over_their_region(kwargs: dict, n: int) -> None:
+    nside = 32
+    masks = local_masks(nside, **kwargs)
+    assert masks.shape == (n, 12 * nside**2)
+    assert masks.min() >= 0.0
+    np.testing.assert_allclose(masks.max(axis=1), 1.0)
+    region = np.arange(12 * nside**2) // (12 * nside**2 // n)
+    # every window peaks inside its own region and is smooth: it spills over its edges
+    assert np.all(region[masks.argmax(axis=1)] == np.arange(n))
+    assert np.all(((masks > 0.1) & (region[None, :] != np.arange(n)[:, None])).any(axis=1))
+
+
+def test_local_masks_are_multiplied_by_the_sea() -> None:
+    sea = synthetic_day().sea.values
+    masks = local_masks(NSIDE, sea)
+    assert np.all(masks[:, ~sea] == 0.0)
+    np.testing.assert_array_equal(masks[:, sea], local_masks(NSIDE)[:, sea])
+
+
+@pytest.mark.parametrize(
+    "nside, kwargs, match",
+    [
+        pytest.param(8, {}, "too small", id="nside-8"),
+        pytest.param(16, {"finer": True}, "too small", id="48-masks-at-nside-16"),
+        pytest.param(12, {}, "power of two", id="nside-12"),
+        pytest.param(16, {"n_regions": 7}, "12", id="7-regions"),
+        pytest.param(16, {"sea": np.ones(10)}, "shape", id="sea-shape"),
+        pytest.param(16, {"sea": np.zeros(3072, bool)}, "no cell", id="sea-empty"),
+    ],
+)
+def test_local_masks_reject_bad_input(nside: int, kwargs: dict, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        local_masks(nside, **kwargs)
+
+
+def test_min_nside_is_the_documented_one() -> None:
+    local_masks(MIN_NSIDE)
+    with pytest.raises(ValueError, match=f"nside >= {MIN_NSIDE}"):
+        local_masks(MIN_NSIDE // 2)
+
+
+# --- the fill: contract --------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_observed_cells_are_bit_identical_and_land_stays_nan(day: xr.Dataset, pair: xr.Dataset) -> None:
+    observed = np.isfinite(day.SST_L3S.values) & ~day.gap.values
+    land = ~day.sea.values
+    for values in (pair.filled.values, *pair.members.values):
+        np.testing.assert_array_equal(values[observed], day.SST_L3S.values[observed])
+        assert np.all(np.isnan(values[land]))
+        assert np.all(np.isfinite(values[day.gap.values]))
+
+
+@pytest.mark.slow
+def test_only_gap_cells_move_away_from_the_start(day: xr.Dataset, pair: xr.Dataset) -> None:
+    start = fill_laplace(day).filled.values
+    gap = day.gap.values
+    for member in pair.members.values:
+        moved = np.abs(member - start) > 1e-6
+        assert not np.any(moved & ~gap & day.sea.values)
+        assert moved[gap].mean() > 0.5  # noise + synthesis change most gap cells
+
+
+@pytest.mark.slow
+def test_ensemble_has_members_mean_and_spread(pair: xr.Dataset) -> None:
+    assert pair.members.sizes == {"member": 2, "cells": 12 * NSIDE**2}
+    np.testing.assert_allclose(pair.filled, pair.members.mean("member"), rtol=0, atol=1e-12)
+    gap = pair.filled.notnull() & (pair.filled_std > 0)
+    expected = pair.members.std("member", ddof=1)
+    np.testing.assert_allclose(pair.filled_std.where(gap), expected.where(gap), atol=1e-12)
+    assert float(pair.filled_std.max()) > 0.0
+    assert not np.array_equal(pair.members[0], pair.members[1])  # seeds 0 and 1 differ
+
+
+@pytest.mark.slow
+def test_same_seed_is_bit_identical(day: xr.Dataset, pair: xr.Dataset) -> None:
+    # member i uses seed + i: a single run with seed 1 is the pair's second member
+    again = fill_foscat(day, seed=1, **FAST)
+    np.testing.assert_array_equal(again.filled.values, pair.members.values[1])
+    np.testing.assert_array_equal(again.loss.values[0], pair.loss.values[1])
+    assert "filled_std" not in again
+
+
+@pytest.mark.slow
+def test_loss_decreases_over_epochs(pair: xr.Dataset) -> None:
+    assert pair.loss.dims == ("member", "epoch")
+    assert pair.loss.sizes["epoch"] == EPOCHS + 1
+    for curve in pair.loss.values:
+        curve = curve[np.isfinite(curve)]
+        assert curve.size >= 2
+        assert curve[-1] < curve[0]
+        assert np.all(np.diff(curve) <= 1e-6 * curve[0])  # L-BFGS accepts only descents
+
+
+@pytest.mark.slow
+def test_honest_protocol_is_the_default(pair: xr.Dataset) -> None:
+    assert pair.attrs["protocol"] == "honest"
+    assert pair.attrs["anchor"] == 10.0
+    assert pair.attrs["start_noise_std_degC"] > 0.0
+    assert pair.attrs["tutorial_reproduction"] == 0
+
+
+@pytest.mark.slow
+def test_honest_fill_ignores_the_values_inside_the_gaps(day: xr.Dataset, pair: xr.Dataset) -> None:
+    leaked = day.copy()
+    leaked["SST_L3S"] = day.SST_L3S.where(~day.gap, day.SST_L4 + 5.0)  # truth+5 in the gaps
+    out = fill_foscat(leaked, seed=0, **FAST)
+    np.testing.assert_array_equal(out.filled.values, pair.members.values[0])
+
+
+# --- reference protocols -------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_same_day_l4_is_the_oracle_tutorial_reproduction(day: xr.Dataset) -> None:
+    out = fill_foscat(day, reference="l4", start="alm", n_epochs=2, threads=1, progress=False)
+    assert out.attrs["protocol"] == "oracle"
+    assert "optimistic" in out.attrs["protocol_note"]
+    assert out.attrs["tutorial_reproduction"] == 1
+    assert out.attrs["anchor"] == 0.0 and out.attrs["start_noise_std_degC"] == 0.0
+    # the same through a DataArray and l4=
+    again = fill_foscat(
+        day.SST_L3S, day.gap, reference="l4", l4=day.SST_L4, start="alm",
+        n_epochs=2, threads=1, progress=False,
+    )
+    np.testing.assert_array_equal(again.filled.values, out.filled.values)
+
+
+def test_oracle_without_l4_says_what_to_pass(day: xr.Dataset) -> None:
+    with pytest.raises(ValueError, match="l4="):
+        fill_foscat(day.SST_L3S, day.gap, reference="l4", **FAST)
+
+
+@pytest.mark.slow
+def test_previous_day_reference_on_the_same_grid(day: xr.Dataset) -> None:
+    before = synthetic_day(seed=1, time="2024-06-01")
+    out = fill_foscat(day, reference=before.SST_L4, **FAST)
+    assert out.attrs["protocol"] == "previous-day"
+    assert "2024-06-01" in out.attrs["reference"]
+    assert np.all(np.isfinite(out.filled.values[day.gap.values]))
+    # a Dataset reference means its SST_L4
+    again = fill_foscat(day, reference=before, **FAST)
+    np.testing.assert_array_equal(again.filled.values, out.filled.values)
+
+
+@pytest.mark.slow
+def test_same_day_dataset_reference_is_labelled_oracle(day: xr.Dataset) -> None:
+    out = fill_foscat(day, reference=day.SST_L4, n_epochs=1, threads=1, progress=False)
+    assert out.attrs["protocol"] == "oracle"
+
+
+@pytest.mark.parametrize(
+    "make_reference, match",
+    [
+        pytest.param(lambda d: synthetic_day(nside=32).SST_L4, "another grid", id="other-nside"),
+        pytest.param(lambda d: xr.DataArray(d.SST_L4.values, dims="x"), "HEALPix", id="no-cell-ids"),
+        pytest.param(lambda d: d.SST_L4 + 273.15, "kelvin", id="kelvin"),
+        pytest.param(lambda d: d[["sea"]], "SST_L4", id="dataset-without-sst"),
+        pytest.param(lambda d: "climatology", "reference must be", id="unknown-name"),
+    ],
+)
+def test_bad_reference_raises(day: xr.Dataset, make_reference, match: str) -> None:
+    with pytest.raises((ValueError, TypeError), match=match):
+        fill_foscat(day, reference=make_reference(day), **FAST)
+
+
+# --- bad inputs ----------------------------------------------------------------------------
+
+
+def _no_gaps(d: xr.Dataset) -> xr.Dataset:
+    return d.assign(gap=d.gap & False)
+
+
+def _all_gaps(d: xr.Dataset) -> xr.Dataset:
+    return d.assign(gap=d.sea.copy(), SST_L3S=d.SST_L3S.where(~d.sea))
+
+
+@pytest.mark.parametrize(
+    "make_input, kwargs, match",
+    [
+        pytest.param(_no_gaps, {}, "nothing to fill", id="no-gaps"),
+        pytest.param(_all_gaps, {}, "observed", id="all-gaps"),
+        pytest.param(lambda d: synthetic_day(nside=8), {}, "nside >= 16", id="nside-8"),
+        pytest.param(lambda d: d, {"start": "kriging"}, "start", id="bad-start"),
+        pytest.param(lambda d: d, {"n_epochs": 0}, "n_epochs", id="zero-epochs"),
+        pytest.param(lambda d: d, {"n_members": 0}, "n_members", id="zero-members"),
+        pytest.param(lambda d: d, {"anchor": -1.0}, "anchor", id="negative-anchor"),
+        pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
+        pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
+        pytest.param(lambda d: d.SST_L3S, {"gaps": None}, "gap mask", id="no-gap-mask"),
+        pytest.param(lambda d: d.expand_dims("time"), {}, "1-D HEALPix", id="two-dims"),
+    ],
+)
+def test_bad_input_raises(day: xr.Dataset, make_input, kwargs: dict, match: str) -> None:
+    options = {**FAST, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        fill_foscat(make_input(day), **options)
+
+
+def test_cuda_without_a_gpu_says_so(day: xr.Dataset) -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ValueError, match="no GPU"):
+        fill_foscat(day, device="cuda", **FAST)
+
+
+# --- members on a Dask cluster -------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_dask_members_equal_sequential_members(day: xr.Dataset, pair: xr.Dataset) -> None:
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=None
+    ) as client:
+        out = fill_foscat(day, n_members=2, seed=0, client=client, **FAST)
+    np.testing.assert_array_equal(out.members.values, pair.members.values)
+    np.testing.assert_array_equal(out.loss.values, pair.loss.values)
