@@ -68,7 +68,13 @@ def prepare_fill(
     if gaps is None:
         raise ValueError(f"{method}: no gap mask given: pass gaps=<boolean map, True where to fill>")
     if not isinstance(gaps, xr.DataArray):
-        gaps = xr.DataArray(np.asarray(gaps), dims=sst.dims, coords=sst.coords)
+        gaps = np.asarray(gaps)
+        if gaps.shape != sst.shape:
+            raise ValueError(
+                f"{method}: the gap mask has shape {gaps.shape} but the map {sst.shape}; "
+                "build both from the same regridded day"
+            )
+        gaps = xr.DataArray(gaps, dims=sst.dims, coords=sst.coords)
     if gaps.dims != sst.dims or gaps.shape != sst.shape:
         raise ValueError(
             f"{method}: the gap mask {dict(gaps.sizes)} does not match the map {dict(sst.sizes)}; "
