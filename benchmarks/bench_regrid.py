@@ -65,9 +65,9 @@ def groupby_path(day: xr.Dataset, nside: int, sea_threshold: float = 0.5) -> xr.
     """Stack, assign ``cell_ids``, ``groupby("cell_ids").mean()``, reindex to the sphere."""
     npix = 12 * nside**2
     stacked = day[["SST_L3S", "SST_L4", "sea"]].stack(point=("latitude", "longitude"))
-    cells = hp.ang2pix(
-        nside, stacked.longitude.values, stacked.latitude.values, nest=True, lonlat=True
-    )
+    lon = stacked.longitude.values.astype("float64")  # healpy computes float32 in float32
+    lat = stacked.latitude.values.astype("float64")
+    cells = hp.ang2pix(nside, lon, lat, nest=True, lonlat=True)
     stacked = stacked.drop_vars(["point", "latitude", "longitude"])
     stacked = stacked.assign(sea=stacked.sea.astype("float32"))
     stacked = stacked.assign_coords(cell_ids=("point", cells))
@@ -108,11 +108,23 @@ def cold(day: xr.Dataset, nside: int) -> xr.Dataset:
     return to_healpix(day, nside)
 
 
+def compare(ours: xr.Dataset, theirs: xr.Dataset, day: xr.Dataset, nside: int) -> str:
+    """Largest SST difference and sea agreement on the cells that hold source points."""
+    lat = np.asarray(day.latitude.values, "float64")
+    lon = np.asarray(day.longitude.values, "float64")
+    in_ring_order = regrid._geometry(nside, lat, lon).npoints
+    has_points = in_ring_order[regrid._ring_of_nest(nside)] > 0
+    diff = np.abs(ours.SST_L3S.values - theirs.SST_L3S.values)[has_points]
+    same_sea = bool((ours.sea.values == theirs.sea.values)[has_points].all())
+    return f"max |diff| {np.nanmax(diff):.1e} degC, same sea: {same_sea}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nside", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--resolution", type=float, default=0.1)
     parser.add_argument("--repeat", type=int, default=1, help="timed runs, best kept")
+    parser.add_argument("--chunk", type=int, default=900, help="dask chunk size (points a side)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
     args = parser.parse_args()
 
@@ -124,46 +136,48 @@ def main() -> None:
         f"day: {source}, {args.resolution} deg, {npoints / 1e6:.2f} M points, "
         f"inputs {input_mib:.0f} MiB (built in {time.perf_counter() - start:.0f} s)"
     )
+    chunked = day.chunk({"latitude": args.chunk, "longitude": args.chunk})
 
     # warm up both paths (imports, first-call costs) on a thinned copy of the day
     thin = day.isel(latitude=slice(None, None, 20), longitude=slice(None, None, 20))
     to_healpix(thin, 8)
     groupby_path(thin, 8)
 
-    rows = []
+    methods = {
+        "groupby (stack + cell_ids + groupby.mean)": groupby_path,
+        "to_healpix, cold cache": cold,
+        "to_healpix, warm cache": to_healpix,
+        f"to_healpix, dask {args.chunk}x{args.chunk} chunks, warm": (
+            lambda _day, nside: to_healpix(chunked, nside).compute()
+        ),
+    }
+    rows, checks = [], []
     for nside in args.nside:
-        t_cold, ours = timed(lambda nside=nside: cold(day, nside), args.repeat)
-        t_warm, _ = timed(lambda nside=nside: to_healpix(day, nside), args.repeat)
-        t_group, theirs = timed(lambda nside=nside: groupby_path(day, nside), args.repeat)
-        # same numbers on every cell that holds source points
-        lat = np.asarray(day.latitude.values, "float64")
-        lon = np.asarray(day.longitude.values, "float64")
-        has_points = regrid._geometry(nside, lat, lon).npoints > 0
-        diff = np.nanmax(np.abs(ours.SST_L3S.values - theirs.SST_L3S.values)[has_points])
-        same_sea = bool((ours.sea.values == theirs.sea.values)[has_points].all())
-        if args.no_memory:
-            m_cold = m_warm = m_group = float("nan")
-        else:
-            m_cold = peak_mib(lambda nside=nside: cold(day, nside))
-            m_warm = peak_mib(lambda nside=nside: to_healpix(day, nside))
-            m_group = peak_mib(lambda nside=nside: groupby_path(day, nside))
-        rows.append(
-            (nside, t_group, t_cold, t_warm, m_group, m_cold, m_warm, diff, same_sea, ours.attrs)
+        results = {}
+        for name, fn in methods.items():
+            seconds, results[name] = timed(lambda fn=fn, nside=nside: fn(day, nside), args.repeat)
+            mib = np.nan if args.no_memory else peak_mib(lambda fn=fn, n=nside: fn(day, n))
+            rows.append((nside, name, seconds, mib))
+        reference = next(iter(results.values()))
+        for name, result in list(results.items())[1:]:
+            checks.append(
+                f"nside {nside}, {name} vs groupby: {compare(result, reference, day, nside)}"
+            )
+        ours = results["to_healpix, warm cache"]
+        checks.append(
+            f"nside {nside}: {ours.attrs['regrid_nearest_cells']} cells hold no source point "
+            "and copy their nearest point"
         )
 
     print()
-    print(
-        "| nside | groupby s | to_healpix cold s | warm s | ratio cold | ratio warm "
-        "| groupby peak MiB | cold peak MiB | warm peak MiB | max abs diff degC | same sea "
-        "| cells copying nearest point |"
-    )
-    print("|" + "---|" * 12)
-    for nside, tg, tc, tw, mg, mc, mw, diff, same_sea, attrs in rows:
-        print(
-            f"| {nside} | {tg:.2f} | {tc:.2f} | {tw:.2f} | {tg / tc:.1f}x | {tg / tw:.1f}x "
-            f"| {mg:.0f} | {mc:.0f} | {mw:.0f} | {diff:.1e} | {same_sea} "
-            f"| {attrs['regrid_nearest_cells']} |"
-        )
+    print("| nside | method | seconds | speed-up vs groupby | peak traced MiB |")
+    print("|---|---|---|---|---|")
+    for nside, name, seconds, mib in rows:
+        base = next(r[2] for r in rows if r[0] == nside)
+        print(f"| {nside} | {name} | {seconds:.2f} | {base / seconds:.1f}x | {mib:.0f} |")
+    print()
+    for line in checks:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -203,6 +203,8 @@ def test_same_day_l4_is_the_oracle_tutorial_reproduction(day: xr.Dataset) -> Non
 def test_oracle_without_l4_says_what_to_pass(day: xr.Dataset) -> None:
     with pytest.raises(ValueError, match="l4="):
         fill_foscat(day.SST_L3S, day.gap, reference="l4", **FAST)
+    with pytest.raises(ValueError, match="reference='l4'"):
+        fill_foscat(day, l4=day.SST_L4, **FAST)  # an L4 map given but not used: say so
 
 
 @pytest.mark.slow

@@ -34,7 +34,7 @@ Every command works offline on the embedded sample (the default source).
 
 _FILL_EPILOG = """\
 examples:
-  # one week of the sample, Laplace fill at about 27 km, two local worker processes
+  # one week of the sample, Laplace fill on 50 km cells, two local worker processes
   eogapfill fill --start 2024-06-01 --end 2024-06-07 --method laplace --out filled.zarr
 
   # the same store again with a later end: the days already there are skipped
@@ -205,8 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
                       "average, alm = spherical-harmonic fit, oi = optimal interpolation, "
                       "foscat = scattering-transform synthesis (slow, needs torch)")
     fill.add_argument("--nside", type=_nside, default=128,
-                      help="HEALPix resolution, a power of two (default: %(default)s, about "
-                      "27 km; 64 is 55 km, 256 is 14 km)")
+                      help="HEALPix resolution, a power of two (default: %(default)s, "
+                      "50 km cells; 64 is 100 km, 256 is 25 km)")
     fill.add_argument("--source", choices=("sample", "cmems"), default="sample",
                       help="sample = the offline embedded sample (default), cmems = the "
                       "Copernicus Marine ARCO stores (needs the network)")

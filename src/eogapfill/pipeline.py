@@ -253,7 +253,7 @@ def process_day(
         A name of :data:`METHODS` (``"laplace"``, ``"alm"``, ``"oi"``, ``"foscat"``), or a
         fill function.
     nside
-        HEALPix resolution (a power of two; 128 is about 27 km).
+        HEALPix resolution (a power of two; 128: cells of about 50 km).
     source, resolution
         Where the products come from, as in :func:`eogapfill.data.open_l3s`.
     method_options
@@ -318,8 +318,9 @@ def _day_output(hp_day: xr.Dataset, result: xr.Dataset, day_stamp: pd.Timestamp,
         "gap": hp_day["gap"],
         "sea": hp_day["sea"],
     }
-    if "filled_std" in result:
-        variables["filled_std"] = result["filled_std"].assign_attrs(units="degC")
+    if "filled_std" in result:  # 0 on observed cells, NaN off the sea like SST_filled
+        variables["filled_std"] = result["filled_std"].where(hp_day["sea"]).assign_attrs(
+            units="degC", long_name=f"{method} uncertainty (standard deviation)")
     out = xr.Dataset(
         {name: da.reset_coords(drop=True).astype("float32") if name in _FLOAT_VARIABLES
          else da.reset_coords(drop=True) for name, da in variables.items()},
@@ -535,7 +536,7 @@ def run(
         Fill method, a name of :data:`METHODS`: ``"laplace"`` (default), ``"alm"``, ``"oi"``,
         ``"foscat"``.
     nside
-        HEALPix resolution, a power of two (128: about 27 km, 196 608 cells).
+        HEALPix resolution, a power of two (128: 196 608 cells of about 50 km).
     source
         ``"sample"`` (the embedded sample, offline) or ``"cmems"`` (the Copernicus Marine
         ARCO stores), as in :func:`eogapfill.data.open_l3s`.

@@ -402,8 +402,7 @@ def plot_healpix(
         )
     else:
         raise ValueError(f"projection must be 'cart', 'moll' or 'gnom', got {projection!r}")
-    figure_number = plt.figure(figsize=(8.5, 5.4)).number  # healpy draws on it via pyplot
-    view(healpy_map, fig=figure_number, **options)
-    fig = plt.figure(figure_number)
+    view(healpy_map, **options)  # healpy draws on a new pyplot figure
+    fig = plt.gcf()
     plt.close(fig)  # returned, not kept by pyplot: displayed once in a notebook
     return fig

@@ -149,8 +149,8 @@ def _check_day(day: xr.Dataset, variables: tuple[str, ...]) -> xr.Dataset:
 class _Geometry:
     nside: int
     pix: np.ndarray  # (nlat, nlon) RING cell of every source point
-    npoints: np.ndarray  # (npix,) NESTED: number of source points per cell
-    nearest_cells: np.ndarray  # NESTED ids of the empty cells inside the grid's extent
+    npoints: np.ndarray  # (npix,) RING order: number of source points per cell
+    nearest_cells: np.ndarray  # RING ids of the empty cells inside the grid's extent
     nearest_rows: np.ndarray  # row of their nearest source point
     nearest_cols: np.ndarray  # column of their nearest source point
     n_outside: int  # empty cells beyond the grid's extent (no data)
@@ -199,11 +199,11 @@ def _geometry_cached(nside: int, lat_bytes: bytes, lon_bytes: bytes) -> _Geometr
         pix[i0 : i0 + rows] = band
         counts += np.bincount(band.ravel(), minlength=npix)
     pix.setflags(write=False)
-    npoints = counts[_ring_of_nest(nside)]
+    npoints = counts.astype(np.int32 if npix < 2**31 else np.int64)
     npoints.setflags(write=False)
 
     empty = np.flatnonzero(npoints == 0)
-    clon, clat = hp.pix2ang(nside, empty, nest=True, lonlat=True)
+    clon, clat = hp.pix2ang(nside, empty, nest=False, lonlat=True)
     rows_nn, in_lat = _nearest_on_axis(lat, clat, None)
     cols_nn, in_lon = _nearest_on_axis(lon, clon, 360.0)
     inside = in_lat & in_lon
@@ -289,20 +289,24 @@ def _finish(
     dtypes: Sequence[np.dtype],
     checked: Sequence[str | None],
 ) -> tuple[np.ndarray, ...]:
-    """Cell means, sea fraction, sea and gap in NESTED order from the merged partial sums."""
+    """Cell means, sea fraction, sea and gap from the merged partial sums.
+
+    Works in RING order (the order of the partial sums) and returns NESTED arrays.
+    """
     lo, table = part
     npix = geometry.npoints.size
-    order = _ring_of_nest(geometry.nside)
     cells = geometry.nearest_cells
 
-    def nested(row: int) -> np.ndarray:
+    def ring(row: int) -> np.ndarray:
+        if lo == 0 and table.shape[1] == npix:
+            return table[row]
         full = np.zeros(npix)
         full[lo : lo + table.shape[1]] = table[row]
-        return full[order]
+        return full
 
     npoints = geometry.npoints.astype("float64")
     npoints[cells] = 1.0
-    n_sea = nested(0)
+    n_sea = ring(0)
     s = np.asarray(nearest_sea).ravel()
     if s.dtype != bool:
         s = np.nan_to_num(s.astype("float64")) != 0
@@ -313,14 +317,14 @@ def _finish(
 
     means = []
     for k, (near, dtype, name) in enumerate(zip(nearest_values, dtypes, checked, strict=True)):
-        total, count = nested(1 + 2 * k), nested(2 + 2 * k)
+        total, count = ring(1 + 2 * k), ring(2 + 2 * k)
         near = np.asarray(near, dtype="float64").ravel()
         ok = np.isfinite(near)
         total[cells] = np.where(ok, near, 0.0)
         count[cells] = ok
         good = sea & (count > 0)
         mean = np.full(npix, np.nan, dtype=dtype)
-        mean[good] = total[good] / count[good]
+        np.divide(total, count, out=mean, where=good, casting="same_kind")
         if name is not None and good.any() and float(np.nanmax(mean)) > _MAX_DEGC:
             raise ValueError(
                 f"{name!r} has cell means up to {float(np.nanmax(mean)):.1f}, not a sea "
@@ -329,7 +333,9 @@ def _finish(
             )
         means.append(mean)
     gap = sea & np.isnan(means[0])
-    return (*means, sea_fraction.astype("float32"), sea, gap)
+    order = _ring_of_nest(geometry.nside)
+    outputs = (*means, sea_fraction.astype("float32"), sea, gap)
+    return tuple(x[order] for x in outputs)
 
 
 def _block_of(pix: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> np.ndarray:

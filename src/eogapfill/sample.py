@@ -123,6 +123,7 @@ _OISST_FILE = "oisst_v2.1_20170729_0.25deg.nc"
 _BASE_DAY_OF_YEAR = 210  # 2017-07-29
 _KELVIN = 273.15
 _FREEZING = -1.8  # degC, sea water
+_VALID_KELVIN = (270.15, 318.15)  # -3 to 45 degC, as in the Copernicus products
 _DYN = 0.25  # grid of the OISST base and of the fields that move the fronts, degrees
 _EARLIEST = np.datetime64("1981-09-01", "D")  # start of the satellite SST era (OISST)
 _LATEST = np.datetime64("2100-12-31", "D")
@@ -344,7 +345,8 @@ def _static(resolution: float) -> _Static:
 class _Interpolator:
     """Interpolation of a global field on a regular cell-centre grid, periodic in longitude.
 
-    ``order=1`` is bilinear (plain numpy), ``order=3`` a cubic spline (scipy.ndimage).
+    ``order=1`` is bilinear (plain numpy; a complex field interpolates two components at
+    once), ``order=3`` a cubic spline (scipy.ndimage).
     """
 
     _PAD = 8
@@ -354,7 +356,7 @@ class _Interpolator:
         self.ny, self.nx = field.shape
         self.step = 180.0 / self.ny
         self.order = order
-        dtype = np.float64 if order > 1 else np.float32
+        dtype = np.float64 if order > 1 else field.dtype
         padded = np.pad(np.asarray(field, dtype), ((p, p), (0, 0)), mode="edge")
         padded = np.pad(padded, ((0, 0), (p, p)), mode="wrap")
         self.coef = ndimage.spline_filter(padded, order=order) if order > 1 else padded
@@ -362,8 +364,9 @@ class _Interpolator:
     def __call__(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         p = self._PAD
         lat, lon = np.broadcast_arrays(lat, lon)
-        i = (lat.astype(np.float64) + 90.0) / self.step - 0.5
-        j = (lon.astype(np.float64) + 180.0) / self.step - 0.5
+        dtype = np.float64 if self.order > 1 else np.float32
+        i = (lat.astype(dtype) + 90.0) / self.step - 0.5
+        j = (lon.astype(dtype) + 180.0) / self.step - 0.5
         i = np.clip(i, -p / 2, self.ny - 1 + p / 2) + p
         j = np.mod(j, self.nx) + p
         if self.order > 1:
@@ -372,7 +375,7 @@ class _Interpolator:
             )
             return out.astype(np.float32)
         i0, j0 = np.floor(i).astype(np.intp), np.floor(j).astype(np.intp)
-        wi, wj = (i - i0).astype(np.float32), (j - j0).astype(np.float32)
+        wi, wj = i - i0, j - j0
         flat = self.coef.ravel()
         k = i0 * self.coef.shape[1] + j0
         top = flat[k] + wj * (flat[k + 1] - flat[k])
@@ -543,40 +546,63 @@ def _stirring(day: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     north = (np.roll(psi, -1, axis=1) - np.roll(psi, 1, axis=1)) / (2 * _DYN * coslat)
     speed = float(np.sqrt(np.mean(east[ocean] ** 2 + north[ocean] ** 2)))
     scale = _STIR_RMS / (_STIR_STEPS * speed)
-    u, v = _Interpolator(east * scale, order=1), _Interpolator(north * scale, order=1)
-    y = np.broadcast_to(lat[:, None], shape).astype(np.float64)
-    x = np.broadcast_to(lon[None, :], shape).astype(np.float64)
+    velocity = _Interpolator((east + 1j * north).astype(np.complex64) * scale, order=1)
+    y = np.broadcast_to(lat[:, None], shape).astype(np.float32)
+    x = np.broadcast_to(lon[None, :], shape).astype(np.float32)
     for _ in range(_STIR_STEPS):
-        dx, dy = u(y, x), v(y, x)
-        y = np.clip(y - dy, -89.9, 89.9)
-        x = x - dx / np.maximum(np.cos(np.deg2rad(y)), 0.1)
+        uv = velocity(y, x)
+        y = np.clip(y - uv.imag, -89.9, 89.9)
+        x = x - uv.real / np.maximum(np.cos(np.deg2rad(y)), 0.1)
     return (y - lat[:, None]).astype(np.float32), (x - lon[None, :]).astype(np.float32)
 
 
+def _keys(x: np.ndarray) -> np.ndarray:
+    """Cubic convolution kernel of Keys (1981), a = -0.5."""
+    x = np.abs(x)
+    return np.where(
+        x <= 1, (1.5 * x - 2.5) * x * x + 1, np.where(x < 2, ((-0.5 * x + 2.5) * x - 4) * x + 2, 0)
+    )
+
+
 @lru_cache(maxsize=8)
-def _linear_weights(n_src: int, n_dst: int, periodic: bool) -> csr_matrix:
-    """Sparse (n_dst, n_src) matrix of linear interpolation between cell-centre grids."""
+def _interp_weights(n_src: int, n_dst: int, periodic: bool, cubic: bool) -> csr_matrix:
+    """Sparse (n_dst, n_src) interpolation matrix between two cell-centre grids of an axis."""
     pos = (np.arange(n_dst) + 0.5) * n_src / n_dst - 0.5  # destination centres, source index
     lo = np.floor(pos).astype(int)
     frac = pos - lo
-    hi = lo + 1
-    if periodic:
-        lo, hi = lo % n_src, hi % n_src
-    else:
-        lo, hi = np.clip(lo, 0, n_src - 1), np.clip(hi, 0, n_src - 1)
-    rows = np.repeat(np.arange(n_dst), 2)
-    cols = np.stack([lo, hi], axis=1).ravel()
-    vals = np.stack([1 - frac, frac], axis=1).ravel()
-    return csr_matrix((vals, (rows, cols)), shape=(n_dst, n_src))
+    offsets = np.array([-1, 0, 1, 2]) if cubic else np.array([0, 1])
+    cols = lo[:, None] + offsets[None, :]
+    vals = _keys(frac[:, None] - offsets[None, :]) if cubic else 1 - np.abs(frac[:, None] - offsets)
+    cols = cols % n_src if periodic else np.clip(cols, 0, n_src - 1)
+    rows = np.repeat(np.arange(n_dst), offsets.size)
+    return csr_matrix((vals.ravel(), (rows, cols.ravel())), shape=(n_dst, n_src))
 
 
-def _regrid_linear(field: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Bilinear interpolation of a global cell-centre field onto another regular grid."""
-    if field.shape == shape:
+def _resample(field: np.ndarray, shape: tuple[int, int], *, cubic: bool = False) -> np.ndarray:
+    """A global cell-centre field on another regular grid: block means to a coarser grid,
+    separable (bi)linear or cubic interpolation to a finer one."""
+    ny, nx = field.shape
+    if (ny, nx) == shape:
         return field
-    wy = _linear_weights(field.shape[0], shape[0], False)
-    wx = _linear_weights(field.shape[1], shape[1], True)
+    if shape[0] < ny:
+        m = ny // shape[0]
+        return field.reshape(shape[0], m, shape[1], m).mean(axis=(1, 3), dtype=np.float32)
+    wy = _interp_weights(ny, shape[0], False, cubic)
+    wx = _interp_weights(nx, shape[1], True, cubic)
     return np.asarray((wx @ (wy @ field).T).T, dtype=np.float32)
+
+
+def _smooth_deg(field: np.ndarray, sigma_deg: float) -> np.ndarray:
+    """Gaussian smoothing with a width in degrees, done on a grid of at least 0.5 degree."""
+    ny, nx = field.shape
+    step = 180.0 / ny
+    if step >= 0.5:
+        return _smooth(field, sigma_deg / step)
+    m = round(0.5 / step)
+    if ny % m or nx % m:
+        return _smooth(field, sigma_deg / step)
+    coarse = field.reshape(ny // m, m, nx // m, m).mean(axis=(1, 3), dtype=np.float32)
+    return _resample(_smooth(coarse, sigma_deg / (step * m)), (ny, nx))
 
 
 def _seasonal(lat: np.ndarray, day: np.datetime64) -> np.ndarray:
@@ -661,17 +687,20 @@ def generate_day(
     shape = (lat.size, lon.size)
     water = st.sea | st.lake
 
-    # large scales: stirred base, anomaly, seasonal cycle
-    dlat, dlon = (_regrid_linear(d, shape) for d in _stirring(dnum, seed))
-    anomaly = _evolving(_S_ANOM, dnum, 12.0, seed, _dyn_shape(), _DYN, _ANOM_SPECTRUM)
-    anomaly = _regrid_linear(0.4 * anomaly, shape)
-    large = _base_interpolator()(lat[:, None] + dlat, lon[None, :] + dlon)
+    # large scales on the 0.25 degree grid: stirred base, anomaly, seasonal cycle
+    lat025, lon025 = sample_grid(_DYN)
+    dlat, dlon = _stirring(dnum, seed)
+    large = _base_interpolator()(lat025[:, None] + dlat, lon025[None, :] + dlon)
+    anomaly = 0.4 * _evolving(_S_ANOM, dnum, 12.0, seed, _dyn_shape(), _DYN, _ANOM_SPECTRUM)
     # the ice pack stays at freezing: anomalies and seasons fade near -1.8 degC
     calm = np.clip((large - _FREEZING) / 3.0, 0.0, 1.0)
-    large += (0.25 + 0.75 * calm) * anomaly + calm * _seasonal(lat, day).astype(np.float32)[:, None]
+    large += (0.25 + 0.75 * calm) * anomaly
+    large += calm * _seasonal(lat025, day).astype(np.float32)[:, None]
+    grad = _smooth(_gradient(large, lat025, _DYN), 2.0)  # degC per degree, over 0.5 degree
+    large = _resample(large, shape, cubic=True)
+    grad = _resample(grad, shape)
 
     # small scales: a saturated random field, stronger along fronts
-    grad = _smooth(_gradient(large, lat, r), 0.5 / r)
     tex = _evolving(_S_TEX, dnum, 3.0, seed, shape, r, _TEX_SPECTRUM)
     amplitude = 0.05 + 0.12 * np.clip(grad, 0.0, 5.0)
     truth = large + amplitude * np.tanh(1.5 * tex)
@@ -719,10 +748,11 @@ def generate_day(
     bias = np.array([0, 0, -0.6, -0.35, -0.15, 0.0], np.float32)[ql]
     sigma = np.array([0, 0, 0.45, 0.3, 0.2, 0.1], np.float32)[ql]
     noise = _rng(seed, _S_NOISE, dnum).standard_normal(shape, dtype=np.float32)
-    sst = np.where(observed, truth + bias + sigma * noise + _KELVIN, np.nan).astype(np.float32)
+    sst = np.clip(truth + bias + sigma * noise + _KELVIN, *_VALID_KELVIN)  # the valid range
+    sst = np.where(observed, sst, np.nan).astype(np.float32)
 
     # analysis error: larger under clouds and along fronts
-    cloudiness = _smooth((~observed).astype(np.float32), 1.0 / r)
+    cloudiness = _smooth_deg((~observed).astype(np.float32), 1.0)
     error = 0.1 + 0.35 * cloudiness + 0.04 * np.clip(grad, 0.0, 5.0)
     error = np.where(water, error, np.nan).astype(np.float32)
 
@@ -789,7 +819,7 @@ def _global_attrs(kind: str, day: np.datetime64, r: float, seed: int) -> dict:
     )
     what = "supercollated multi-sensor observations" if kind == "L3S" else "gap-free analysis"
     return {
-        "title": f"eogapfill sample: generated {kind} sea surface temperature ({what}), {day}",
+        "title": f"eogapfill sample: generated {kind} sea surface temperature ({what})",
         "summary": f"A generated day in the layout of the Copernicus Marine product {product}.",
         "source": (
             "Generated by eogapfill.sample from NOAA OISST v2.1 (2017-07-29, public domain) "
@@ -809,7 +839,7 @@ def _global_attrs(kind: str, day: np.datetime64, r: float, seed: int) -> dict:
     }
 
 
-_SST_RANGE = {"valid_min": 271.15, "valid_max": 318.15}
+_SST_RANGE = {"valid_min": _VALID_KELVIN[0], "valid_max": _VALID_KELVIN[1]}
 
 
 def _datasets(
@@ -916,8 +946,9 @@ def _datasets(
 def oisst_base(resolution: float = 0.25) -> xr.DataArray:
     """The real OISST field the sample is built on, on the sample grid, degC.
 
-    At 0.25 degree it is the packaged NOAA OISST v2.1 analysis of 2017-07-29; at other
-    resolutions it is interpolated (cubic) and masked to the sample's water (sea and lakes).
+    At 0.25 degree it is the packaged NOAA OISST v2.1 analysis of 2017-07-29, at other
+    resolutions its cubic interpolation; where the sample's coastline differs from OISST's,
+    the nearest OISST value is used. NaN off the sample's water (sea and lakes).
 
     Returns
     -------
@@ -932,12 +963,12 @@ def oisst_base(resolution: float = 0.25) -> xr.DataArray:
     """
     r = _check_resolution(resolution)
     lat, lon = sample_grid(r)
+    st = _static(r)
     if r == _DYN:
-        values = np.array(_oisst())
+        values = np.array(_filled_base())
     else:
-        st = _static(r)
         values = _base_interpolator()(lat[:, None], lon[None, :])
-        values[~(st.sea | st.lake)] = np.nan
+    values[~(st.sea | st.lake)] = np.nan
     return xr.DataArray(
         values,
         dims=("latitude", "longitude"),

@@ -474,7 +474,7 @@ def fill_foscat(
     --------
     A tiny synthetic case (nside 16, two iterations)::
 
-        >>> import numpy as np, healpy as hp
+        >>> import numpy as np
         >>> from eogapfill.healpix import healpix_dataset, cell_lonlat
         >>> lon, lat = cell_lonlat(16)
         >>> sst = 28 - 25 * np.sin(np.radians(lat)) ** 2
@@ -517,6 +517,8 @@ def fill_foscat(
         start_noise = not tutorial
     if anchor < 0:
         raise ValueError(f"anchor must be >= 0, got {anchor}")
+    if l4 is not None and not (isinstance(reference, str) and reference == "l4"):
+        raise ValueError("l4= is the same day's L4 for reference='l4' (oracle); drop it or set reference='l4'")
 
     base, masks_name = _base_masks(masks, nside)
     learn_masks = base * sea[None, :]

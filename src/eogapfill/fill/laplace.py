@@ -6,6 +6,12 @@ boundary); every gap cell takes the mean of its sea neighbours, which is the dis
 Laplace equation. Land cells (NaN and not in the gaps) are neither nodes nor boundary: the
 fill never reads them and never writes them.
 
+All neighbours weigh the same. On HEALPix's slightly anisotropic cells this graph Laplacian
+is close to, not exactly, the Laplace-Beltrami operator of the sphere: inside a cloud of
+fixed angular size, a function harmonic on the sphere is reproduced with a small error that
+does not vanish as nside grows; the error due to the field's curvature within small gaps
+does vanish (as the cell size squared).
+
 The linear system is solved directly (sparse LU) when it is small, otherwise by conjugate
 gradients preconditioned with a multigrid V-cycle whose coarse levels are the NESTED parents
 of the gap cells (smoothed aggregation): a few iterations at nside 512.

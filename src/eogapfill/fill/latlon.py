@@ -119,25 +119,30 @@ def _interpolate_along(
     method: str,
     max_gap: float | None,
 ) -> np.ndarray:
-    """``field`` (lat, lon) with the bracketed ``todo`` cells interpolated along ``axis``."""
+    """``field`` (lat, lon) with the bracketed ``todo`` cells interpolated along ``axis``.
+
+    ``periodic`` (longitude, ``axis=1`` only) pads each row with the cells of the other side
+    of the date line, as many as the longest run of ``todo`` cells touching either edge needs.
+    """
     known = np.isfinite(field)
-    if periodic:  # three turns side by side so that runs across the date line are bracketed
-        field3 = np.concatenate([field] * 3, axis=axis)
-        todo3 = np.concatenate([todo] * 3, axis=axis)
-        known3 = np.concatenate([known] * 3, axis=axis)
-        coord3 = np.concatenate([coord - 360.0, coord, coord + 360.0])
-    else:
-        field3, todo3, known3, coord3 = field, todo, known, coord
-    dims = ("a", "b")
-    line = xr.DataArray(field3, dims=dims, coords={dims[axis]: coord3})
-    result = line.interpolate_na(dims[axis], method=method, use_coordinate=True).values
-    accept = _bracketed(todo3, known3, coord3, axis, max_gap)
+    pad = 0
     if periodic:
-        n = field.shape[axis]
-        middle = slice(n, 2 * n)
-        result = result[:, middle] if axis == 1 else result[middle]
-        accept = accept[:, middle] if axis == 1 else accept[middle]
-    return np.where(accept, result, field)
+        n = field.shape[1]
+        full = todo.all(axis=1)
+        lead = np.where(full, n, np.argmin(todo, axis=1))
+        trail = np.where(full, n, np.argmin(todo[:, ::-1], axis=1))
+        pad = min(n, int(max(lead.max(), trail.max())) + 1)
+
+        def wrap(a: np.ndarray) -> np.ndarray:
+            return np.concatenate([a[:, n - pad :], a, a[:, :pad]], axis=1)
+
+        field, todo, known = wrap(field), wrap(todo), wrap(known)
+        coord = np.concatenate([coord[n - pad :] - 360.0, coord, coord[:pad] + 360.0])
+    dims = ("a", "b")
+    line = xr.DataArray(field, dims=dims, coords={dims[axis]: coord})
+    result = line.interpolate_na(dims[axis], method=method, use_coordinate=True).values
+    out = np.where(_bracketed(todo, known, coord, axis, max_gap), result, field)
+    return out[:, pad : out.shape[1] - pad] if pad else out
 
 
 def _nearest_observed(

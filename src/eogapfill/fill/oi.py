@@ -28,6 +28,7 @@ from functools import lru_cache
 import healpy as hp
 import numpy as np
 import xarray as xr
+import scipy.optimize
 from scipy.spatial import cKDTree
 
 from eogapfill.fill.alm import _fit_arrays
@@ -200,96 +201,132 @@ def _unit_vectors(nside: int) -> np.ndarray:
     return xyz
 
 
-def _chunks(n: int, k: int) -> int:
-    """Cells per batch so that a (batch, k, k) float64 array stays near 32 MB."""
-    return max(1, (1 << 22) // max(k * k, 1))
+def _batch_size(k: int) -> int:
+    """Targets per batch so that a (batch, k, k) float64 array stays near 32 MB."""
+    return max(1, (1 << 22) // (k * k))
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Chord lengths (km) among the neighbours of each target and to the target itself."""
+
+    among: np.ndarray  # (b, k, k)
+    to_target: np.ndarray  # (b, k)
+    missing: np.ndarray  # (b, k) bool: no neighbour in this slot
+
+
+def _geometry(obs_xyz: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> _Geometry:
+    """Geometry of a batch from ``cKDTree.query`` output (unit chords, ``n_obs`` = missing)."""
+    missing = idx >= obs_xyz.shape[0]
+    xyz = obs_xyz[np.where(missing, 0, idx)]  # (b, k, 3)
+    gram = np.einsum("bik,bjk->bij", xyz, xyz)
+    among = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * gram, 0.0))
+    to_target = EARTH_RADIUS_KM * np.where(missing, 0.0, dist)
+    return _Geometry(among, to_target, missing)
+
+
+def _weights(model: CovarianceModel, geo: _Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """Simple-kriging weights ``(b, k)`` and variances ``(b,)`` (degC**2) of a batch."""
+    k = geo.among.shape[-1]
+    diag = np.arange(k)
+    cov = model.sill * model.correlation_chord(geo.among)
+    cov[:, diag, diag] += model.nugget
+    rhs = model.sill * model.correlation_chord(geo.to_target)
+    if geo.missing.any():  # a missing neighbour gets an identity row and a zero weight
+        cov[geo.missing[:, :, None] | geo.missing[:, None, :]] = 0.0
+        cov[:, diag, diag] = np.where(geo.missing, 1.0, cov[:, diag, diag])
+        rhs[geo.missing] = 0.0
+    weights = np.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
+    var = model.variance - np.einsum("bk,bk->b", weights, rhs)
+    return weights, np.maximum(var, 0.0)
 
 
 def _krige(
     model: CovarianceModel,
-    nb_dist: np.ndarray,
-    nb_idx: np.ndarray,
+    dist: np.ndarray,
+    idx: np.ndarray,
     obs_xyz: np.ndarray,
     obs_values: np.ndarray,
     *,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Simple kriging of targets from their neighbours, batched.
+    """Simple kriging of targets from their neighbours, in batches of stacked small solves.
 
-    ``nb_dist``/``nb_idx``: ``(n, k)`` chord lengths on the unit sphere and indices into the
-    observed cells from ``cKDTree.query`` (``inf`` / ``n_obs`` where fewer neighbours);
-    ``obs_values``: ``(n_obs, n_vars)``. Returns the predictions ``(n, n_vars)`` and the
-    kriging variances ``(n,)`` (degC**2, prior variance ``sill + nugget``).
+    ``dist``/``idx``: ``(n, k)`` unit-sphere chords and indices into the observed cells from
+    ``cKDTree.query`` (``inf`` / ``n_obs`` where there are fewer neighbours); ``obs_values``:
+    ``(n_obs, n_vars)``. Returns predictions ``(n, n_vars)`` and kriging variances ``(n,)``.
     """
-    n, k = nb_idx.shape
-    n_obs = obs_xyz.shape[0]
+    n, k = idx.shape
     mean = np.empty((n, obs_values.shape[1]))
     var = np.empty(n)
-    batch = _chunks(n, k)
+    batch = _batch_size(k)
     starts = range(0, n, batch)
     if progress:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, total=-(-n // batch), desc="kriging", unit="batch")
-    padded_xyz = np.vstack([obs_xyz, np.zeros((1, 3))])
-    padded_values = np.vstack([obs_values, np.zeros((1, obs_values.shape[1]))])
+    padded = np.vstack([obs_values, np.zeros((1, obs_values.shape[1]))])
     for lo in starts:
         hi = min(lo + batch, n)
-        idx = nb_idx[lo:hi]
-        missing = idx >= n_obs
-        xyz = padded_xyz[idx]  # (b, k, 3)
-        gram = np.einsum("bik,bjk->bij", xyz, xyz)
-        chord = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * gram, 0.0))
-        cov = model.sill * model.correlation_chord(chord)
-        cov[:, np.arange(k), np.arange(k)] += model.nugget
-        rhs = model.sill * model.correlation_chord(
-            EARTH_RADIUS_KM * np.where(missing, 0.0, nb_dist[lo:hi])
-        )
-        if missing.any():
-            both = missing[:, :, None] | missing[:, None, :]
-            cov[both] = 0.0
-            cov[missing] = 0.0
-            diag = cov[:, np.arange(k), np.arange(k)]
-            cov[:, np.arange(k), np.arange(k)] = np.where(missing, 1.0, diag)
-            rhs[missing] = 0.0
-        weights = np.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
-        mean[lo:hi] = np.einsum("bk,bkv->bv", weights, padded_values[idx])
-        var[lo:hi] = model.variance - np.einsum("bk,bk->b", weights, rhs)
-    return mean, np.maximum(var, 0.0)
+        weights, var[lo:hi] = _weights(model, _geometry(obs_xyz, idx[lo:hi], dist[lo:hi]))
+        mean[lo:hi] = np.einsum("bk,bkv->bv", weights, padded[idx[lo:hi]])
+    return mean, var
 
 
-def _loo_rmse(
-    model: CovarianceModel,
-    tree_query: tuple[np.ndarray, np.ndarray],
+def _validation_neighbours(
+    tree: cKDTree,
     obs_xyz: np.ndarray,
-    anomalies: np.ndarray,
     held_out: np.ndarray,
+    k: int,
+    exclusion: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest observed cells of each held-out observed cell, itself excluded.
+
+    With ``exclusion`` (unit chords, one per held-out cell) the cells closer than it are
+    dropped too, so that a held-out cell sits as far from the data as a gap cell does.
+    """
+    n_obs = obs_xyz.shape[0]
+    k_query = min(n_obs, k + 1 if exclusion is None else 8 * k)
+    dist, idx = tree.query(obs_xyz[held_out], k=k_query)
+    dist, idx = dist.reshape(held_out.size, k_query), idx.reshape(held_out.size, k_query)
+    drop = idx == held_out[:, None]
+    if exclusion is not None:
+        drop |= dist < exclusion[:, None]
+    # keep the first k kept neighbours of each row, in distance order
+    order = np.argsort(drop, axis=1, kind="stable")[:, :k]
+    dist = np.take_along_axis(dist, order, axis=1)
+    idx = np.take_along_axis(idx, order, axis=1)
+    dropped = np.take_along_axis(drop, order, axis=1)
+    return np.where(dropped, np.inf, dist), np.where(dropped, n_obs, idx)
+
+
+def _cross_validate(
+    model: CovarianceModel, geo: _Geometry, values: np.ndarray, truth: np.ndarray
 ) -> tuple[float, float]:
-    """Leave-one-out RMSE (degC) and mean squared standardised error of held-out cells."""
-    dist, idx = tree_query
-    pred, var = _krige(model, dist, idx, obs_xyz, anomalies[:, None])
-    err = pred[:, 0] - anomalies[held_out]
-    return float(np.sqrt(np.mean(err**2))), float(np.mean(err**2 / np.maximum(var, 1e-300)))
+    """RMSE (degC) and mean squared standardised error of the held-out cells."""
+    weights, var = _weights(model, geo)
+    err = np.einsum("bk,bk->b", weights, values) - truth
+    return float(np.sqrt(np.mean(err**2))), float(np.mean(err**2 / np.maximum(var, 1e-12)))
 
 
 def _variogram_guess(
-    lon: np.ndarray, lat: np.ndarray, anomalies: np.ndarray, nu: float, max_km: float, seed: int
+    xyz_km: np.ndarray, anomalies: np.ndarray, nu: float, max_km: float, seed: int
 ) -> CovarianceModel:
-    """Matérn fitted by gstools to the empirical variogram of a subsample of the anomalies."""
+    """Matérn fitted by gstools to the empirical variogram of the anomalies (chord lengths)."""
     import gstools as gs
 
     edges = np.linspace(0.0, max_km, 31)
     centres, gamma = gs.vario_estimate(
-        (lat, lon), anomalies, edges, latlon=True, geo_scale=gs.KM_SCALE,
-        sampling_size=min(anomalies.size, 4000), sampling_seed=seed,
+        tuple(xyz_km.T), anomalies, edges, sampling_size=min(anomalies.size, 1000),
+        sampling_seed=seed,
     )
     keep = np.isfinite(gamma)
     variance = float(np.var(anomalies))
-    model = gs.Matern(latlon=True, geo_scale=gs.KM_SCALE, nu=nu, var=variance, len_scale=max_km / 6)
+    model = gs.Matern(dim=3, nu=nu, var=variance, len_scale=max_km / 6)
     model.fit_variogram(centres[keep], gamma[keep], nu=False, nugget=True)
     return CovarianceModel(
         sill=max(float(model.var), 1e-6 * variance),
-        length_scale_km=float(model.len_scale) * math.sqrt(2.0),
+        length_scale_km=float(model.len_scale) * math.sqrt(2.0),  # gstools -> sqrt(2 nu) form
         nugget=float(model.nugget),
         nu=nu,
     )
@@ -299,27 +336,30 @@ def fit_covariance(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
     *,
-    nu: float = 1.5,
+    nu: float = 0.5,
     lmax: int = 15,
     n_neighbours: int = 32,
-    n_sample: int = 3000,
+    n_sample: int = 1000,
     refine: bool = True,
 ) -> tuple[CovarianceModel, dict[str, float]]:
     """Fit a :class:`CovarianceModel` to the anomalies of the observed cells.
 
     Anomalies are the observed cells minus their spherical-harmonic fit up to ``lmax``. A Matérn
-    of smoothness ``nu`` is fitted to their empirical variogram (gstools, great-circle bins up
-    to 3000 km, a random subsample), then, if ``refine``, the length scale and the nugget share
-    are chosen on a grid around it by the leave-one-out RMSE of ``n_sample`` observed cells,
-    each kriged from its ``n_neighbours`` nearest other observed cells; the total variance is
-    finally scaled so that the leave-one-out standardised errors have unit variance. Gap cells
-    are never used. The fit is deterministic (fixed subsample).
+    of smoothness ``nu`` is fitted to their empirical variogram (gstools, chord-length bins up
+    to 3000 km, a random subsample). If ``refine``, the length scale and the nugget share are
+    then tuned by cross-validation on ``n_sample`` observed cells: each is left out and kriged
+    from its ``n_neighbours`` nearest other observed cells; when ``gaps`` are known, the
+    observed cells closer to it than a distance drawn from the gap cells' distances to their
+    nearest observation are left out too, so that the held-out cells are as far from the data
+    as the gap cells are (plain leave-one-out would favour smooth, short-range models). The
+    criterion is the RMSE; the total variance is finally scaled so that the standardised
+    errors have unit variance. Gap cells are never used. Deterministic (fixed subsample).
 
     Returns
     -------
     model : CovarianceModel
     diagnostics : dict
-        ``loo_rmse`` (degC), ``variogram_length_scale_km``, ``n_observed``.
+        ``cv_rmse`` (degC, held-out cells), ``variogram_length_scale_km``, ``n_observed``.
 
     Examples
     --------
@@ -329,18 +369,18 @@ def fit_covariance(
     >>> 700 < model.length_scale_km < 3000
     True
     """
-    inputs_sst, observed = _observed(sst, gaps)
+    inputs_sst, observed, gap_mask = _observed(sst, gaps)
     grid = grid_of(inputs_sst)
     values = np.asarray(inputs_sst.values, dtype="float64")
     return _fit_covariance_arrays(
-        values, observed, grid, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
+        values, observed, grid, gap_mask, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
         n_sample=n_sample, refine=refine,
     )
 
 
 def _observed(
     sst: xr.DataArray | xr.Dataset, gaps: xr.DataArray | np.ndarray | None
-) -> tuple[xr.DataArray, np.ndarray]:
+) -> tuple[xr.DataArray, np.ndarray, np.ndarray | None]:
     if isinstance(sst, xr.Dataset):
         if "SST_L3S" not in sst:
             raise ValueError("oi: the dataset has no 'SST_L3S' variable; pass a regridded day")
@@ -350,17 +390,18 @@ def _observed(
         raise TypeError(f"oi: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
     observed = np.isfinite(np.asarray(sst.values, dtype="float64"))
     if gaps is not None:
-        gaps = np.asarray(getattr(gaps, "values", gaps))
+        gaps = np.asarray(getattr(gaps, "values", gaps)).astype(bool)
         if gaps.shape != observed.shape:
             raise ValueError(f"oi: gaps shape {gaps.shape} does not match the map {observed.shape}")
-        observed &= ~gaps.astype(bool)
-    return sst, observed
+        observed &= ~gaps
+    return sst, observed, gaps
 
 
 def _fit_covariance_arrays(
     values: np.ndarray,
     observed: np.ndarray,
     grid: HealpixGrid,
+    gaps: np.ndarray | None,
     *,
     nu: float,
     lmax: int,
@@ -376,49 +417,53 @@ def _fit_covariance_arrays(
             f"{MIN_OBSERVED_FOR_FIT}); pass covariance=CovarianceModel(...) or use a finer grid"
         )
     if nu not in _SMOOTHNESS:
-        raise ValueError(f"nu must be one of {_SMOOTHNESS}, got {nu!r}")
+        raise ValueError(f"nu must be one of {_SMOOTHNESS} (0.5 = exponential), got {nu!r}")
     if large_scale is None:
         large_scale = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
     obs_cells = np.flatnonzero(observed)
     anomalies = values[obs_cells] - large_scale[obs_cells]
+    obs_xyz = _unit_vectors(grid.nside)[obs_cells]
     rng = np.random.default_rng(20240601)
     sample = np.sort(rng.choice(n_obs, size=min(n_sample, n_obs), replace=False))
-    lon, lat = hp.pix2ang(grid.nside, obs_cells[sample], nest=True, lonlat=True)
     max_km = 3000.0
-    guess = _variogram_guess(lon, lat, anomalies[sample], nu, max_km, seed=1)
-    info = {
-        "variogram_length_scale_km": guess.length_scale_km,
-        "n_observed": float(n_obs),
-    }
-    obs_xyz = _unit_vectors(grid.nside)[obs_cells]
-    k = min(n_neighbours, n_obs - 1)
+    guess = _variogram_guess(EARTH_RADIUS_KM * obs_xyz[sample], anomalies[sample], nu, max_km, 1)
+    info = {"variogram_length_scale_km": guess.length_scale_km, "n_observed": float(n_obs)}
     tree = cKDTree(obs_xyz)
-    dist, idx = tree.query(obs_xyz[sample], k=k + 1)
-    query = (dist[:, 1:], idx[:, 1:])  # drop the held-out cell itself
-    total = guess.variance
+    exclusion = None
+    if gaps is not None and gaps.any():
+        gap_dist, _ = tree.query(_unit_vectors(grid.nside)[gaps], k=1)
+        exclusion = rng.choice(gap_dist, size=sample.size)
+    k = min(n_neighbours, n_obs - 1)
+    dist, idx = _validation_neighbours(tree, obs_xyz, sample, k, exclusion)
+    geo = _geometry(obs_xyz, idx, dist)
+    padded = np.append(anomalies, 0.0)
+    nb_values, truth = padded[idx], anomalies[sample]
+    model = guess
     if refine:
-        # the variogram length is a biased first guess; search a wide log grid around it,
-        # clipped to [half a cell, the variogram's range]
-        cell = grid.resolution_km
-        lengths = np.geomspace(
-            max(guess.length_scale_km / 4, cell / 2), min(guess.length_scale_km * 4, max_km), 13
+        total, cell = guess.variance, grid.resolution_km
+
+        def make(p: np.ndarray) -> CovarianceModel:
+            length = float(np.clip(np.exp(p[0]), cell / 4, 4 * max_km))
+            share = float(np.clip(p[1], 0.0, 0.9))
+            share = 0.0 if share < 1e-4 else share
+            return CovarianceModel(total * (1 - share), length, total * share, nu)
+
+        def cost(p: np.ndarray) -> float:
+            return _cross_validate(make(p), geo, nb_values, truth)[0]
+
+        start = np.array([np.log(guess.length_scale_km), min(guess.nugget / total, 0.5)])
+        best = scipy.optimize.minimize(
+            cost, start, method="Nelder-Mead", bounds=[(np.log(cell / 4), np.log(4 * max_km)),
+                                                       (0.0, 0.9)],
+            options={"xatol": 0.01, "fatol": 1e-5, "maxfev": 60,
+                     "initial_simplex": start + np.array([[0, 0], [np.log(2), 0], [0, 0.15]])},
         )
-        shares = np.array([0.0, 0.02, 0.05, 0.1, 0.2, 0.35, 0.5])
-        best = (np.inf, guess)
-        for share in shares:
-            for length in lengths:
-                candidate = CovarianceModel(total * (1 - share), float(length), total * share, nu)
-                rmse, _ = _loo_rmse(candidate, query, obs_xyz, anomalies, sample)
-                if rmse < best[0]:
-                    best = (rmse, candidate)
-        model = best[1]
-    else:
-        model = guess
-    rmse, msz = _loo_rmse(model, query, obs_xyz, anomalies, sample)
+        model = make(best.x)
+    rmse, msz = _cross_validate(model, geo, nb_values, truth)
     if refine and np.isfinite(msz) and msz > 0:
-        # calibrate the variance: standardised leave-one-out errors of unit variance
+        # calibrate the variance: standardised held-out errors of unit variance
         model = replace(model, sill=model.sill * msz, nugget=model.nugget * msz)
-    info["loo_rmse"] = rmse
+    info["cv_rmse"] = rmse
     return model, info
 
 
@@ -427,7 +472,7 @@ def fill_oi(
     gaps: xr.DataArray | np.ndarray | None = None,
     *,
     covariance: str | CovarianceModel = "fit",
-    nu: float = 1.5,
+    nu: float = 0.5,
     lmax: int = 15,
     n_neighbours: int = 32,
     radius_km: float | None = None,
@@ -498,8 +543,8 @@ def fill_oi(
         if covariance != "fit":
             raise ValueError(f"covariance must be 'fit' or a CovarianceModel, got {covariance!r}")
         model, info = _fit_covariance_arrays(
-            values, observed, grid, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
-            n_sample=3000, refine=True, large_scale=large,
+            values, observed, grid, inputs.gaps, nu=nu, lmax=lmax, n_neighbours=n_neighbours,
+            n_sample=1000, refine=True, large_scale=large,
         )
     elif isinstance(covariance, CovarianceModel):
         model = covariance
