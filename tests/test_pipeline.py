@@ -287,6 +287,11 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
     else:
         assert max(_shapes_on_disk(out).values()) == 2, "the crash must be mid-append"
         _assert_days_equal(pipeline.open_output(out, decode=False), reference, committed)
+        # What the next run does first: cut the arrays back to the committed day.
+        assert pipeline._rollback_uncommitted(out)
+        assert set(_shapes_on_disk(out).values()) == {1}
+        assert not [p for p in out.glob("*/1*") if p.parent.name != "cell_ids"]
+        _assert_days_equal(xr.open_zarr(out, consolidated=False), reference, committed)
 
     ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out,
                       client=client, progress=False)

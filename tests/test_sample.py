@@ -293,7 +293,9 @@ def test_generated_small_scales_are_not_gaussian(day1):
 def test_previous_day_is_a_good_but_imperfect_guide(day1, day2, far_day):
     base = oisst_base(RES).values
     sea = day1[1]["mask"].values[0] == 1
-    anomalies = [pair[1]["analysed_sst"].values[0] - 273.15 - base for pair in (day1, day2, far_day)]
+    anomalies = [
+        pair[1]["analysed_sst"].values[0] - 273.15 - base for pair in (day1, day2, far_day)
+    ]
     a1, a2, afar = (a[sea] for a in anomalies)
     next_corr = np.corrcoef(a1, a2)[0, 1]
     far_corr = np.corrcoef(a1, afar)[0, 1]

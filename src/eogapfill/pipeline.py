@@ -359,10 +359,15 @@ def _store_attrs(out: Path) -> dict[str, Any]:
     return attrs
 
 
+def _is_new(out: Path) -> bool:
+    """No store yet: nothing at ``out``, or an empty folder."""
+    return not out.exists() or (out.is_dir() and not any(out.iterdir()))
+
+
 def stored_days(out: str | Path) -> list[pd.Timestamp]:
     """The days committed to a pipeline store (empty when it does not exist yet)."""
     out = Path(out)
-    if not out.exists():
+    if _is_new(out):
         return []
     _store_attrs(out)
     with xr.open_zarr(out, consolidated=True) as ds:
@@ -438,14 +443,14 @@ def _create_store(ds: xr.Dataset, out: Path) -> None:
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex}"
     try:
         ds.to_zarr(partial, mode="w-", zarr_format=2, consolidated=True, encoding=_encoding(ds))
-        os.rename(partial, out)
+        os.rename(partial, out)  # atomic; replaces an empty folder, fails on anything else
     finally:
         if partial.exists():
             shutil.rmtree(partial)
 
 
 def _append_day(ds: xr.Dataset, out: Path) -> None:
-    if out.exists():
+    if not _is_new(out):
         ds.to_zarr(out, mode="a-", append_dim="time", zarr_format=2, consolidated=True)
     else:
         _create_store(ds, out)
@@ -553,7 +558,8 @@ def run(
     progress
         Show a progress bar (tqdm) over the days.
     n_workers
-        Workers of the default local cluster.
+        Workers of the default local cluster. In a script, call :func:`run` under
+        ``if __name__ == "__main__":``: the worker processes import the script.
 
     Returns
     -------
@@ -577,7 +583,7 @@ def run(
     out.parent.mkdir(parents=True, exist_ok=True)
     attrs = _run_attrs(method, nside, source, resolution, method_options)
     _remove_stale_partials(out)
-    if out.exists():
+    if not _is_new(out):
         _check_compatible(out, attrs)
         _rollback_uncommitted(out)
     todo, skipped = _plan(days, out)

@@ -76,6 +76,8 @@ def _latlon_values(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray
         raise TypeError(f"expected an xarray.DataArray on (latitude, longitude), got {type(da)}")
     rename = {d: n for d, n in (("lat", "latitude"), ("lon", "longitude")) if d in da.dims}
     da = da.rename(rename)
+    if "latitude" not in da.dims or "longitude" not in da.dims:
+        raise ValueError(f"expected dims (latitude, longitude), got {da.dims}")
     extra = [d for d in da.dims if d not in ("latitude", "longitude")]
     for d in extra:
         if da.sizes[d] != 1:
@@ -84,8 +86,6 @@ def _latlon_values(da: xr.DataArray) -> tuple[np.ndarray, np.ndarray, np.ndarray
                 f"one, e.g. da.isel({d}=0)"
             )
     da = da.squeeze(extra, drop=True)
-    if set(da.dims) != {"latitude", "longitude"}:
-        raise ValueError(f"expected dims (latitude, longitude), got {da.dims}")
     da = da.transpose("latitude", "longitude").sortby("latitude")
     return (
         np.asarray(da.values, dtype=np.float64),
@@ -166,8 +166,9 @@ def plot_latlon(
     if ax is None:
         aspect = (lat[-1] - lat[0] + 1e-9) / (lon[-1] - lon[0] + 1e-9)
         width = 9.0
-        fig = Figure(figsize=(width, max(2.5, min(9.0, width * aspect * 0.9 + 1.0))),
-                     layout="constrained")
+        fig = Figure(
+            figsize=(width, max(2.5, min(9.0, width * aspect * 0.9 + 1.0))), layout="constrained"
+        )
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -181,8 +182,13 @@ def plot_latlon(
         m = np.asarray(m)
         if m.shape != values.shape:
             raise ValueError(f"mask has shape {m.shape}, the field {values.shape}: use one grid")
-        ax.imshow(_background(m, land_color, ice_color), origin="lower", extent=extent,
-                  interpolation="nearest", zorder=0)
+        ax.imshow(
+            _background(m, land_color, ice_color),
+            origin="lower",
+            extent=extent,
+            interpolation="nearest",
+            zorder=0,
+        )
     image = ax.imshow(
         np.ma.masked_invalid(values),
         origin="lower",
@@ -200,8 +206,12 @@ def plot_latlon(
     if title is not None:
         ax.set_title(title)
     if colorbar:
-        fig.colorbar(image, ax=ax, label=label if label is not None else da.attrs.get("units", ""),
-                     shrink=0.9)
+        fig.colorbar(
+            image,
+            ax=ax,
+            label=label if label is not None else da.attrs.get("units", ""),
+            shrink=0.9,
+        )
     return fig
 
 
@@ -267,8 +277,10 @@ def plot_sample_day(
     """
     l3s = _one_day(l3s_day, "l3s_day")
     l4 = _one_day(l4_day, "l4_day")
-    for ds, names in ((l3s, ("sea_surface_temperature", "quality_level")),
-                      (l4, ("analysed_sst", "mask"))):
+    for ds, names in (
+        (l3s, ("sea_surface_temperature", "quality_level")),
+        (l4, ("analysed_sst", "mask")),
+    ):
         missing = [n for n in names if n not in ds]
         if missing:
             raise ValueError(f"missing variable(s) {missing}: pass the L3S day then the L4 day")
@@ -279,25 +291,41 @@ def plot_sample_day(
     if extent is not None:
         lon0, lon1, lat0, lat1 = extent
         region = {"longitude": slice(lon0, lon1), "latitude": slice(lat0, lat1)}
-        obs, ana, mask = (
-            x.sortby("latitude").sel(region) for x in (obs, ana, mask)
-        )
+        obs, ana, mask = (x.sortby("latitude").sel(region) for x in (obs, ana, mask))
         if obs.size == 0:
-            raise ValueError(f"extent {extent} selects no cell: (lon_min, lon_max, lat_min, lat_max)")
+            raise ValueError(
+                f"extent {extent} selects no cell: (lon_min, lon_max, lat_min, lat_max)"
+            )
     if vmin is None or vmax is None:
         lo, hi = np.nanpercentile(ana.values, [1, 99])
         vmin = float(np.floor(lo)) if vmin is None else vmin
         vmax = float(np.ceil(hi)) if vmax is None else vmax
     values, lat, lon = _latlon_values(ana)
     ratio = (lat[-1] - lat[0] + 1e-9) / (lon[-1] - lon[0] + 1e-9)
-    fig = Figure(figsize=(9.0, min(14.0, 2 * 8.0 * ratio + 1.6)), layout="constrained")
+    fig = Figure(figsize=(9.0, min(14.0, 2 * 7.0 * ratio + 1.5)), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True, sharey=True)
     day = str(np.datetime64(l4["time"].values, "D")) if "time" in l4.coords else ""
-    plot_latlon(obs, ax=axes[0], mask=mask, vmin=vmin, vmax=vmax, cmap=cmap, colorbar=False,
-                title=f"L3S {day}: sea_surface_temperature, quality_level >= {min_quality} "
-                "(white: no observation)")
-    plot_latlon(ana, ax=axes[1], mask=mask, vmin=vmin, vmax=vmax, cmap=cmap, colorbar=False,
-                title=f"L4 {day}: analysed_sst (gap-free)")
+    plot_latlon(
+        obs,
+        ax=axes[0],
+        mask=mask,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=cmap,
+        colorbar=False,
+        title=f"L3S {day}: sea_surface_temperature, quality_level >= {min_quality} "
+        "(white: no observation)",
+    )
+    plot_latlon(
+        ana,
+        ax=axes[1],
+        mask=mask,
+        vmin=vmin,
+        vmax=vmax,
+        cmap=cmap,
+        colorbar=False,
+        title=f"L4 {day}: analysed_sst (gap-free)",
+    )
     axes[0].set_xlabel("")
     fig.colorbar(axes[1].get_images()[-1], ax=list(axes), label="SST (degC)", shrink=0.8)
     return fig

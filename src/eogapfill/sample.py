@@ -15,20 +15,22 @@ How a day is made
 2. **Coastlines.** The OISST water mask, refined at the target resolution with the 1 km GLOBE
    land mask of ``global-land-mask`` (shipped with that package; nothing is downloaded): a cell
    is sea when at least half of it is water and it touches OISST's ocean. Water bodies that
-   OISST analyses but that do not connect to the world ocean (Caspian Sea, Great Lakes, Ladoga)
-   are lakes (flag 4).
+   OISST analyses but that do not connect to the world ocean, even across straits of a few
+   tens of km (the Black Sea does), are lakes (flag 4): the Caspian Sea and the Great Lakes.
 3. **Weather of the ocean.** The base is stirred by a random divergence-free velocity field
-   (eddies of a few hundred km, stronger where the base has strong fronts) so that fronts
-   meander and shed filaments; a smooth large-scale anomaly (about 0.4 degC, scales of 1000+ km)
-   and a seasonal cycle (zonal, by hemisphere) are added. Both random fields evolve slowly with
-   the date (time scales of about 6 and 12 days): the previous day is a good, imperfect guide.
+   (large eddies of a few hundred km renewed over about 8 days, small ones of about 100 km
+   renewed over 3 days, all stronger where the base has strong fronts), so that fronts meander
+   and shed filaments; a smooth large-scale anomaly (about 0.4 degC, scales of 1000+ km,
+   12 days) and a seasonal cycle (zonal, by hemisphere) are added. The random fields evolve
+   smoothly with the date: the previous day is a good but imperfect guide (day-to-day
+   differences of about 0.2 degC rms).
 4. **Small scales.** A non-Gaussian texture (a saturated random field with a red spectrum,
    scales from about 2 degrees down to the grid) whose amplitude grows with the local
    temperature gradient: it is strongest in western-boundary currents and along fronts.
    Base + stirring + anomaly + texture is the day's "truth".
 5. **Sea ice** where the large-scale temperature is near freezing (-1.8 degC):
    ``sea_ice_fraction``, and ``mask = 9`` (sea and ice) where it exceeds 0.15.
-6. **L4** ``analysed_sst`` is the truth smoothed over about 12 km (an analysis is smoother than
+6. **L4** ``analysed_sst`` is the truth smoothed over about 13 km (an analysis is smoother than
    the ocean), with an ``analysis_error`` that grows under clouds and along fronts.
 7. **L3S.** Clouds are a thresholded random field with a power-law spectrum (so cloud objects
    of all sizes, from single pixels to ocean-basin systems), zonally stretched, more frequent at
@@ -40,8 +42,10 @@ How a day is made
    and clouds have no value (NaN) and ``quality_level`` 0.
 
 Everything is deterministic: the same ``(date, seed, resolution)`` gives the same bytes.
-At 0.25 and 0.5 degree the random fields that move the fronts are shared, so the two
-resolutions show the same ocean; texture and clouds are drawn at each resolution.
+The fields that move the fronts live on the 0.25 degree grid whatever the resolution, so all
+resolutions show the same ocean; the texture, the clouds and the noise are drawn on each grid.
+One day takes a few seconds at 0.25 degree and about 10 s at 0.1 degree (2 busy CPU cores,
+under 1 GB of memory); the first call of a process also reads the land mask (about 10 s).
 
 Limits
 ------
@@ -454,9 +458,10 @@ def _evolving(
     u = t - index
     a = _anchor(stream, index, seed, shape, spacing, spectrum)
     b = _anchor(stream, index + 1, seed, shape, spacing, spectrum)
-    return np.cos(0.5 * np.pi * u, dtype=np.float32) * a + np.sin(
-        0.5 * np.pi * u, dtype=np.float32
-    ) * b
+    return (
+        np.cos(0.5 * np.pi * u, dtype=np.float32) * a
+        + np.sin(0.5 * np.pi * u, dtype=np.float32) * b
+    )
 
 
 def _rng(seed: int, stream: int, day: int) -> np.random.Generator:
@@ -815,7 +820,9 @@ def _coords(day: np.datetime64, lat: np.ndarray, lon: np.ndarray) -> dict:
 
 def _global_attrs(kind: str, day: np.datetime64, r: float, seed: int) -> dict:
     product = (
-        "SST_GLO_SST_L3S_NRT_OBSERVATIONS_010_010" if kind == "L3S" else "SST_GLO_PHY_L4_NRT_010_043"
+        "SST_GLO_SST_L3S_NRT_OBSERVATIONS_010_010"
+        if kind == "L3S"
+        else "SST_GLO_PHY_L4_NRT_010_043"
     )
     what = "supercollated multi-sensor observations" if kind == "L3S" else "gap-free analysis"
     return {
@@ -879,8 +886,7 @@ def _datasets(
                     "valid_max": np.int8(5),
                     "flag_values": np.arange(6, dtype=np.int8),
                     "flag_meanings": (
-                        "no_data bad_data worst_quality low_quality acceptable_quality "
-                        "best_quality"
+                        "no_data bad_data worst_quality low_quality acceptable_quality best_quality"
                     ),
                     "comment": "keep quality_level == 5; 2 to 4 mark the edges of clouds and ice",
                 },
@@ -1046,7 +1052,9 @@ def _write(
             geo = l4_time.chunk({"time": -1, "latitude": _GEO_TILE, "longitude": _GEO_TILE})
             for var in geo.variables.values():
                 var.encoding = {}
-            enc = _encoding(geo, lambda shape: tuple(min(a, b) for a, b in zip(tile, shape)))
+            enc = _encoding(
+                geo, lambda shape: tuple(min(a, b) for a, b in zip(tile, shape, strict=True))
+            )
             geo.to_zarr(staged["l4_geo"], mode="w", zarr_format=2, consolidated=True, encoding=enc)
         for product, target in targets.items():
             if target.exists():
@@ -1098,8 +1106,9 @@ def write_sample(
     Examples
     --------
     >>> import tempfile
-    >>> stores = write_sample(tempfile.mkdtemp(), days=2, resolution=1.0)
-    >>> xr.open_zarr(stores["l3s"]).sizes["time"]
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     stores = write_sample(folder, days=2, resolution=1.0)
+    ...     xr.open_zarr(stores["l3s"]).sizes["time"]
     2
     """
     return _write(
@@ -1118,13 +1127,11 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "eogapfill"
 
 
-def sample_store(
-    product: Literal["l3s", "l4", "l4_geo"], *, resolution: float = 0.25
-) -> Path:
+def sample_store(product: Literal["l3s", "l4", "l4_geo"], *, resolution: float = 0.25) -> Path:
     """Path of a store of the default sample, generated into the cache on first use.
 
     The default sample is :data:`SAMPLE_DAYS` days from :data:`SAMPLE_START`, seed 0. The first
-    call writes all three stores (about half a minute at 0.25 degree, a few minutes at 0.1);
+    call writes all three stores (about a minute at 0.25 degree, a few minutes at 0.1);
     later calls return at once. Two processes may generate at the same time: each writes in
     its own temporary folder and the first rename wins.
 
@@ -1137,7 +1144,7 @@ def sample_store(
 
     Examples
     --------
-    >>> sample_store("l3s", resolution=1.0).name
+    >>> sample_store("l3s").name  # doctest: +SKIP
     'l3s.zarr'
     """
     if product not in PRODUCTS:

@@ -309,7 +309,9 @@ def _observed_of(
             gaps = sst["gap"]
         sst = sst["SST_L3S"]
     if not isinstance(sst, xr.DataArray):
-        raise TypeError(f"alm: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
+        raise TypeError(
+            f"alm: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}"
+        )
     values = np.asarray(sst.values, dtype="float64")
     observed = np.isfinite(values)
     if gaps is not None:
