@@ -39,7 +39,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TEST_PARAMETERS: dict[str, object] = {
     "resolution": 1.0,
     "nside": 16,
-    "n_epochs": 5,
+    "n_epochs": 3,
     "n_members": 2,
     "n_workers": 1,
     "threads_per_worker": 1,
@@ -251,7 +251,10 @@ def run_chapter(book_copy: Path) -> Callable[[str], str | None]:
 
     def run(chapter: str) -> str | None:
         if chapter not in results:
-            results[chapter] = _execute(book_copy, chapter)
+            try:
+                results[chapter] = _execute(book_copy, chapter)
+            except Exception as err:  # a dead kernel or a timeout: report it, do not rerun
+                results[chapter] = f"{type(err).__name__}: {err}"
         return results[chapter]
 
     return run
@@ -370,10 +373,10 @@ def test_a_page_screenshot_is_not_blank(built_book: Path, chromium: str, tmp_pat
     image = pytest.importorskip("PIL.Image")
     shot = tmp_path / "chapter.png"
     page = built_book / f"{CHAPTERS[0]}.html"
-    proc = _chromium(chromium, "--window-size=1280,2400", f"--screenshot={shot}", page.as_uri())
+    proc = _chromium(chromium, "--window-size=1280,4000", f"--screenshot={shot}", page.as_uri())
     assert shot.is_file(), f"no screenshot: {proc.stderr[-2000:]}"
     pixels = np.asarray(image.open(shot).convert("RGB"), dtype=float)
-    assert pixels.shape[:2] == (2400, 1280)
+    assert pixels.shape[:2] == (4000, 1280)
     not_white = (pixels.min(axis=2) < 235).mean()
     colours = len(np.unique(pixels.reshape(-1, 3)[::7], axis=0))
     assert not_white > 0.02, f"the screenshot is almost blank ({not_white:.1%} of pixels not white)"

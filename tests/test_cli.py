@@ -197,3 +197,12 @@ def test_demo_skips_missing_modules_with_a_note(tmp_path, capsys, monkeypatch, s
     assert "note: the figures skipped" in printed
     assert "laplace" in printed and written == {}
     assert not (tmp_path / "validation.csv").exists()
+
+
+def test_python_m_demo_is_the_demo_command(capsys) -> None:
+    from eogapfill import demo
+
+    assert demo.main(["--help"]) == 0
+    assert "eogapfill demo" in capsys.readouterr().out
+    assert demo.main(["--nside", "12"]) == 2
+    assert "use 8 or 16 instead" in _one_line_error(capsys.readouterr().err)

@@ -59,6 +59,18 @@ def sst_cmap(name: str = "roma_r") -> Colormap:
     return cmap.with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
 
 
+def _new_figure(figsize: tuple[float, float]) -> Figure:
+    """A new figure made through pyplot, then released by it.
+
+    Going through pyplot activates the backend, which in IPython registers the display of
+    ``Figure`` objects: a returned figure then shows even when it is the first figure of the
+    kernel. Closing it keeps pyplot from showing it a second time.
+    """
+    fig = plt.figure(figsize=figsize, layout="constrained")
+    plt.close(fig)
+    return fig
+
+
 def _resolve_cmap(cmap: str | Colormap | None) -> Colormap:
     if cmap is None:
         return sst_cmap()
@@ -166,9 +178,7 @@ def plot_latlon(
     if ax is None:
         aspect = (lat[-1] - lat[0] + 1e-9) / (lon[-1] - lon[0] + 1e-9)
         width = 9.0
-        fig = Figure(
-            figsize=(width, max(2.5, min(9.0, width * aspect * 0.9 + 1.0))), layout="constrained"
-        )
+        fig = _new_figure((width, max(2.5, min(9.0, width * aspect * 0.9 + 1.0))))
         ax = fig.add_subplot()
     else:
         fig = ax.figure
@@ -302,7 +312,7 @@ def plot_sample_day(
         vmax = float(np.ceil(hi)) if vmax is None else vmax
     values, lat, lon = _latlon_values(ana)
     ratio = (lat[-1] - lat[0] + 1e-9) / (lon[-1] - lon[0] + 1e-9)
-    fig = Figure(figsize=(9.0, min(14.0, 2 * 7.0 * ratio + 1.5)), layout="constrained")
+    fig = _new_figure((9.0, min(14.0, 2 * 7.0 * ratio + 1.5)))
     axes = fig.subplots(2, 1, sharex=True, sharey=True)
     day = str(np.datetime64(l4["time"].values, "D")) if "time" in l4.coords else ""
     plot_latlon(
@@ -366,8 +376,8 @@ def plot_healpix(
     lonra, latra
         Longitude and latitude ranges of a ``"cart"`` map, degrees.
     reso, xsize
-        Pixel size (arcmin) and width (pixels) of the ``"gnom"`` image; ``xsize`` also sets
-        the width of the other projections.
+        Pixel size (arcmin) and width (pixels) of the ``"gnom"`` image (default: 400 pixels
+        spanning 40 degrees); ``xsize`` also sets the width of the other projections.
 
     Returns
     -------
@@ -395,7 +405,7 @@ def plot_healpix(
         values = da.values
     values = np.asarray(values, dtype=np.float64).ravel()
     try:
-        nside = hp.npix2nside(values.size)
+        hp.npix2nside(values.size)  # raises unless a full HEALPix map
     except ValueError as err:
         raise ValueError(
             f"{values.size} values is not a full HEALPix map (12 * nside**2 cells)"
@@ -425,9 +435,8 @@ def plot_healpix(
     elif projection == "gnom":
         view = hp.gnomview
         options["xsize"] = 400 if xsize is None else xsize
-        options["reso"] = (
-            reso if reso is not None else 2.0 * hp.nside2resol(nside, arcmin=True) / 4.0
-        )
+        # default: a view 40 degrees wide, whatever the image width
+        options["reso"] = reso if reso is not None else 40.0 * 60.0 / options["xsize"]
     else:
         raise ValueError(f"projection must be 'cart', 'moll' or 'gnom', got {projection!r}")
     view(healpy_map, **options)  # healpy draws on a new pyplot figure

@@ -28,6 +28,7 @@ from functools import lru_cache
 import healpy as hp
 import numpy as np
 import scipy.optimize
+import scipy.special
 import xarray as xr
 from scipy.spatial import cKDTree
 
@@ -122,6 +123,14 @@ class CovarianceModel:
         return self.sill * self.correlation_chord(chord) + self.nugget * (d == 0)
 
 
+@lru_cache(maxsize=4)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    x, w = scipy.special.roots_legendre(n)
+    x.setflags(write=False)
+    w.setflags(write=False)
+    return x, w
+
+
 def angular_power_spectrum(model: CovarianceModel, lmax: int) -> np.ndarray:
     """Angular power spectrum ``C_l`` (degC**2 sr) of the correlated part of ``model``.
 
@@ -140,7 +149,7 @@ def angular_power_spectrum(model: CovarianceModel, lmax: int) -> np.ndarray:
     # enough nodes for the oscillations of P_lmax and for the decay of C near theta = 0
     scale = model.length_scale_km / EARTH_RADIUS_KM
     n_nodes = int(min(max(4 * lmax + 64, 40 / scale), 200_000))
-    x, w = np.polynomial.legendre.leggauss(n_nodes)
+    x, w = _gauss_legendre(n_nodes)
     chord = EARTH_RADIUS_KM * np.sqrt(np.maximum(2 - 2 * x, 0.0))
     weighted = w * model.sill * model.correlation_chord(chord)
     cl = np.empty(lmax + 1)
@@ -221,7 +230,7 @@ def _geometry(obs_xyz: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> _Geomet
     """Geometry of a batch from ``cKDTree.query`` output (unit chords, ``n_obs`` = missing)."""
     missing = idx >= obs_xyz.shape[0]
     xyz = obs_xyz[np.where(missing, 0, idx)]  # (b, k, 3)
-    gram = np.einsum("bik,bjk->bij", xyz, xyz)
+    gram = np.matmul(xyz, xyz.transpose(0, 2, 1))
     among = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * gram, 0.0))
     to_target = EARTH_RADIUS_KM * np.where(missing, 0.0, dist)
     return _Geometry(among, to_target, missing)
@@ -471,25 +480,32 @@ def _fit_covariance_arrays(
         total, cell = guess.variance, grid.resolution_km
 
         def make(p: np.ndarray) -> CovarianceModel:
+            # p = (log length scale, log nugget share of the variance)
             length = float(np.clip(np.exp(p[0]), cell / 4, max_km))
-            share = float(np.clip(p[1], 0.0, 0.9))
-            share = 0.0 if share < 1e-4 else share
+            share = float(np.clip(np.exp(p[1]), 1e-4, 0.9))
             return CovarianceModel(total * (1 - share), length, total * share, nu)
 
         def cost(p: np.ndarray) -> float:
             return _cross_validate(make(p), geo, nb_values, truth)[1]
 
-        start = np.array([np.log(guess.length_scale_km), min(guess.nugget / total, 0.5)])
+        # a coarse grid around the variogram guess, then Nelder-Mead from its best point
+        log_length = np.log(guess.length_scale_km)
+        coarse = [
+            np.array([log_length + dl, np.log(share)])
+            for dl in (-0.7, -0.35, 0.0, 0.35, 0.7)
+            for share in (1e-4, 0.003, 0.01, 0.03, 0.1, 0.3)
+        ]
+        start = min(coarse, key=cost)
         best = scipy.optimize.minimize(
             cost,
             start,
             method="Nelder-Mead",
-            bounds=[(np.log(cell / 4), np.log(max_km)), (0.0, 0.9)],
+            bounds=[(np.log(cell / 4), np.log(max_km)), (np.log(1e-4), np.log(0.9))],
             options={
-                "xatol": 0.01,
-                "fatol": 1e-5,
-                "maxfev": 60,
-                "initial_simplex": start + np.array([[0, 0], [np.log(2), 0], [0, 0.15]]),
+                "xatol": 0.02,
+                "fatol": 1e-4,
+                "maxfev": 40,
+                "initial_simplex": start + np.array([[0, 0], [0.15, 0], [0, 0.5]]),
             },
         )
         model = make(best.x)
