@@ -19,7 +19,8 @@ result carries it in ``attrs["protocol"]``:
 ``"oracle"`` (``reference="l4"``)
     Statistics of **the same day's** L4 analysis, the very map a fill is usually scored
     against. ``reference="l4", start="alm"`` reproduces the original tutorial (Alm start,
-    no noise, no anchor); its scores are optimistic and must be labelled as such.
+    no noise, no anchor, the loss under sea x local masks); its scores are optimistic and
+    must be labelled as such.
 
 The honest default adds two things measured to help on real data (cloud-cell RMSE at
 nside 32 and 64): white noise on the start, and an *anchor* that keeps the means of NESTED
@@ -275,30 +276,33 @@ def _run_member(
     return values, history
 
 
-def _smooth_start(
-    inputs: FillInputs, sea: np.ndarray, start: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Full-sphere smooth start (gaps and land filled) and its sea-only version (land NaN)."""
-    sst = inputs.sst
-    land = ~sea
-    if start == "laplace":
-        from eogapfill.fill.laplace import fill_laplace
+def _smooth_start(inputs: FillInputs, sea: np.ndarray, start: str) -> np.ndarray:
+    """Full-sphere smooth start: the ``start`` fill in the gaps, a Laplace continuation on land.
 
+    Land always gets the Laplace continuation of the filled sea (bounded by the coastal
+    values): the harmonic fit extrapolated over the continents reaches absurd values (above
+    150 degC on the sample at nside 32), which the wavelets would carry into the coastal sea.
+    """
+    from eogapfill.fill.laplace import fill_laplace
+
+    sst = inputs.sst
+    if start == "laplace":
         sea_filled = fill_laplace(sst, inputs.gaps_da)["filled"]
-        if land.any():
-            full = fill_laplace(sea_filled, sst.copy(data=land))["filled"].values
-        else:
-            full = sea_filled.values
     elif start == "alm":
         from eogapfill.fill.alm import fill_alm
 
-        full = fill_alm(sst, inputs.gaps_da, lmax=15, fill_land=True)["filled"].values
+        sea_filled = fill_alm(sst, inputs.gaps_da, lmax=15)["filled"]
     else:
         raise ValueError(f"start must be 'laplace' or 'alm', got {start!r}")
+    land = ~sea
+    if land.any():
+        full = fill_laplace(sea_filled, sst.copy(data=land))["filled"].values
+    else:
+        full = sea_filled.values
     full = np.asarray(full, dtype="float64")
     if not np.all(np.isfinite(full)):
         raise RuntimeError(f"the {start} start left {int((~np.isfinite(full)).sum())} cells NaN")
-    return full, np.where(sea, full, np.nan)
+    return full
 
 
 def _neighbour_residual_std(values: np.ndarray, observed: np.ndarray, nside: int) -> float:
@@ -426,7 +430,9 @@ def fill_foscat(
         ``sst`` to be a Dataset with ``SST_L4`` or ``l4=``).
     start
         ``"laplace"`` (Laplace fill, :func:`eogapfill.fill.laplace.fill_laplace`) or ``"alm"``
-        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`).
+        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`) in the
+        gaps. Land, which the synthesis needs as a full-sphere map, gets a Laplace
+        continuation of the filled sea in both cases (it stays NaN in the output).
     n_epochs
         Maximum number of L-BFGS iterations per member (it may stop earlier once converged).
     seed
@@ -571,7 +577,7 @@ def fill_foscat(
             f"{type(reference).__name__}"
         )
 
-    full_start, _ = _smooth_start(inputs, sea, start)
+    full_start = _smooth_start(inputs, sea, start)
     ref_map = full_start if ref_da is None else _full_sphere(ref_da, finite)
     noise_std = (
         _neighbour_residual_std(inputs.values, observed, nside) if start_noise else 0.0

@@ -3,18 +3,19 @@
 The fill works on anomalies: the observed cells minus their large-scale spherical-harmonic
 fit (:func:`eogapfill.fill.alm.fit_alm`, ``lmax = 15`` by default). The anomalies are modelled
 as a zero-mean Gaussian field with an isotropic Matérn covariance (:class:`CovarianceModel`),
-fitted on the observed cells only: an empirical variogram (gstools, great-circle distances)
-gives a first guess, then leave-one-out kriging of observed cells picks the length scale and
-nugget. Each gap cell is predicted from its ``n_neighbours`` nearest observed cells by simple
-kriging (local optimal interpolation), with the kriging standard deviation as its uncertainty.
+fitted on the observed cells only (:func:`fit_covariance`): gstools fits the empirical
+variogram for a first guess, then cross-validation on observed cells, held out as far from
+the data as the gap cells are, tunes the length scale and the nugget. Each gap cell is
+predicted from its ``n_neighbours`` nearest observed cells by simple kriging (local optimal
+interpolation), with the kriging standard deviation as its uncertainty.
 
 Distances enter the covariance as chord lengths ``2 R sin(d / 2R)`` (``R = 6371 km``), as in
 gstools' ``latlon`` models: a Matérn of the chord is positive definite on the sphere for every
 smoothness, and differs from one of the great-circle distance by less than 0.3 % below 1000 km.
 
 Conditional members (``n_members > 0``) are unconditional Gaussian random fields with the same
-covariance (spherical-harmonic synthesis of its angular power spectrum plus white noise for the
-nugget), each conditioned on the observations by kriging its own values at the observed cells
+covariance (spherical-harmonic synthesis of its angular power spectrum, plus white noise for the
+nugget and for the variance finer than the grid), each conditioned on the observations by kriging its own values at the observed cells
 with the same weights: ``member = mean + (sim - kriged sim)``. Their spread in the gaps equals
 the kriging standard deviation in expectation.
 """
@@ -79,13 +80,13 @@ class CovarianceModel:
     --------
     >>> model = CovarianceModel(sill=0.5, length_scale_km=200.0, nugget=0.01)
     >>> model(np.array([0.0, 200.0])).round(3).tolist()
-    [0.51, 0.242]
+    [0.51, 0.184]
     """
 
     sill: float
     length_scale_km: float
     nugget: float = 0.0
-    nu: float = 1.5
+    nu: float = 0.5
 
     def __post_init__(self) -> None:
         if self.nu not in _SMOOTHNESS:
@@ -108,13 +109,20 @@ class CovarianceModel:
 
     def correlation_chord(self, chord_km: np.ndarray) -> np.ndarray:
         """Correlation ``rho`` of the correlated part at chord lengths (km), any shape."""
-        x = math.sqrt(2 * self.nu) * np.asarray(chord_km, dtype="float64") / self.length_scale_km
+        x = np.multiply(chord_km, math.sqrt(2 * self.nu) / self.length_scale_km, dtype="float64")
         decay = np.exp(-x)
         if self.nu == 0.5:
             return decay
         if self.nu == 1.5:
-            return (1 + x) * decay
-        return (1 + x + x * x / 3) * decay
+            x += 1.0
+            x *= decay
+            return x
+        poly = x * x
+        poly /= 3.0
+        poly += x
+        poly += 1.0
+        poly *= decay
+        return poly
 
     def __call__(self, distance_km: np.ndarray) -> np.ndarray:
         """Covariance (degC**2) at great-circle distances (km); the nugget counts at 0 only."""
@@ -141,8 +149,8 @@ def angular_power_spectrum(model: CovarianceModel, lmax: int) -> np.ndarray:
     --------
     >>> cl = angular_power_spectrum(CovarianceModel(1.0, 800.0), lmax=200)
     >>> ell = np.arange(201)
-    >>> round(float(np.sum((2 * ell + 1) * cl) / (4 * np.pi)), 3)  # variance up to l = 200
-    0.997
+    >>> round(float(np.sum((2 * ell + 1) * cl) / (4 * np.pi)), 2)  # variance up to l = 200
+    0.96
     """
     if lmax < 0:
         raise ValueError(f"lmax must be >= 0, got {lmax}")
@@ -173,8 +181,9 @@ def gaussian_random_field(
     """Zero-mean Gaussian random fields with covariance ``model`` on NESTED HEALPix cells.
 
     Spherical-harmonic synthesis up to ``lmax = 3 nside - 1`` of
-    :func:`angular_power_spectrum` (the variance above ``lmax`` is lost), plus independent
-    noise of variance ``model.nugget`` in each cell.
+    :func:`angular_power_spectrum`, plus independent noise in each cell of variance
+    ``model.nugget`` and of the variance of the correlated part above ``lmax`` (scales the grid
+    cannot hold), so that every cell has the model's variance ``sill + nugget``.
 
     Returns
     -------
@@ -193,6 +202,8 @@ def gaussian_random_field(
     cl = angular_power_spectrum(model, lmax)
     ell, m = hp.Alm.getlm(lmax)
     scale = np.sqrt(cl[ell])
+    resolved = float(np.sum((2 * np.arange(lmax + 1) + 1) * cl) / (4 * np.pi))
+    white = model.nugget + max(model.sill - resolved, 0.0)
     order = hp.ring2nest(nside, np.arange(12 * nside**2))
     fields = np.empty((n_fields, 12 * nside**2))
     for i in range(n_fields):
@@ -200,8 +211,8 @@ def gaussian_random_field(
         im = rng.standard_normal(ell.size)
         alm = np.where(m == 0, re, (re + 1j * im) / np.sqrt(2.0)) * scale
         fields[i, order] = hp.alm2map(alm.astype(np.complex128), nside, lmax=lmax)
-        if model.nugget:
-            fields[i] += rng.standard_normal(fields.shape[1]) * np.sqrt(model.nugget)
+        if white > 0:
+            fields[i] += rng.standard_normal(fields.shape[1]) * np.sqrt(white)
     return fields
 
 
@@ -213,8 +224,8 @@ def _unit_vectors(nside: int) -> np.ndarray:
 
 
 def _batch_size(k: int) -> int:
-    """Targets per batch so that a (batch, k, k) float64 array stays near 32 MB."""
-    return max(1, (1 << 22) // (k * k))
+    """Targets per batch so that a (batch, k, k) float64 array stays near 8 MB."""
+    return max(1, (1 << 20) // (k * k))
 
 
 @dataclass(frozen=True)
@@ -230,8 +241,12 @@ def _geometry(obs_xyz: np.ndarray, idx: np.ndarray, dist: np.ndarray) -> _Geomet
     """Geometry of a batch from ``cKDTree.query`` output (unit chords, ``n_obs`` = missing)."""
     missing = idx >= obs_xyz.shape[0]
     xyz = obs_xyz[np.where(missing, 0, idx)]  # (b, k, 3)
-    gram = np.matmul(xyz, xyz.transpose(0, 2, 1))
-    among = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * gram, 0.0))
+    among = np.matmul(xyz, xyz.transpose(0, 2, 1))  # cosines, then chords in km
+    among *= -2.0
+    among += 2.0
+    np.maximum(among, 0.0, out=among)
+    np.sqrt(among, out=among)
+    among *= EARTH_RADIUS_KM
     to_target = EARTH_RADIUS_KM * np.where(missing, 0.0, dist)
     return _Geometry(among, to_target, missing)
 
