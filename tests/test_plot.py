@@ -14,6 +14,7 @@ from eogapfill.plot import (
     ICE_COLOR,
     LAND_COLOR,
     plot_healpix,
+    plot_healpix_panels,
     plot_latlon,
     plot_sample_day,
 )
@@ -203,3 +204,42 @@ def test_plot_healpix_projections(projection, kwargs):
 def test_plot_healpix_errors(values, kwargs, match):
     with pytest.raises(ValueError, match=match):
         plot_healpix(values, **kwargs)
+
+
+def _lon_map(nside: int = 16) -> np.ndarray:
+    lon, _ = hp.pix2ang(nside, np.arange(12 * nside**2), nest=True, lonlat=True)
+    return np.where(lon > 180, lon - 360, lon)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"rot": (-60.0, 30.0)}, id="gnomonic-zoom"),
+        pytest.param({"lonra": (-90.0, 0.0), "latra": (0.0, 60.0)}, id="plate-carree"),
+    ],
+)
+def test_plot_healpix_panels_are_geographic_and_tell_land_from_gaps(kwargs):
+    lon = _lon_map()
+    sea = np.abs(lon + 45) > 5  # a meridian strip of land at 45 W
+    gappy = np.where(sea, lon, np.nan)
+    gappy[(np.abs(lon + 70) < 4) & sea] = np.nan  # a cloud at 70 W
+    fig = plot_healpix_panels({"east longitude": lon, "with gaps": gappy}, sea=sea, **kwargs)
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 3  # two panels and the shared colour bar
+    values = fig.axes[0].get_images()[-1].get_array()
+    middle = values[values.shape[0] // 2]
+    assert middle[-1] > middle[0]  # longitude grows to the right: east is right
+    background = fig.axes[1].get_images()[0].get_array()
+    colours = {tuple(np.round(c, 3)) for c in background.reshape(-1, 4) if c[3] > 0}
+    assert tuple(np.round(to_rgba(LAND_COLOR), 3)) in colours
+    assert tuple(np.round(to_rgba("white"), 3)) in colours  # the cloud, drawn as a gap
+
+
+def test_plot_healpix_panels_share_one_colour_scale_and_check_inputs():
+    lon = _lon_map()
+    fig = plot_healpix_panels({"a": lon, "b": lon + 10}, vmin=-20, vmax=20, rot=(0.0, 0.0))
+    assert [ax.get_images()[-1].get_clim() for ax in fig.axes[:2]] == [(-20, 20), (-20, 20)]
+    with pytest.raises(ValueError, match="empty"):
+        plot_healpix_panels({})
+    with pytest.raises(ValueError, match="not a full HEALPix map"):
+        plot_healpix_panels({"bad": np.zeros(10)})

@@ -12,6 +12,7 @@ observations over the sea (clouds) in white, so that a gap never looks like land
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 import healpy as hp
@@ -27,6 +28,7 @@ __all__ = [
     "ICE_COLOR",
     "LAND_COLOR",
     "plot_healpix",
+    "plot_healpix_panels",
     "plot_latlon",
     "plot_sample_day",
     "sst_cmap",
@@ -341,6 +343,28 @@ def plot_sample_day(
     return fig
 
 
+def _nested_values(da: xr.DataArray | np.ndarray, what: str = "plot_healpix") -> np.ndarray:
+    """The values of a full-sphere NESTED map as float64, shape ``(npix,)``, checked."""
+    values = da
+    if isinstance(da, xr.DataArray):
+        if "cell_ids" in da.coords:
+            ids = np.asarray(da["cell_ids"].values)
+            if not np.array_equal(ids, np.arange(ids.size)):
+                raise ValueError(
+                    f"{what} draws full-sphere NESTED maps whose cell_ids are 0 .. npix-1; "
+                    "put the field on the full grid first (eogapfill.healpix.healpix_dataset)"
+                )
+        values = da.values
+    values = np.asarray(values, dtype=np.float64).ravel()
+    try:
+        hp.npix2nside(values.size)  # raises unless a full HEALPix map
+    except ValueError as err:
+        raise ValueError(
+            f"{values.size} values is not a full HEALPix map (12 * nside**2 cells)"
+        ) from err
+    return values
+
+
 def plot_healpix(
     da: xr.DataArray | np.ndarray,
     *,
@@ -391,25 +415,9 @@ def plot_healpix(
     >>> len(fig.axes)
     2
     """
-    values = da
-    if isinstance(da, xr.DataArray):
-        if unit is None:
-            unit = da.attrs.get("units", "")
-        if "cell_ids" in da.coords:
-            ids = np.asarray(da["cell_ids"].values)
-            if not np.array_equal(ids, np.arange(ids.size)):
-                raise ValueError(
-                    "plot_healpix draws full-sphere NESTED maps whose cell_ids are 0 .. npix-1; "
-                    "put the field on the full grid first (eogapfill.healpix.healpix_dataset)"
-                )
-        values = da.values
-    values = np.asarray(values, dtype=np.float64).ravel()
-    try:
-        hp.npix2nside(values.size)  # raises unless a full HEALPix map
-    except ValueError as err:
-        raise ValueError(
-            f"{values.size} values is not a full HEALPix map (12 * nside**2 cells)"
-        ) from err
+    if isinstance(da, xr.DataArray) and unit is None:
+        unit = da.attrs.get("units", "")
+    values = _nested_values(da)
     healpy_map = np.where(np.isfinite(values), values, hp.UNSEEN)
     options = {
         "nest": True,
@@ -442,4 +450,122 @@ def plot_healpix(
     view(healpy_map, **options)  # healpy draws on a new pyplot figure
     fig = plt.gcf()
     plt.close(fig)  # returned, not kept by pyplot: displayed once in a notebook
+    return fig
+
+
+def plot_healpix_panels(
+    maps: Mapping[str, xr.DataArray | np.ndarray],
+    *,
+    sea: xr.DataArray | np.ndarray | None = None,
+    rot: tuple[float, float] | None = None,
+    reso: float | None = None,
+    lonra: tuple[float, float] = (-180.0, 180.0),
+    latra: tuple[float, float] = (-90.0, 90.0),
+    xsize: int = 400,
+    ncols: int | None = None,
+    cmap: str | Colormap | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    label: str | None = None,
+    land_color: str = LAND_COLOR,
+    cloud_color: str = CLOUD_COLOR,
+) -> Figure:
+    """Several HEALPix maps of the same region side by side, on one colour scale.
+
+    With ``rot`` the panels are gnomonic zooms centred on ``rot``; without it, plate carree
+    maps over ``lonra`` x ``latra``. Longitudes increase to the east (healpy's ``"geo"``
+    convention), cells are drawn as they are (nearest cell, no smoothing).
+
+    Parameters
+    ----------
+    maps
+        Panel title -> full-sphere NESTED map (array of ``12 * nside**2`` values, or a
+        DataArray on ``cells``); the maps may have different ``nside``.
+    sea
+        Boolean sea map (the regridded day's ``sea``): a NaN cell on the sea is drawn in
+        ``cloud_color`` (a gap), off the sea in ``land_color``. Without it every NaN cell is
+        drawn in ``land_color``.
+    rot
+        ``(lon, lat)`` of the centre of a gnomonic zoom, degrees.
+    reso
+        Pixel size of the zoom, arcmin (default: ``xsize`` pixels spanning 40 degrees).
+    lonra, latra
+        Longitude and latitude ranges of the plate carree maps, degrees.
+    xsize
+        Width of each panel's image, pixels.
+    ncols
+        Panels per row (default: all in one row, at most 4).
+    cmap, vmin, vmax, label
+        Colour map (default ``roma_r``), shared colour range (default: the 1st and 99th
+        percentiles of the finite values shown) and colour-bar label.
+    land_color, cloud_color
+        Colours of the NaN cells off the sea and on the sea.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per panel, then the shared colour bar.
+
+    Examples
+    --------
+    >>> ramp = np.arange(12 * 8**2, dtype=float)
+    >>> fig = plot_healpix_panels({"a": ramp, "b": ramp[::-1].copy()}, rot=(0.0, 0.0))
+    >>> len(fig.axes)
+    3
+    """
+    if not maps:
+        raise ValueError("maps is empty: pass {'title': healpix_map, ...}")
+    if rot is not None:
+        projector = hp.projector.GnomonicProj(
+            rot=rot, xsize=xsize, reso=40.0 * 60.0 / xsize if reso is None else reso,
+            flipconv="geo",
+        )
+    else:
+        projector = hp.projector.CartesianProj(
+            xsize=xsize, lonra=list(lonra), latra=list(latra), flipconv="geo"
+        )
+
+    def project(values: np.ndarray) -> np.ndarray:
+        nside = hp.npix2nside(values.size)
+        image = projector.projmap(
+            values, lambda x, y, z: hp.vec2pix(nside, x, y, z, nest=True)
+        )
+        return np.asarray(image, dtype=np.float64)
+
+    images = {title: project(_nested_values(m, "plot_healpix_panels")) for title, m in maps.items()}
+    sea_image = None
+    if sea is not None:
+        sea_image = project(_nested_values(sea, "plot_healpix_panels")) >= 0.5
+    shown = np.concatenate([im[np.isfinite(im)] for im in images.values()])
+    if shown.size == 0:
+        raise ValueError("no finite value to draw in the region")
+    if vmin is None or vmax is None:
+        lo, hi = np.percentile(shown, [1, 99])
+        vmin = float(lo) if vmin is None else vmin
+        vmax = float(hi) if vmax is None else vmax
+    ncols = min(len(images), 4) if ncols is None else ncols
+    nrows = -(-len(images) // ncols)
+    ratio = images[next(iter(images))].shape[0] / images[next(iter(images))].shape[1]
+    fig = _new_figure((3.6 * ncols + 0.8, 3.6 * nrows * ratio + 0.6))
+    axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()
+    colormap = _resolve_cmap(cmap)
+    image = None
+    for ax, (title, values) in zip(axes, images.items(), strict=False):
+        missing = ~np.isfinite(values)
+        background = np.zeros((*values.shape, 4))
+        if sea_image is None:
+            background[missing] = to_rgba(land_color)
+        else:
+            background[missing & ~sea_image] = to_rgba(land_color)
+            background[missing & sea_image] = to_rgba(cloud_color)
+        ax.imshow(background, origin="lower", interpolation="nearest")
+        image = ax.imshow(
+            np.ma.masked_invalid(values), origin="lower", interpolation="nearest",
+            cmap=colormap, vmin=vmin, vmax=vmax,
+        )
+        ax.set_title(title, fontsize="medium")
+        ax.set_axis_off()
+    for ax in axes[len(images):]:
+        ax.set_visible(False)
+    fig.colorbar(image, ax=list(axes[: len(images)]), label=label or "", shrink=0.8)
     return fig

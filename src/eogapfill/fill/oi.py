@@ -573,7 +573,8 @@ def fill_oi(
     xarray.Dataset
         ``filled`` (kriging mean plus large scale, degC), ``filled_std`` (kriging standard
         deviation, degC, 0 outside the gaps), ``members`` (``member``, ``cells``) when
-        ``n_members > 0``. Attributes: the covariance parameters and ``loo_rmse``.
+        ``n_members > 0``. Attributes: the covariance parameters (``covariance_*``) and, when
+        fitted, the diagnostics of :func:`fit_covariance` (``fit_*``, e.g. ``fit_cv_rmse``).
 
     Examples
     --------
