@@ -106,17 +106,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     day = latlon_day()
     start = time.perf_counter()
-    frames = [
-        table(n, day, members=args.members, epochs=args.epochs, foscat=not args.no_foscat)
-        for n in args.nside
-    ]
-    result = pd.concat(frames, ignore_index=True)
-    cols = [c for c in COLUMNS if c in result]
-    print(
-        f"\n{date.today()} on {platform.node()} ({platform.processor() or platform.machine()}), "
-        f"{args.members} members, {args.epochs} foscat epochs, {time.perf_counter() - start:.0f} s"
-    )
-    print(result[cols].to_markdown(index=False, floatfmt=".3f"))
+    for nside in args.nside:
+        result = table(nside, day, members=args.members, epochs=args.epochs, foscat=not args.no_foscat)
+        cols = [c for c in COLUMNS if c in result]
+        print(
+            f"\n{date.today()}, {platform.machine()}, {args.members} members, "
+            f"{args.epochs} foscat epochs, {time.perf_counter() - start:.0f} s so far",
+            flush=True,
+        )
+        print(result[cols].to_markdown(index=False, floatfmt=".3f"), flush=True)
     return 0
 
 
