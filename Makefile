@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PY) -m eogapfill.demo --out outputs
-	$(PY) -m jupyter_book build . --keep-going
+	$(VENV)/bin/jupyter-book build . --keep-going
 	@echo "Figures: outputs/   Book: _build/html/index.html"
 
 test: $(STAMP)

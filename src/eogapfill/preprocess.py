@@ -66,6 +66,8 @@ def to_celsius(da: xr.DataArray) -> xr.DataArray:
         )
     out = quantified.pint.to("degC").pint.dequantify()
     out.attrs["units"] = "degC"
+    for key in ("valid_min", "valid_max", "valid_range", "_FillValue"):  # kelvin bounds no longer hold
+        out.attrs.pop(key, None)
     return out
 
 
