@@ -305,14 +305,17 @@ def _smooth_start(inputs: FillInputs, sea: np.ndarray, start: str) -> np.ndarray
     return full
 
 
-def _neighbour_residual_std(values: np.ndarray, observed: np.ndarray, nside: int) -> float:
-    """Std of (observed cell - mean of its observed neighbours), degC: the white-noise level."""
-    from eogapfill.fill.laplace import neighbour_mean
+def _neighbour_residual_std(inputs: FillInputs) -> float:
+    """The white-noise level of the start, degC (0 when it cannot be estimated).
 
-    obs = np.where(observed, values, np.nan)
-    residual = obs - neighbour_mean(obs, nside)
-    residual = residual[np.isfinite(residual)]
-    return float(np.std(residual)) if residual.size >= 2 else 0.0
+    The same statistic as the noise control: :func:`eogapfill.fill.noise.observed_neighbour_std`.
+    """
+    from eogapfill.fill.noise import observed_neighbour_std
+
+    try:
+        return observed_neighbour_std(inputs.sst, inputs.gaps_da)
+    except ValueError:  # fewer than 2 observed cells with an observed neighbour
+        return 0.0
 
 
 def _reference_map(
@@ -580,7 +583,7 @@ def fill_foscat(
     full_start = _smooth_start(inputs, sea, start)
     ref_map = full_start if ref_da is None else _full_sphere(ref_da, finite)
     noise_std = (
-        _neighbour_residual_std(inputs.values, observed, nside) if start_noise else 0.0
+        _neighbour_residual_std(inputs) if start_noise else 0.0
     )
     problem = _Problem(
         nside=nside,
