@@ -14,7 +14,11 @@ Rows and their protocol:
 - ``oi``: optimal interpolation; its members are Gaussian conditional simulations, the
   stronger null control (honest);
 - ``foscat``: scattering-covariance synthesis with statistics of the observed cells only
-  (honest, the default);
+  (honest, the default: Laplace start + noise, block-mean anchor);
+- ``foscat-near-gaps``: the same, the observed cells weighted towards the gaps (a correction
+  of the clear-sky selection bias, ``near_gaps_km``; honest);
+- ``foscat-oi``: each member starts from, and is anchored to, one OI conditional simulation
+  (``start="oi"``; honest);
 - ``foscat-oracle``: the original recipe, statistics of the same day's gap-free map, Alm
   start (oracle: it has seen the answer; a reproduction, not a result).
 
@@ -24,6 +28,7 @@ against it favour smooth fills.
 Usage::
 
     python benchmarks/quality.py [--nside 32 64] [--epochs 60] [--members 4] [--no-foscat]
+                                 [--only laplace oi foscat-oi]
 
 Needs ``../shared/data`` beside the repository; exits cleanly without it.
 """
@@ -62,7 +67,8 @@ COLUMNS = [
 ]
 
 
-def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool) -> dict:
+def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
+            near_gaps_km: float = 500.0) -> dict:
     """The fills to compare, as ``name -> fill(sst, gaps)``."""
     laplace, noise, alm, oi = (get_method(m) for m in ("laplace", "noise", "alm", "oi"))
     out = {
@@ -76,6 +82,13 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool)
         out["foscat"] = lambda s, g: fill_foscat(
             s, g, n_members=members, n_epochs=epochs, seed=0, progress=False
         )
+        out["foscat-near-gaps"] = lambda s, g: fill_foscat(
+            s, g, n_members=members, n_epochs=epochs, seed=0, near_gaps_km=near_gaps_km,
+            progress=False,
+        )
+        out["foscat-oi"] = lambda s, g: fill_foscat(
+            s, g, start="oi", n_members=members, n_epochs=epochs, seed=0, progress=False
+        )
         out["foscat-oracle"] = lambda s, g: fill_foscat(
             s, g, reference="l4", start="alm", l4=truth_map, n_epochs=epochs, seed=0,
             progress=False,
@@ -83,12 +96,18 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool)
     return out
 
 
-def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: bool) -> pd.DataFrame:
+def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: bool,
+          only: list[str] | None = None) -> pd.DataFrame:
     sst, gaps, truth = scene(day, nside)
     ds = healpix_dataset({"SST_L3S": sst.values, "gap": gaps}, nside)
     ds["SST_L3S"].attrs["units"] = "degC"
     truth_map = ds["SST_L3S"].copy(data=truth)
     fills = methods(truth_map, members=members, epochs=epochs, foscat=foscat)
+    if only:
+        unknown = sorted(set(only) - set(fills))
+        if unknown:
+            raise SystemExit(f"unknown method(s) {unknown}; choose among {sorted(fills)}")
+        fills = {name: fills[name] for name in only}
     rows = compare_methods(ds, truth, gaps, fills, progress=True)
     rows.insert(0, "nside", nside)
     return rows
@@ -100,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=60)
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--no-foscat", action="store_true")
+    parser.add_argument("--only", nargs="+", help="run these rows only, e.g. --only laplace oi")
     args = parser.parse_args(argv)
     if not (OISST.exists() and SSMIS.exists()):
         print(f"benchmark data not found under {SHARED / 'data'}: nothing to do")
@@ -107,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     day = latlon_day()
     start = time.perf_counter()
     for nside in args.nside:
-        result = table(nside, day, members=args.members, epochs=args.epochs, foscat=not args.no_foscat)
+        result = table(nside, day, members=args.members, epochs=args.epochs,
+                       foscat=not args.no_foscat, only=args.only)
         cols = [c for c in COLUMNS if c in result]
         print(
             f"\n{date.today()}, {platform.machine()}, {args.members} members, "

@@ -294,3 +294,72 @@ def test_dask_members_equal_sequential_members(day: xr.Dataset, pair: xr.Dataset
         out = fill_foscat(day, n_members=2, seed=0, client=client, **FAST)
     np.testing.assert_array_equal(out.members.values, pair.members.values)
     np.testing.assert_array_equal(out.loss.values, pair.loss.values)
+
+
+# --- OI start and the near-gap reference ---------------------------------------------------
+
+
+@pytest.mark.slow
+def test_oi_start_gives_each_member_its_own_conditional_simulation(day: xr.Dataset) -> None:
+    from eogapfill.fill.oi import fill_oi
+
+    out = fill_foscat(day, start="oi", n_members=2, seed=3, **FAST)
+    sims = fill_oi(day.SST_L3S, day.gap, n_members=2, seed=3).members.values
+    gap = day.gap.values
+    observed = np.isfinite(day.SST_L3S.values) & ~gap
+    assert out.attrs["start"] == "oi" and out.attrs["start_noise_std_degC"] == 0.0
+    for i, member in enumerate(out.members.values):
+        np.testing.assert_array_equal(member[observed], day.SST_L3S.values[observed])
+        # a member stays nearer its own simulation than the other member's
+        own = np.abs(member[gap] - sims[i, gap]).mean()
+        other = np.abs(member[gap] - sims[1 - i, gap]).mean()
+        assert own < 0.7 * other
+    assert float(out.filled_std.max()) > 0.0
+
+
+def test_near_gap_weights_decay_away_from_the_gaps() -> None:
+    from eogapfill.fill.masks import near_gap_weights
+
+    ds = synthetic_day(nside=32)
+    gap = ds.gap.values
+    observed = np.isfinite(ds.SST_L3S.values) & ~gap
+    weights = near_gap_weights(observed, gap, 32, scale_km=500.0)
+    assert np.all(weights[~observed] == 0.0)
+    assert np.all((weights[observed] > 0.0) & (weights[observed] <= 1.0))
+    touching = np.zeros_like(gap)
+    for cell in np.flatnonzero(gap):
+        touching[hp.get_all_neighbours(32, cell, nest=True)] = True
+    next_to_gaps = weights[touching & observed]
+    assert np.median(next_to_gaps) == 1.0 and next_to_gaps.min() > 0.75
+    far = observed & (weights < 0.05)
+    assert far.any()  # the open water far from any cloud counts little
+    wider = near_gap_weights(observed, gap, 32, scale_km=5000.0)
+    assert np.all(wider[observed] >= weights[observed])
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        pytest.param({"scale_km": 0.0}, "scale_km", id="zero-scale"),
+        pytest.param({"gaps": np.zeros(12 * NSIDE**2, bool)}, "no gap", id="no-gaps"),
+        pytest.param({"gaps": np.zeros(10, bool)}, "shape", id="bad-shape"),
+    ],
+)
+def test_near_gap_weights_reject_bad_input(kwargs: dict, match: str) -> None:
+    from eogapfill.fill.masks import near_gap_weights
+
+    ds = synthetic_day()
+    args = {"observed": np.isfinite(ds.SST_L3S.values), "gaps": ds.gap.values, "nside": NSIDE,
+            "scale_km": 500.0, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        near_gap_weights(**args)
+
+
+@pytest.mark.slow
+def test_near_gap_reference_is_honest_and_recorded(day: xr.Dataset, pair: xr.Dataset) -> None:
+    out = fill_foscat(day, seed=0, near_gaps_km=800.0, **FAST)
+    assert out.attrs["protocol"] == "honest"
+    assert out.attrs["near_gaps_km"] == 800.0 and "800 km" in out.attrs["reference"]
+    assert not np.array_equal(out.filled.values, pair.members.values[0])  # other statistics
+    with pytest.raises(ValueError, match="reference='observed'"):
+        fill_foscat(day, reference="l4", near_gaps_km=800.0, **FAST)

@@ -21,7 +21,8 @@ from eogapfill.healpix import decode  # noqa: E402
 
 NSIDE = 16
 RESOLUTION = 1.0  # the sample's coarsest grid: quick
-DAYS = ["2024-06-01", "2024-06-02", "2024-06-03"]  # the first days of the sample
+DAYS = [f"2024-06-0{d}" for d in range(1, 8)]  # the sample's first week
+NEXT_DAY = "2024-06-08"
 CALLS: list[str] = []  # days filled by counting_laplace, in this process
 
 
@@ -61,7 +62,7 @@ def reference(sample_dir: Path) -> dict[str, xr.Dataset]:
 
 @pytest.fixture(scope="module")
 def filled_store(tmp_path_factory: pytest.TempPathFactory, client, sample_dir: Path) -> Path:
-    """Three sample days filled by (counted) Laplace at nside 16 on two workers."""
+    """A week of sample days filled by (counted) Laplace at nside 16 on two workers."""
     out = tmp_path_factory.mktemp("pipeline") / "filled.zarr"
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(pipeline.METHODS, "laplace", counting_laplace)
@@ -92,7 +93,7 @@ def _assert_days_equal(ds: xr.Dataset, reference: dict[str, xr.Dataset], days: l
 # --------------------------------------------------------------------------------------------
 def test_store_opens_with_xarray_and_decodes_with_xdggs(filled_store: Path) -> None:
     raw = xr.open_zarr(filled_store)
-    assert dict(raw.sizes) == {"time": 3, "cells": 12 * NSIDE**2}
+    assert dict(raw.sizes) == {"time": len(DAYS), "cells": 12 * NSIDE**2}
     assert dict(raw["cell_ids"].attrs) == {"grid_name": "healpix", "level": 4,
                                            "indexing_scheme": "nested"}
     for name in pipeline.OUTPUT_VARIABLES:
@@ -134,11 +135,11 @@ def test_rerun_skips_finished_days(filled_store, tmp_path, client, monkeypatch, 
     assert CALLS == []
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files
 
-    ds = pipeline.run(DAYS[0], "2024-06-04", nside=NSIDE, resolution=RESOLUTION, out=out,
+    ds = pipeline.run(DAYS[0], NEXT_DAY, nside=NSIDE, resolution=RESOLUTION, out=out,
                       client=client, progress=False)
-    assert CALLS == ["2024-06-04"]
-    assert ds.sizes["time"] == 4
-    _assert_days_equal(ds.isel(time=slice(0, 3)), reference, DAYS)
+    assert CALLS == [NEXT_DAY]
+    assert ds.sizes["time"] == len(DAYS) + 1
+    _assert_days_equal(ds.isel(time=slice(0, len(DAYS))), reference, DAYS)
     for chunk in [p for p in files if p.name.startswith("0.") or p.name == "0"]:
         assert chunk.stat().st_mtime_ns == files[chunk], f"{chunk} was rewritten"
 
@@ -155,8 +156,8 @@ def test_a_store_keeps_one_configuration(filled_store, tmp_path, kwargs, match):
     out = _copy(filled_store, tmp_path)
     options = {"nside": NSIDE, "resolution": RESOLUTION, "progress": False, **kwargs}
     with pytest.raises(ValueError, match=match):
-        pipeline.run(DAYS[0], "2024-06-04", out=out, **options)
-    assert len(pipeline.stored_days(out)) == 3
+        pipeline.run(DAYS[0], NEXT_DAY, out=out, **options)
+    assert len(pipeline.stored_days(out)) == len(DAYS)
 
 
 def test_days_before_the_end_of_the_store_are_refused(filled_store, tmp_path):

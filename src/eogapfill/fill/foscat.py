@@ -46,6 +46,7 @@ import io
 import os
 import sys
 import threading
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +55,7 @@ import numpy as np
 import xarray as xr
 
 from eogapfill.fill.common import FillInputs, finish_fill, prepare_fill
-from eogapfill.fill.masks import MIN_NSIDE, local_masks
+from eogapfill.fill.masks import MIN_NSIDE, local_masks, near_gap_weights
 from eogapfill.healpix import grid_of
 
 __all__ = ["fill_foscat"]
@@ -110,7 +111,18 @@ class _QuietStdout:
 _quiet_stdout = _QuietStdout()
 
 
+#: What torch says, once per process, about the sparse tensors that foscat builds: notices
+#: for torch developers, not for a person filling a map.
+_TORCH_NOTICES = (
+    "Sparse CSR tensor support is in beta",
+    "Sparse invariant checks are implicitly disabled",
+    "The given NumPy array is not writable",
+)
+
+
 def _import_foscat() -> tuple[Any, Any, Any]:
+    for notice in _TORCH_NOTICES:
+        warnings.filterwarnings("ignore", message=notice, category=UserWarning)
     try:
         import foscat.scat_cov as scat_cov
         import foscat.Synthesis as synthesis
@@ -121,6 +133,18 @@ def _import_foscat() -> tuple[Any, Any, Any]:
             "(install the CPU torch wheel first on a machine without a GPU)"
         ) from err
     return scat_cov, synthesis, torch
+
+
+_OPERATORS = threading.local()
+
+
+def _operator(scat_cov: Any) -> Any:
+    """This thread's ``foscat.scat_cov.funct``: its wavelet kernels, built on first use for
+    each nside (about 1 s at nside 32), serve every later member run by the thread."""
+    operator = getattr(_OPERATORS, "funct", None)
+    if operator is None:
+        operator = _OPERATORS.funct = scat_cov.funct(silent=True)
+    return operator
 
 
 def _resolve_device(device: str) -> str:
@@ -156,7 +180,7 @@ class _Problem:
     """Everything one member needs, as plain numpy arrays (cheap to send to a Dask worker)."""
 
     nside: int
-    start: np.ndarray  # (npix,) smooth full-sphere start, degC
+    starts: np.ndarray  # (n_starts, npix) full-sphere starts, degC; member i uses i % n_starts
     noise_std: float  # degC, white noise added to the start in the gaps
     gaps: np.ndarray  # (npix,) bool, the cells that move
     ref_map: np.ndarray  # (npix,) finite full-sphere map the reference statistics come from
@@ -164,7 +188,7 @@ class _Problem:
     learn_masks: np.ndarray  # (n_masks, npix) masks of the map's statistics
     anchor: float  # weight of the block-mean anchor, degC**-2
     n_epochs: int
-    blocks: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    blocks: list[list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=list)
 
 
 def _anchor_blocks(
@@ -207,8 +231,10 @@ def _run_member(
     progress: bool = False,
     desc: str = "foscat",
     restore_threads: bool = True,
+    index: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Run one member: noisy start, L-BFGS on the gap cells. Returns (map, loss history).
+    """Run member ``index``: its (noisy) start, L-BFGS on the gap cells. Returns (map, loss
+    history).
 
     ``threads`` sets torch's (process-wide) thread count; ``restore_threads=False`` leaves it
     set, as members running side by side in one Dask worker process need.
@@ -236,11 +262,12 @@ def _run_member(
     numpy_state = np.random.get_state()  # noqa: NPY002
     try:
         rng = np.random.default_rng(seed)
-        x0 = problem.start.copy()
+        which = index % problem.starts.shape[0]
+        x0 = problem.starts[which].copy()
         if problem.noise_std > 0:
             x0[problem.gaps] += rng.normal(0.0, problem.noise_std, int(problem.gaps.sum()))
         with _quiet_stdout():
-            scat = scat_cov.funct(silent=True)
+            scat = _operator(scat_cov)
             bk = scat.backend
             ref = scat.eval(
                 bk.bk_cast(problem.ref_map.astype("float32")),
@@ -248,7 +275,7 @@ def _run_member(
             )
             blocks = [
                 (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
-                for size, idx, target in problem.blocks
+                for size, idx, target in (problem.blocks[which] if problem.blocks else [])
             ]
             loss = synthesis.Loss(
                 _loss_function,
@@ -276,8 +303,26 @@ def _run_member(
     return values, history
 
 
-def _smooth_start(inputs: FillInputs, sea: np.ndarray, start: str) -> np.ndarray:
-    """Full-sphere smooth start: the ``start`` fill in the gaps, a Laplace continuation on land.
+def _land_continued(sea_filled: xr.DataArray, land: np.ndarray) -> np.ndarray:
+    """A filled sea map with a Laplace continuation on land: full sphere, float64 (npix,)."""
+    from eogapfill.fill.laplace import fill_laplace
+
+    if land.any():
+        full = fill_laplace(sea_filled, sea_filled.copy(data=land))["filled"].values
+    else:
+        full = sea_filled.values
+    return np.asarray(full, dtype="float64")
+
+
+def _starts(
+    inputs: FillInputs, sea: np.ndarray, start: str, n_members: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Full-sphere starts: the ``start`` fill in the gaps, a Laplace continuation on land.
+
+    Returns ``(starts, smooth)``: ``starts`` (n_starts, npix) holds one map shared by every
+    member, or one per member for ``start="oi"`` (the Gaussian conditional simulations of
+    :func:`eogapfill.fill.oi.fill_oi`); ``smooth`` (npix,) is the smooth fill (the OI mean for
+    ``"oi"``), the map of the honest reference statistics.
 
     Land always gets the Laplace continuation of the filled sea (bounded by the coastal
     values): the harmonic fit extrapolated over the continents reaches absurd values (above
@@ -286,23 +331,27 @@ def _smooth_start(inputs: FillInputs, sea: np.ndarray, start: str) -> np.ndarray
     from eogapfill.fill.laplace import fill_laplace
 
     sst = inputs.sst
+    land = ~sea
     if start == "laplace":
-        sea_filled = fill_laplace(sst, inputs.gaps_da)["filled"]
+        smooth = _land_continued(fill_laplace(sst, inputs.gaps_da)["filled"], land)
+        starts = smooth[None, :]
     elif start == "alm":
         from eogapfill.fill.alm import fill_alm
 
-        sea_filled = fill_alm(sst, inputs.gaps_da, lmax=15)["filled"]
+        smooth = _land_continued(fill_alm(sst, inputs.gaps_da, lmax=15)["filled"], land)
+        starts = smooth[None, :]
+    elif start == "oi":
+        from eogapfill.fill.oi import fill_oi
+
+        oi = fill_oi(sst, inputs.gaps_da, n_members=n_members, seed=seed)
+        smooth = _land_continued(oi["filled"], land)
+        starts = np.stack([_land_continued(oi["filled"].copy(data=m), land)
+                           for m in oi["members"].values])
     else:
-        raise ValueError(f"start must be 'laplace' or 'alm', got {start!r}")
-    land = ~sea
-    if land.any():
-        full = fill_laplace(sea_filled, sst.copy(data=land))["filled"].values
-    else:
-        full = sea_filled.values
-    full = np.asarray(full, dtype="float64")
-    if not np.all(np.isfinite(full)):
-        raise RuntimeError(f"the {start} start left {int((~np.isfinite(full)).sum())} cells NaN")
-    return full
+        raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
+    if not np.all(np.isfinite(starts)):
+        raise RuntimeError(f"the {start} start left {int((~np.isfinite(starts)).sum())} cells NaN")
+    return starts, smooth
 
 
 def _neighbour_residual_std(inputs: FillInputs) -> float:
@@ -410,6 +459,7 @@ def fill_foscat(
     anchor: float | None = None,
     start_noise: bool | None = None,
     masks: str | np.ndarray = "local12",
+    near_gaps_km: float | None = None,
     device: str = "auto",
     threads: int | None = None,
     progress: bool = True,
@@ -432,10 +482,13 @@ def fill_foscat(
         climatology: "previous-day"), or ``"l4"`` (the same day's L4: "oracle", needs
         ``sst`` to be a Dataset with ``SST_L4`` or ``l4=``).
     start
-        ``"laplace"`` (Laplace fill, :func:`eogapfill.fill.laplace.fill_laplace`) or ``"alm"``
-        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`) in the
-        gaps. Land, which the synthesis needs as a full-sphere map, gets a Laplace
-        continuation of the filled sea in both cases (it stays NaN in the output).
+        ``"laplace"`` (Laplace fill, :func:`eogapfill.fill.laplace.fill_laplace`), ``"alm"``
+        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`) or
+        ``"oi"`` (one Gaussian conditional simulation of
+        :func:`eogapfill.fill.oi.fill_oi` per member, seeded with ``seed``: each member
+        starts, and is anchored, on its own plausible map) in the gaps. Land, which the
+        synthesis needs as a full-sphere map, gets a Laplace continuation of the filled sea
+        in every case (it stays NaN in the output).
     n_epochs
         Maximum number of L-BFGS iterations per member (it may stop earlier once converged).
     seed
@@ -447,10 +500,16 @@ def fill_foscat(
         except 0 for the tutorial reproduction (``reference="l4", start="alm"``).
     start_noise
         Add white noise to the start in the gaps, with the std of (observed cell - mean of its
-        observed neighbours). Default True, except False for the tutorial reproduction.
+        observed neighbours). Default True, except False for the tutorial reproduction and
+        for ``start="oi"`` (its members already carry the texture of the covariance).
     masks
         ``"local12"`` (the 12 smooth base-pixel windows), ``"local48"``, ``"global"`` (one
         mask) or an array ``(n_masks, npix)`` of non-negative weights.
+    near_gaps_km
+        Honest reference only: weight the observed cells by ``exp(-d / near_gaps_km)``, ``d``
+        their distance (km) to the nearest gap (:func:`eogapfill.fill.masks.near_gap_weights`),
+        a correction of the clear-sky selection bias (the water under clouds is rougher than
+        the water far from them). Default None: all observed cells alike.
     device
         ``"auto"`` (CUDA if torch sees a GPU, else CPU), ``"cpu"`` or ``"cuda"``.
     threads
@@ -512,8 +571,8 @@ def fill_foscat(
         raise ValueError(f"n_epochs must be a positive integer, got {n_epochs!r}")
     if not isinstance(n_members, int | np.integer) or n_members < 1:
         raise ValueError(f"n_members must be a positive integer, got {n_members!r}")
-    if start not in ("laplace", "alm"):
-        raise ValueError(f"start must be 'laplace' or 'alm', got {start!r}")
+    if start not in ("laplace", "alm", "oi"):
+        raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
     device = _resolve_device(device)
     observed = inputs.observed
     sea = observed | inputs.gaps
@@ -523,9 +582,12 @@ def fill_foscat(
     if anchor is None:
         anchor = 0.0 if tutorial else 10.0
     if start_noise is None:
-        start_noise = not tutorial
+        start_noise = not tutorial and start != "oi"
     if anchor < 0:
         raise ValueError(f"anchor must be >= 0, got {anchor}")
+    if near_gaps_km is not None and not (isinstance(reference, str) and reference == "observed"):
+        raise ValueError("near_gaps_km weights the observed cells of the honest reference: "
+                         "use it with reference='observed' only")
     if l4 is not None and not (isinstance(reference, str) and reference == "l4"):
         raise ValueError("l4= is the same day's L4 for reference='l4' (oracle); drop it or set reference='l4'")
 
@@ -537,8 +599,15 @@ def fill_foscat(
     if isinstance(reference, str):
         if reference == "observed":
             protocol = "honest"
-            reference_name = f"observed sea cells ({start} start in the gaps)"
-            ref_masks = base * observed[None, :]
+            reference_name = (
+                f"observed sea cells ({'OI mean' if start == 'oi' else start} start in the gaps)"
+            )
+            if near_gaps_km is None:
+                weights = observed.astype("float64")
+            else:
+                weights = near_gap_weights(observed, inputs.gaps, nside, float(near_gaps_km))
+                reference_name += f", weighted by exp(-d / {float(near_gaps_km):g} km) from the gaps"
+            ref_masks = base * weights[None, :]
             _check_masked(ref_masks, "observed")
         elif reference == "l4":
             protocol = "oracle"
@@ -580,14 +649,14 @@ def fill_foscat(
             f"{type(reference).__name__}"
         )
 
-    full_start = _smooth_start(inputs, sea, start)
-    ref_map = full_start if ref_da is None else _full_sphere(ref_da, finite)
+    starts, smooth = _starts(inputs, sea, start, int(n_members), int(seed))
+    ref_map = smooth if ref_da is None else _full_sphere(ref_da, finite)
     noise_std = (
         _neighbour_residual_std(inputs) if start_noise else 0.0
     )
     problem = _Problem(
         nside=nside,
-        start=full_start,
+        starts=starts,
         noise_std=noise_std,
         gaps=inputs.gaps.copy(),
         ref_map=ref_map,
@@ -595,7 +664,7 @@ def fill_foscat(
         learn_masks=learn_masks,
         anchor=float(anchor),
         n_epochs=int(n_epochs),
-        blocks=_anchor_blocks(full_start, inputs.gaps, nside) if anchor > 0 else [],
+        blocks=[_anchor_blocks(s, inputs.gaps, nside) for s in starts] if anchor > 0 else [],
     )
 
     # --- members ---------------------------------------------------------------------------
@@ -609,7 +678,7 @@ def fill_foscat(
     results: list[tuple[np.ndarray, np.ndarray]]
     if client is None:
         results = [
-            _run_member(problem, s, threads, progress, desc=f"{METHOD} member {i}")
+            _run_member(problem, s, threads, progress, desc=f"{METHOD} member {i}", index=i)
             for i, s in enumerate(seeds)
         ]
     else:
@@ -618,7 +687,9 @@ def fill_foscat(
 
         shared = client.scatter(problem, broadcast=False)
         futures = [
-            client.submit(_run_member, shared, s, threads, False, restore_threads=False, pure=False) for s in seeds
+            client.submit(_run_member, shared, s, threads, False, restore_threads=False,
+                          index=i, pure=False)
+            for i, s in enumerate(seeds)
         ]
         for _ in tqdm(as_completed(futures), total=len(futures), desc=f"{METHOD} members",
                       disable=not progress):
@@ -641,6 +712,7 @@ def fill_foscat(
         "start_noise_std_degC": noise_std,
         "anchor": float(anchor),
         "masks": masks_name,
+        "near_gaps_km": float("nan") if near_gaps_km is None else float(near_gaps_km),
         "n_epochs": int(n_epochs),
         "n_members": int(n_members),
         "seed": int(seed),

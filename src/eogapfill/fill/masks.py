@@ -19,7 +19,7 @@ import numpy as np
 
 from eogapfill.healpix import HealpixGrid, check_nside
 
-__all__ = ["MIN_NSIDE", "local_masks"]
+__all__ = ["MIN_NSIDE", "local_masks", "near_gap_weights"]
 
 #: The coarsest grid the local masks are offered on. A region is one base pixel, a square of
 #: ``nside x nside`` cells: at ``nside = 16`` the wavelet transform has 5 dyadic scales
@@ -149,3 +149,49 @@ def local_masks(
 
     masks = _windows(nside, n_regions, float(smooth_deg))
     return masks * weight[None, :]
+
+
+def near_gap_weights(
+    observed: np.ndarray, gaps: np.ndarray, nside: int, scale_km: float
+) -> np.ndarray:
+    """Weights of the observed cells that favour the clear water next to the gaps.
+
+    A correction of the clear-sky selection bias: clouds sit over fronts and upwelling, so
+    the water far from any cloud is calmer than the water under them, and statistics of all
+    observed cells alike under-state the texture in the gaps. The weight of an observed cell
+    decays with its great-circle distance ``d`` (km) to the nearest gap cell as
+    ``exp(-d / scale_km)``; other cells get 0.
+
+    Parameters
+    ----------
+    observed, gaps : bool arrays (npix,)
+        Observed sea cells and gap cells, NESTED order.
+    nside : int
+        HEALPix nside of the maps.
+    scale_km : float
+        e-folding distance of the weights, km (larger: closer to uniform weights).
+
+    Returns
+    -------
+    numpy.ndarray (npix,)
+        Weights in ``[0, 1]``, 1 on the observed neighbours of gap cells.
+    """
+    from scipy.spatial import cKDTree
+
+    grid = HealpixGrid(int(nside))
+    if not scale_km > 0:
+        raise ValueError(f"scale_km must be > 0, got {scale_km}")
+    observed = np.asarray(observed, dtype=bool)
+    gaps = np.asarray(gaps, dtype=bool)
+    if observed.shape != (grid.npix,) or gaps.shape != (grid.npix,):
+        raise ValueError(f"observed and gaps must have shape ({grid.npix},)")
+    if not gaps.any():
+        raise ValueError("no gap cell: the weights favour the cells next to the gaps")
+    xyz = np.stack(hp.pix2vec(grid.nside, np.arange(grid.npix), nest=True), axis=-1)
+    chord, _ = cKDTree(xyz[gaps]).query(xyz[observed])
+    distance_km = 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)) * 6371.0
+    # the 8 neighbours of a gap cell lie up to ~1.5 cells away: count them as distance 0
+    distance_km = np.maximum(distance_km - 1.5 * grid.resolution_km, 0.0)
+    weights = np.zeros(grid.npix)
+    weights[observed] = np.exp(-distance_km / scale_km)
+    return weights
