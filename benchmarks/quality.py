@@ -13,12 +13,13 @@ Rows and their protocol:
 - ``noise``: Laplace + white noise members, the null stochastic control (honest);
 - ``oi``: optimal interpolation; its members are Gaussian conditional simulations, the
   stronger null control (honest);
-- ``foscat``: scattering-covariance synthesis with statistics of the observed cells only
-  (honest, the default: Laplace start + noise, block-mean anchor);
-- ``foscat-near-gaps``: the same, the observed cells weighted towards the gaps (a correction
-  of the clear-sky selection bias, ``near_gaps_km``; honest);
-- ``foscat-oi``: each member starts from, and is anchored to, one OI conditional simulation
-  (``start="oi"``; honest);
+- ``foscat``: scattering-covariance synthesis with statistics of the observed cells only,
+  the honest default: each member starts from, and is anchored to, one OI conditional
+  simulation (``start="oi"``);
+- ``foscat-laplace``: the same statistics from a Laplace start + white noise with a loose
+  anchor (the earlier recipe; honest);
+- ``foscat-near-gaps``: ``foscat-laplace`` with the observed cells weighted towards the gaps,
+  a correction of the clear-sky selection bias (``near_gaps_km``; honest);
 - ``foscat-oracle``: the original recipe, statistics of the same day's gap-free map, Alm
   start (oracle: it has seen the answer; a reproduction, not a result).
 
@@ -82,12 +83,12 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
         out["foscat"] = lambda s, g: fill_foscat(
             s, g, n_members=members, n_epochs=epochs, seed=0, progress=False
         )
-        out["foscat-near-gaps"] = lambda s, g: fill_foscat(
-            s, g, n_members=members, n_epochs=epochs, seed=0, near_gaps_km=near_gaps_km,
-            progress=False,
+        out["foscat-laplace"] = lambda s, g: fill_foscat(
+            s, g, start="laplace", n_members=members, n_epochs=epochs, seed=0, progress=False
         )
-        out["foscat-oi"] = lambda s, g: fill_foscat(
-            s, g, start="oi", n_members=members, n_epochs=epochs, seed=0, progress=False
+        out["foscat-near-gaps"] = lambda s, g: fill_foscat(
+            s, g, start="laplace", near_gaps_km=near_gaps_km, n_members=members,
+            n_epochs=epochs, seed=0, progress=False,
         )
         out["foscat-oracle"] = lambda s, g: fill_foscat(
             s, g, reference="l4", start="alm", l4=truth_map, n_epochs=epochs, seed=0,
@@ -108,7 +109,7 @@ def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: boo
         if unknown:
             raise SystemExit(f"unknown method(s) {unknown}; choose among {sorted(fills)}")
         fills = {name: fills[name] for name in only}
-    rows = compare_methods(ds, truth, gaps, fills, progress=True)
+    rows = compare_methods(ds, truth, gaps, fills, progress=True, include_truth=True)
     rows.insert(0, "nside", nside)
     return rows
 

@@ -56,8 +56,8 @@ def day() -> xr.Dataset:
 
 @pytest.fixture(scope="module")
 def pair(day: xr.Dataset) -> xr.Dataset:
-    """Two honest members (seeds 0 and 1)."""
-    return fill_foscat(day, n_members=2, seed=0, **FAST)
+    """Two honest members (seeds 0 and 1) from the Laplace start + noise."""
+    return fill_foscat(day, n_members=2, seed=0, start="laplace", **FAST)
 
 
 # --- local masks ---------------------------------------------------------------------------
@@ -149,7 +149,7 @@ def test_ensemble_has_members_mean_and_spread(pair: xr.Dataset) -> None:
 @pytest.mark.slow
 def test_same_seed_is_bit_identical(day: xr.Dataset, pair: xr.Dataset) -> None:
     # member i uses seed + i: a single run with seed 1 is the pair's second member
-    again = fill_foscat(day, seed=1, **FAST)
+    again = fill_foscat(day, seed=1, start="laplace", **FAST)
     np.testing.assert_array_equal(again.filled.values, pair.members.values[1])
     np.testing.assert_array_equal(again.loss.values[0], pair.loss.values[1])
     assert "filled_std" not in again
@@ -167,19 +167,25 @@ def test_loss_decreases_over_epochs(pair: xr.Dataset) -> None:
 
 
 @pytest.mark.slow
-def test_honest_protocol_is_the_default(pair: xr.Dataset) -> None:
+def test_honest_protocol_is_the_default(day: xr.Dataset, pair: xr.Dataset) -> None:
+    default = fill_foscat(day, n_epochs=1, threads=1, progress=False)
+    assert default.attrs["protocol"] == "honest" and default.attrs["start"] == "oi"
+    assert default.attrs["anchor"] == 1000.0 and default.attrs["start_noise_std_degC"] == 0.0
+    assert default.attrs["tutorial_reproduction"] == 0
+    # the smooth start gets noise and a loose anchor
     assert pair.attrs["protocol"] == "honest"
     assert pair.attrs["anchor"] == 10.0
     assert pair.attrs["start_noise_std_degC"] > 0.0
-    assert pair.attrs["tutorial_reproduction"] == 0
 
 
 @pytest.mark.slow
 def test_honest_fill_ignores_the_values_inside_the_gaps(day: xr.Dataset, pair: xr.Dataset) -> None:
     leaked = day.copy()
     leaked["SST_L3S"] = day.SST_L3S.where(~day.gap, day.SST_L4 + 5.0)  # truth+5 in the gaps
-    out = fill_foscat(leaked, seed=0, **FAST)
+    out = fill_foscat(leaked, seed=0, start="laplace", **FAST)
     np.testing.assert_array_equal(out.filled.values, pair.members.values[0])
+    default, leaked_default = (fill_foscat(d, seed=0, **FAST) for d in (day, leaked))  # OI start
+    np.testing.assert_array_equal(leaked_default.filled.values, default.filled.values)
 
 
 # --- reference protocols -------------------------------------------------------------------
@@ -291,9 +297,13 @@ def test_dask_members_equal_sequential_members(day: xr.Dataset, pair: xr.Dataset
     with distributed.Client(
         processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
     ) as client:
-        out = fill_foscat(day, n_members=2, seed=0, client=client, **FAST)
+        out = fill_foscat(day, n_members=2, seed=0, start="laplace", client=client, **FAST)
+        from_oi = fill_foscat(day, n_members=2, seed=0, client=client, **FAST)
     np.testing.assert_array_equal(out.members.values, pair.members.values)
     np.testing.assert_array_equal(out.loss.values, pair.loss.values)
+    # each task starts from its own member's simulation, as in the sequential run
+    sequential = fill_foscat(day, n_members=2, seed=0, **FAST)
+    np.testing.assert_array_equal(from_oi.members.values, sequential.members.values)
 
 
 # --- OI start and the near-gap reference ---------------------------------------------------
@@ -357,7 +367,7 @@ def test_near_gap_weights_reject_bad_input(kwargs: dict, match: str) -> None:
 
 @pytest.mark.slow
 def test_near_gap_reference_is_honest_and_recorded(day: xr.Dataset, pair: xr.Dataset) -> None:
-    out = fill_foscat(day, seed=0, near_gaps_km=800.0, **FAST)
+    out = fill_foscat(day, seed=0, start="laplace", near_gaps_km=800.0, **FAST)
     assert out.attrs["protocol"] == "honest"
     assert out.attrs["near_gaps_km"] == 800.0 and "800 km" in out.attrs["reference"]
     assert not np.array_equal(out.filled.values, pair.members.values[0])  # other statistics

@@ -11,7 +11,7 @@ Where the reference statistics come from decides what a score of the fill means,
 result carries it in ``attrs["protocol"]``:
 
 ``"honest"`` (``reference="observed"``, the default)
-    Statistics of the observed sea cells only (with the smooth start in the gaps, so that
+    Statistics of the observed sea cells only (with a smooth fill in the gaps, so that
     the wavelets near a gap see no hole). No value from inside the gaps is used.
 ``"previous-day"`` (``reference=`` a HEALPix ``Dataset``/``DataArray``)
     Statistics of another map on the same grid: a previous day's L4 analysis or a
@@ -22,9 +22,13 @@ result carries it in ``attrs["protocol"]``:
     no noise, no anchor, the loss under sea x local masks); its scores are optimistic and
     must be labelled as such.
 
-The honest default adds two things measured to help on real data (cloud-cell RMSE at
-nside 32 and 64): white noise on the start, and an *anchor* that keeps the means of NESTED
-blocks of cells touching a gap close to the start's. The loss is
+Each member of the honest default starts from its own Gaussian conditional simulation
+(:func:`eogapfill.fill.oi.fill_oi`: the optimal-interpolation mean plus simulated errors with
+the covariance fitted to the observed cells), and an *anchor* keeps the means of NESTED
+blocks of cells touching a gap close to the start's: the synthesis reshapes the texture of a
+member, not its large scales, and the members keep the spread of the simulations. (The
+smooth starts, ``"laplace"`` and ``"alm"``, get white noise instead; on the real case of
+``benchmarks/quality.py`` their ensembles were under-dispersed and less accurate.) The loss is
 
 .. math::
 
@@ -62,6 +66,11 @@ __all__ = ["fill_foscat"]
 
 METHOD = "foscat"
 _ANCHOR_COARSEST_NSIDE = 16
+#: Default anchor weight (degC**-2) by start, the best measured on the real case at nside 32:
+#: loose around a smooth start, tight around a conditional simulation, which already has the
+#: covariance's texture (the synthesis then reshapes the texture inside 2x2 blocks and the
+#: position of fronts, not the large scales of the member).
+_DEFAULT_ANCHOR = {"laplace": 10.0, "alm": 10.0, "oi": 1000.0}
 _PROTOCOL_NOTES = {
     "honest": "reference statistics from the observed sea cells only; no value from the gaps",
     "previous-day": "reference statistics from another map on the same grid "
@@ -452,7 +461,7 @@ def fill_foscat(
     gaps: xr.DataArray | np.ndarray | None = None,
     *,
     reference: str | xr.Dataset | xr.DataArray = "observed",
-    start: str = "laplace",
+    start: str = "oi",
     n_epochs: int = 100,
     seed: int = 0,
     n_members: int = 1,
@@ -482,22 +491,25 @@ def fill_foscat(
         climatology: "previous-day"), or ``"l4"`` (the same day's L4: "oracle", needs
         ``sst`` to be a Dataset with ``SST_L4`` or ``l4=``).
     start
-        ``"laplace"`` (Laplace fill, :func:`eogapfill.fill.laplace.fill_laplace`), ``"alm"``
-        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`) or
-        ``"oi"`` (one Gaussian conditional simulation of
-        :func:`eogapfill.fill.oi.fill_oi` per member, seeded with ``seed``: each member
-        starts, and is anchored, on its own plausible map) in the gaps. Land, which the
+        ``"oi"`` (default: one Gaussian conditional simulation of
+        :func:`eogapfill.fill.oi.fill_oi` per member, all drawn with ``seed``: each member
+        starts, and is anchored, on its own plausible map), ``"laplace"`` (Laplace fill,
+        :func:`eogapfill.fill.laplace.fill_laplace`, plus noise) or ``"alm"``
+        (spherical-harmonic fit up to l = 15, :func:`eogapfill.fill.alm.fill_alm`) in the
+        gaps. Land, which the
         synthesis needs as a full-sphere map, gets a Laplace continuation of the filled sea
         in every case (it stays NaN in the output).
     n_epochs
         Maximum number of L-BFGS iterations per member (it may stop earlier once converged).
     seed
-        Seed of member 0's start noise; member ``i`` uses ``seed + i``.
+        Seed of member 0's start noise and of the synthesis; member ``i`` uses ``seed + i``
+        (the conditional simulations of ``start="oi"`` are drawn together, from ``seed``).
     n_members
         Number of members of the ensemble.
     anchor
-        Weight (degC\\ :sup:`-2`) of the block-mean anchor; 0 switches it off. Default 10,
-        except 0 for the tutorial reproduction (``reference="l4", start="alm"``).
+        Weight (degC\\ :sup:`-2`) of the block-mean anchor; 0 switches it off. Default 1000
+        for ``start="oi"``, 10 for the smooth starts, 0 for the tutorial reproduction
+        (``reference="l4", start="alm"``).
     start_noise
         Add white noise to the start in the gaps, with the std of (observed cell - mean of its
         observed neighbours). Default True, except False for the tutorial reproduction and
@@ -580,7 +592,7 @@ def fill_foscat(
     # --- protocol and reference --------------------------------------------------------
     tutorial = isinstance(reference, str) and reference == "l4" and start == "alm"
     if anchor is None:
-        anchor = 0.0 if tutorial else 10.0
+        anchor = 0.0 if tutorial else _DEFAULT_ANCHOR[start]
     if start_noise is None:
         start_noise = not tutorial and start != "oi"
     if anchor < 0:
