@@ -64,6 +64,8 @@ COLUMNS = [
     "member_grad_hist_distance",
     "crps",
     "spread_skill",
+    "member_crps",
+    "member_spread_skill",
     "seconds",
 ]
 

@@ -632,6 +632,9 @@ def test_compare_methods_returns_a_tidy_table(hidden_day):
     assert rows.loc["gaussian", "crps"] < rows.loc["gaussian", "mae"]
     assert np.isfinite(rows.loc["gaussian", "zscore_std"])
     assert rows.loc["ensemble", "crps_from"] == "members"
+    assert rows.loc["ensemble", "member_crps"] == rows.loc["ensemble", "crps"]
+    assert rows.loc["ensemble", "member_spread_skill"] == rows.loc["ensemble", "spread_skill"]
+    assert np.isnan(rows.loc["gaussian", "member_crps"])  # a std, no members
     assert rows.loc["ensemble", "member_neighbour_var_ratio"] > 0.5  # members carry noise
     assert np.isnan(rows.loc["laplace", "member_rmse"])
     assert (table.n_hidden == mask.values.sum()).all()

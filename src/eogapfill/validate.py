@@ -1014,6 +1014,8 @@ COLUMNS = (
     "member_small_scale_ratio",
     "member_neighbour_var_ratio",
     "member_grad_hist_distance",
+    "member_crps",
+    "member_spread_skill",
     "seconds",
 )
 
@@ -1074,7 +1076,9 @@ def score_fill(
         of a point forecast, which equals the MAE (``"point"``); ``spread_skill`` likewise
         (NaN for a point forecast, which states no uncertainty); ``zscore_std`` needs a std.
         ``member_*`` columns are means over the members (NaN without members): a stochastic
-        fill's texture is judged on its members, not on their mean.
+        fill's texture is judged on its members, not on their mean. ``member_crps`` and
+        ``member_spread_skill`` come from the members alone (two or more), even when the fill
+        also gives a std: the fair comparison of ensembles of the same size.
     """
     if not isinstance(result, xr.Dataset) or "filled" not in result:
         raise ValueError(f"{method}: the result must be a fill's Dataset with a 'filled' variable")
@@ -1116,6 +1120,8 @@ def score_fill(
         member_small_scale_ratio=nan,
         member_neighbour_var_ratio=nan,
         member_grad_hist_distance=nan,
+        member_crps=nan,
+        member_spread_skill=nan,
     )
     if "members" in result:
         ens = _members(result["members"], t.size)
@@ -1127,9 +1133,9 @@ def score_fill(
             row["member_grad_hist_distance"],
         ) = (float(v) for v in textures.mean(axis=0))
         if ens.shape[0] >= 2:
-            row["crps"] = crps_ensemble(ens, t, m)
+            row["crps"] = row["member_crps"] = crps_ensemble(ens, t, m)
             row["crps_from"] = "members"
-            row["spread_skill"] = spread_skill(ens, t, m)
+            row["spread_skill"] = row["member_spread_skill"] = spread_skill(ens, t, m)
     if "filled_std" in result:
         std = result["filled_std"]
         row["crps"] = crps_gaussian(filled, std, t, m)
