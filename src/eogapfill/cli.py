@@ -296,8 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_fill(args: argparse.Namespace) -> int:
     from eogapfill.pipeline import run, stored_days
 
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    import distributed  # noqa: F401 - it sets its loggers up on import: quiet them after
+
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # the cluster's own chatter
+    if args.verbose:
+        logging.getLogger("eogapfill").setLevel(logging.INFO)
     before = len(stored_days(args.out)) if args.out.exists() else 0
     client = None
     if args.scheduler:
