@@ -324,7 +324,8 @@ def _land_continued(sea_filled: xr.DataArray, land: np.ndarray) -> np.ndarray:
 
 
 def _starts(
-    inputs: FillInputs, sea: np.ndarray, start: str, n_members: int, seed: int
+    inputs: FillInputs, sea: np.ndarray, start: str, n_members: int, seed: int,
+    progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-sphere starts: the ``start`` fill in the gaps, a Laplace continuation on land.
 
@@ -352,7 +353,7 @@ def _starts(
     elif start == "oi":
         from eogapfill.fill.oi import fill_oi
 
-        oi = fill_oi(sst, inputs.gaps_da, n_members=n_members, seed=seed)
+        oi = fill_oi(sst, inputs.gaps_da, n_members=n_members, seed=seed, progress=progress)
         smooth = _land_continued(oi["filled"], land)
         starts = np.stack([_land_continued(oi["filled"].copy(data=m), land)
                            for m in oi["members"].values])
@@ -528,7 +529,8 @@ def fill_foscat(
         Torch threads per member; default: the cores of this process divided by the number
         of members run at once.
     progress
-        Show a tqdm bar over epochs (over members with a Dask ``client``).
+        Show tqdm bars: the kriging of the OI start, then the epochs (the members with a
+        Dask ``client``).
     client
         A ``dask.distributed.Client``: run one task per member on its workers (use worker
         processes, one thread each, or pass ``threads``: torch threads are per process).
@@ -661,7 +663,7 @@ def fill_foscat(
             f"{type(reference).__name__}"
         )
 
-    starts, smooth = _starts(inputs, sea, start, int(n_members), int(seed))
+    starts, smooth = _starts(inputs, sea, start, int(n_members), int(seed), progress)
     ref_map = smooth if ref_da is None else _full_sphere(ref_da, finite)
     noise_std = (
         _neighbour_residual_std(inputs) if start_noise else 0.0
