@@ -26,14 +26,19 @@ import numpy as np
 import xarray as xr
 
 __all__ = [
+    "EARTH_RADIUS_KM",
     "HealpixGrid",
     "cell_lonlat",
+    "cell_vectors",
     "check_nside",
     "decode",
     "grid_of",
     "healpix_dataset",
     "neighbours",
 ]
+
+#: Earth radius used for every distance and cell size of the package, km.
+EARTH_RADIUS_KM = 6371.0
 
 
 def check_nside(nside: int) -> int:
@@ -77,8 +82,8 @@ class HealpixGrid:
 
     @property
     def resolution_km(self) -> float:
-        """Square root of the cell area, km (Earth radius 6371 km)."""
-        return float(np.sqrt(hp.nside2pixarea(self.nside)) * 6371.0)
+        """Square root of the cell area, km (Earth radius :data:`EARTH_RADIUS_KM`)."""
+        return float(np.sqrt(hp.nside2pixarea(self.nside)) * EARTH_RADIUS_KM)
 
     @property
     def attrs(self) -> dict[str, object]:
@@ -156,6 +161,19 @@ def cell_lonlat(nside: int) -> tuple[np.ndarray, np.ndarray]:
     """Cell centres ``(lon, lat)`` in degrees, lon in [-180, 180), shape ``(npix,)`` each."""
     check_nside(nside)
     return _lonlat(nside)
+
+
+@lru_cache(maxsize=4)
+def _vectors(nside: int) -> np.ndarray:
+    xyz = np.stack(hp.pix2vec(nside, np.arange(12 * nside**2), nest=True), axis=1)
+    xyz.setflags(write=False)
+    return xyz
+
+
+def cell_vectors(nside: int) -> np.ndarray:
+    """Unit vectors of the cell centres, shape ``(npix, 3)`` (read-only, cached)."""
+    check_nside(nside)
+    return _vectors(nside)
 
 
 @lru_cache(maxsize=8)

@@ -48,7 +48,7 @@ import pandas as pd
 import xarray as xr
 
 from eogapfill.fill.laplace import neighbour_mean
-from eogapfill.healpix import check_nside, grid_of, healpix_dataset, neighbours
+from eogapfill.healpix import EARTH_RADIUS_KM, check_nside, grid_of, healpix_dataset, neighbours
 
 __all__ = [
     "PROTOCOLS",
@@ -81,9 +81,6 @@ __all__ = [
 
 #: Where a fill's reference information came from (the ``protocol`` column of every score).
 PROTOCOLS = ("honest", "previous-day", "oracle")
-
-#: Earth radius used for distances, km.
-EARTH_RADIUS_KM = 6371.0
 
 ArrayLike = np.ndarray | xr.DataArray
 

@@ -312,14 +312,15 @@ def _run_member(
     return values, history
 
 
-def _land_continued(sea_filled: xr.DataArray, land: np.ndarray) -> np.ndarray:
-    """A filled sea map with a Laplace continuation on land: full sphere, float64 (npix,)."""
+def _continued(da: xr.DataArray, holes: np.ndarray) -> np.ndarray:
+    """``da`` with its ``holes`` (land, ice: bool (npix,)) replaced by a smooth Laplace
+    continuation: a finite full-sphere map, float64 (npix,)."""
     from eogapfill.fill.laplace import fill_laplace
 
-    if land.any():
-        full = fill_laplace(sea_filled, sea_filled.copy(data=land))["filled"].values
+    if holes.any():
+        full = fill_laplace(da, da.copy(data=holes))["filled"].values
     else:
-        full = sea_filled.values
+        full = da.values
     return np.asarray(full, dtype="float64")
 
 
@@ -343,19 +344,19 @@ def _starts(
     sst = inputs.sst
     land = ~sea
     if start == "laplace":
-        smooth = _land_continued(fill_laplace(sst, inputs.gaps_da)["filled"], land)
+        smooth = _continued(fill_laplace(sst, inputs.gaps_da)["filled"], land)
         starts = smooth[None, :]
     elif start == "alm":
         from eogapfill.fill.alm import fill_alm
 
-        smooth = _land_continued(fill_alm(sst, inputs.gaps_da, lmax=15)["filled"], land)
+        smooth = _continued(fill_alm(sst, inputs.gaps_da, lmax=15)["filled"], land)
         starts = smooth[None, :]
     elif start == "oi":
         from eogapfill.fill.oi import fill_oi
 
         oi = fill_oi(sst, inputs.gaps_da, n_members=n_members, seed=seed, progress=progress)
-        smooth = _land_continued(oi["filled"], land)
-        starts = np.stack([_land_continued(oi["filled"].copy(data=m), land)
+        smooth = _continued(oi["filled"], land)
+        starts = np.stack([_continued(oi["filled"].copy(data=m), land)
                            for m in oi["members"].values])
     else:
         raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
@@ -407,15 +408,6 @@ def _reference_map(
     if not finite.any():
         raise ValueError(f"the {what} has no finite value")
     return ref, finite
-
-
-def _full_sphere(ref: xr.DataArray, finite: np.ndarray) -> np.ndarray:
-    """A reference map with its NaN (land, ice) replaced by a smooth Laplace continuation."""
-    if finite.all():
-        return np.asarray(ref.values, dtype="float64")
-    from eogapfill.fill.laplace import fill_laplace
-
-    return np.asarray(fill_laplace(ref, ref.copy(data=~finite))["filled"].values, dtype="float64")
 
 
 def _check_units(ref_values: np.ndarray, inputs: FillInputs, what: str) -> None:
@@ -664,7 +656,7 @@ def fill_foscat(
         )
 
     starts, smooth = _starts(inputs, sea, start, int(n_members), int(seed), progress)
-    ref_map = smooth if ref_da is None else _full_sphere(ref_da, finite)
+    ref_map = smooth if ref_da is None else _continued(ref_da, ~finite)
     noise_std = (
         _neighbour_residual_std(inputs) if start_noise else 0.0
     )

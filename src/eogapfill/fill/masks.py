@@ -17,7 +17,7 @@ from functools import lru_cache
 import healpy as hp
 import numpy as np
 
-from eogapfill.healpix import HealpixGrid, check_nside
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, check_nside
 
 __all__ = ["MIN_NSIDE", "local_masks", "near_gap_weights"]
 
@@ -43,12 +43,12 @@ def _windows(nside: int, n_regions: int, smooth_deg: float) -> np.ndarray:
     """
     sigma = np.radians(smooth_deg) / np.sqrt(8.0 * np.log(2.0))
     src_nside = 8  # 64 source cells per base pixel, 16 per child: spacing 7 degrees
-    src = np.column_stack(hp.pix2vec(src_nside, np.arange(12 * src_nside**2), nest=True))
+    src = cell_vectors(src_nside)
     src_region = np.arange(src.shape[0]) // (src.shape[0] // n_regions)
     onehot = np.zeros((src.shape[0], n_regions))
     onehot[np.arange(src.shape[0]), src_region] = 1.0
     eval_nside = min(nside, _WINDOW_NSIDE)
-    dst = np.column_stack(hp.pix2vec(eval_nside, np.arange(12 * eval_nside**2), nest=True))
+    dst = cell_vectors(eval_nside)
     angle = np.arccos(np.clip(dst @ src.T, -1.0, 1.0))
     coarse = np.exp(-0.5 * (angle / sigma) ** 2) @ onehot  # (npix_eval, n_regions)
     if eval_nside == nside:
@@ -187,9 +187,9 @@ def near_gap_weights(
         raise ValueError(f"observed and gaps must have shape ({grid.npix},)")
     if not gaps.any():
         raise ValueError("no gap cell: the weights favour the cells next to the gaps")
-    xyz = np.stack(hp.pix2vec(grid.nside, np.arange(grid.npix), nest=True), axis=-1)
+    xyz = cell_vectors(grid.nside)
     chord, _ = cKDTree(xyz[gaps]).query(xyz[observed])
-    distance_km = 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)) * 6371.0
+    distance_km = 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)) * EARTH_RADIUS_KM
     # the 8 neighbours of a gap cell lie up to ~1.5 cells away: count them as distance 0
     distance_km = np.maximum(distance_km - 1.5 * grid.resolution_km, 0.0)
     weights = np.zeros(grid.npix)

@@ -35,7 +35,7 @@ from scipy.spatial import cKDTree
 
 from eogapfill.fill.alm import _fit_arrays
 from eogapfill.fill.common import finish_fill, prepare_fill
-from eogapfill.healpix import HealpixGrid, check_nside, grid_of
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, check_nside, grid_of
 
 __all__ = [
     "EARTH_RADIUS_KM",
@@ -46,7 +46,6 @@ __all__ = [
     "gaussian_random_field",
 ]
 
-EARTH_RADIUS_KM = 6371.0
 MIN_OBSERVED_FOR_FIT = 50
 _SMOOTHNESS = (0.5, 1.5, 2.5)
 
@@ -214,13 +213,6 @@ def gaussian_random_field(
         if white > 0:
             fields[i] += rng.standard_normal(fields.shape[1]) * np.sqrt(white)
     return fields
-
-
-@lru_cache(maxsize=4)
-def _unit_vectors(nside: int) -> np.ndarray:
-    xyz = np.stack(hp.pix2vec(nside, np.arange(12 * nside**2), nest=True), axis=1)
-    xyz.setflags(write=False)
-    return xyz
 
 
 def _batch_size(k: int) -> int:
@@ -474,7 +466,7 @@ def _fit_covariance_arrays(
         large_scale = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
     obs_cells = np.flatnonzero(observed)
     anomalies = values[obs_cells] - large_scale[obs_cells]
-    obs_xyz = _unit_vectors(grid.nside)[obs_cells]
+    obs_xyz = cell_vectors(grid.nside)[obs_cells]
     rng = np.random.default_rng(20240601)
     sample = np.sort(rng.choice(n_obs, size=min(n_sample, n_obs), replace=False))
     max_km = 3000.0
@@ -483,7 +475,7 @@ def _fit_covariance_arrays(
     tree = cKDTree(obs_xyz)
     exclusion = None
     if gaps is not None and gaps.any():
-        gap_dist, _ = tree.query(_unit_vectors(grid.nside)[gaps], k=1)
+        gap_dist, _ = tree.query(cell_vectors(grid.nside)[gaps], k=1)
         exclusion = rng.choice(gap_dist, size=sample.size)
     k = min(n_neighbours, n_obs - 1)
     dist, idx = _validation_neighbours(tree, obs_xyz, sample, k, exclusion)
@@ -629,7 +621,7 @@ def fill_oi(
         )
     obs_cells = np.flatnonzero(observed)
     gap_cells = np.flatnonzero(inputs.gaps)
-    xyz = _unit_vectors(grid.nside)
+    xyz = cell_vectors(grid.nside)
     k = min(n_neighbours, obs_cells.size)
     bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
     dist, idx = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=k, distance_upper_bound=bound)
