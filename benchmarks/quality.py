@@ -16,6 +16,8 @@ Rows and their protocol:
 - ``foscat``: scattering-covariance synthesis with statistics of the observed cells only,
   the honest default: each member starts from, and is anchored to, one OI conditional
   simulation (``start="oi"``);
+- ``foscat-texture``: ``foscat`` with the cell-scale texture term (``texture_weight=10``: the
+  neighbour differences that touch a gap held at those of the observed cells; honest);
 - ``foscat-laplace``: the same statistics from a Laplace start + white noise with a loose
   anchor (the earlier recipe; honest);
 - ``foscat-near-gaps``: ``foscat-laplace`` with the observed cells weighted towards the gaps,
@@ -84,6 +86,10 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
         fill_foscat = get_method("foscat")
         out["foscat"] = lambda s, g: fill_foscat(
             s, g, n_members=members, n_epochs=epochs, seed=0, progress=False
+        )
+        out["foscat-texture"] = lambda s, g: fill_foscat(
+            s, g, texture_weight=10.0, n_members=members, n_epochs=epochs, seed=0,
+            progress=False,
         )
         out["foscat-laplace"] = lambda s, g: fill_foscat(
             s, g, start="laplace", n_members=members, n_epochs=epochs, seed=0, progress=False

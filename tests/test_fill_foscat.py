@@ -13,7 +13,7 @@ from eogapfill.healpix import cell_lonlat, healpix_dataset
 pytest.importorskip("foscat")
 pytest.importorskip("torch")
 
-from eogapfill.fill.foscat import fill_foscat  # noqa: E402
+from eogapfill.fill.foscat import fill_foscat, gap_pairs  # noqa: E402
 from eogapfill.fill.laplace import fill_laplace  # noqa: E402
 
 NSIDE = 16
@@ -268,6 +268,7 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
         pytest.param(lambda d: d, {"n_epochs": 0}, "n_epochs", id="zero-epochs"),
         pytest.param(lambda d: d, {"n_members": 0}, "n_members", id="zero-members"),
         pytest.param(lambda d: d, {"anchor": -1.0}, "anchor", id="negative-anchor"),
+        pytest.param(lambda d: d, {"texture_weight": -1.0}, "texture_weight", id="negative-texture"),
         pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
         pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
         pytest.param(lambda d: d.SST_L3S, {"gaps": None}, "gap mask", id="no-gap-mask"),
@@ -373,3 +374,49 @@ def test_near_gap_reference_is_honest_and_recorded(day: xr.Dataset, pair: xr.Dat
     assert not np.array_equal(out.filled.values, pair.members.values[0])  # other statistics
     with pytest.raises(ValueError, match="reference='observed'"):
         fill_foscat(day, reference="l4", near_gaps_km=800.0, **FAST)
+
+
+# --- the cell-scale texture term -----------------------------------------------------------
+
+
+def test_gap_pairs_hold_a_gap_cell_and_the_clear_sky_target(day: xr.Dataset) -> None:
+    values, gaps = day.SST_L3S.values, day.gap.values
+    observed = np.isfinite(values) & ~gaps
+    pairs, target = gap_pairs(values, gaps, NSIDE)
+    assert gaps[pairs[0]].all()
+    assert (gaps | observed)[pairs[1]].all()  # never a land cell
+    # every neighbour of every gap cell that is sea appears once
+    neighbours = hp.get_all_neighbours(NSIDE, np.flatnonzero(gaps), nest=True)
+    assert pairs.shape[1] == int(((neighbours >= 0) & (gaps | observed)[neighbours]).sum())
+    nb = hp.get_all_neighbours(NSIDE, np.arange(values.size), nest=True)
+    diffs = [
+        values[i] - values[j]
+        for i in np.flatnonzero(observed)
+        for j in nb[:, i]
+        if j >= 0 and observed[j]
+    ]
+    assert target == pytest.approx(np.mean(np.square(diffs)), rel=1e-12)
+
+
+def test_gap_pairs_without_two_observed_neighbours_say_what_to_do() -> None:
+    values = np.full(48, np.nan)
+    values[0] = 20.0
+    gaps = np.isnan(values)
+    with pytest.raises(ValueError, match="texture_weight"):
+        gap_pairs(values, gaps, nside=2)
+
+
+@pytest.mark.slow
+def test_texture_term_brings_the_gap_texture_to_the_clear_sky_value(
+    day: xr.Dataset, pair: xr.Dataset
+) -> None:
+    pairs, target = gap_pairs(day.SST_L3S.values, day.gap.values, NSIDE)
+
+    def mismatch(m: np.ndarray) -> float:
+        return abs(np.mean((m[pairs[0]] - m[pairs[1]]) ** 2) / target - 1.0)
+
+    held = fill_foscat(day, seed=0, start="laplace", texture_weight=100.0, **FAST)
+    assert held.attrs["texture_weight"] == 100.0 and pair.attrs["texture_weight"] == 0.0
+    assert mismatch(held.filled.values) < 0.5 * mismatch(pair.members.values[0])
+    observed = np.isfinite(day.SST_L3S.values) & ~day.gap.values
+    np.testing.assert_array_equal(held.filled.values[observed], day.SST_L3S.values[observed])
