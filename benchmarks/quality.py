@@ -31,7 +31,7 @@ against it favour smooth fills.
 Usage::
 
     python benchmarks/quality.py [--nside 32 64] [--epochs 60] [--members 4] [--no-foscat]
-                                 [--only laplace oi foscat-oi]
+                                 [--only laplace oi foscat-oi] [--shift-clouds 90]
 
 Needs ``../shared/data`` beside the repository; exits cleanly without it.
 """
@@ -106,7 +106,11 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
 
 
 def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: bool,
-          only: list[str] | None = None) -> pd.DataFrame:
+          only: list[str] | None = None, shift_clouds: float = 0.0) -> pd.DataFrame:
+    if shift_clouds:
+        steps = int(round(shift_clouds / _step(day)))
+        moved = day["cloud"].fillna(0.0).roll(longitude=steps, roll_coords=False)
+        day = day.assign(cloud=moved.where(day["sea"]))
     sst, gaps, truth = scene(day, nside)
     ds = healpix_dataset({"SST_L3S": sst.values, "gap": gaps}, nside)
     ds["SST_L3S"].attrs["units"] = "degC"
@@ -122,6 +126,11 @@ def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: boo
     return rows
 
 
+def _step(day: xr.Dataset) -> float:
+    """Longitude spacing of the lat/lon day, degrees."""
+    return float(abs(day["longitude"].values[1] - day["longitude"].values[0]))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nside", type=int, nargs="+", default=[32, 64])
@@ -129,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--no-foscat", action="store_true")
     parser.add_argument("--only", nargs="+", help="run these rows only, e.g. --only laplace oi")
+    parser.add_argument("--shift-clouds", type=float, default=0.0, metavar="DEG",
+                        help="move the cloud pattern east by DEG degrees of longitude over "
+                             "the same truth: another case")
     args = parser.parse_args(argv)
     if not (OISST.exists() and SSMIS.exists()):
         print(f"benchmark data not found under {SHARED / 'data'}: nothing to do")
@@ -137,11 +149,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     for nside in args.nside:
         result = table(nside, day, members=args.members, epochs=args.epochs,
-                       foscat=not args.no_foscat, only=args.only)
+                       foscat=not args.no_foscat, only=args.only,
+                       shift_clouds=args.shift_clouds)
         cols = [c for c in COLUMNS if c in result]
         print(
             f"\n{date.today()}, {platform.machine()}, {args.members} members, "
-            f"{args.epochs} foscat epochs, {time.perf_counter() - start:.0f} s so far",
+            f"{args.epochs} foscat epochs, clouds shifted {args.shift_clouds:g} deg east, "
+            f"{time.perf_counter() - start:.0f} s so far",
             flush=True,
         )
         print(result[cols].to_markdown(index=False, floatfmt=".3f"), flush=True)
