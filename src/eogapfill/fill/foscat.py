@@ -227,7 +227,8 @@ def _anchor_blocks(
 
 
 def _loss_function(x: Any, scat: Any, args: tuple) -> Any:
-    """foscat loss: relative squared distance of scattering statistics + block-mean anchor."""
+    """foscat loss: relative squared distance of scattering statistics + block-mean anchor
+    + (optional) cell-scale texture term; see the module docstring."""
     ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target = args
     learn = scat.eval(x, mask=learn_masks)
     loss = scat.reduce_mean(scat.square((ref - learn) / ref))
