@@ -19,7 +19,47 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-__all__ = ["FillInputs", "finish_fill", "prepare_fill"]
+__all__ = ["FillInputs", "check_count", "check_seed", "finish_fill", "prepare_fill"]
+
+
+def check_count(value: object, name: str, *, minimum: int = 1, method: str = "fill") -> int:
+    """``value`` as an ``int`` if it is an integer (not a bool) ``>= minimum``, else ``ValueError``.
+
+    >>> check_count(3, "n_members")
+    3
+    >>> check_count(True, "n_members")
+    Traceback (most recent call last):
+    ...
+    ValueError: fill: n_members must be an integer >= 1, got True (a bool); pass a number such as n_members=4
+    """
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
+        what = " (a bool)" if isinstance(value, bool) else ""
+        raise ValueError(
+            f"{method}: {name} must be an integer >= {minimum}, got {value!r}{what}; "
+            f"pass a number such as {name}={max(minimum, 4)}"
+        )
+    return int(value)
+
+
+def check_seed(seed: object, *, method: str = "fill") -> int:
+    """A reproducible seed: ``None`` draws a fresh one (returned, so that it can be recorded).
+
+    Integers in ``[0, 2**32)`` pass; a negative, fractional, bool or other seed raises
+    ``ValueError``.
+
+    >>> check_seed(7)
+    7
+    >>> 0 <= check_seed(None) < 2**32
+    True
+    """
+    if seed is None:
+        return int(np.random.SeedSequence().entropy % 2**32)
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed < 2**32:
+        raise ValueError(
+            f"{method}: seed must be an integer in [0, 2**32) or None (a fresh one, recorded in "
+            f"the result's attributes), got {seed!r}"
+        )
+    return int(seed)
 
 
 class FillInputs:
