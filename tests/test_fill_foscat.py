@@ -267,6 +267,14 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
         pytest.param(lambda d: d, {"start": "kriging"}, "start", id="bad-start"),
         pytest.param(lambda d: d, {"n_epochs": 0}, "n_epochs", id="zero-epochs"),
         pytest.param(lambda d: d, {"n_members": 0}, "n_members", id="zero-members"),
+        pytest.param(lambda d: d, {"n_members": True}, "n_members.*bool", id="bool-members"),
+        pytest.param(lambda d: d, {"n_members": 2.0}, "n_members", id="float-members"),
+        pytest.param(lambda d: d, {"n_epochs": 1.5}, "n_epochs", id="float-epochs"),
+        pytest.param(lambda d: d, {"threads": 0}, "threads", id="zero-threads"),
+        pytest.param(lambda d: d, {"threads": True}, "threads", id="bool-threads"),
+        pytest.param(lambda d: d, {"seed": -1}, "seed", id="negative-seed"),
+        pytest.param(lambda d: d, {"seed": 1.5}, "seed", id="fractional-seed"),
+        pytest.param(lambda d: d, {"seed": "1"}, "seed", id="string-seed"),
         pytest.param(lambda d: d, {"anchor": -1.0}, "anchor", id="negative-anchor"),
         pytest.param(lambda d: d, {"texture_weight": -1.0}, "texture_weight", id="negative-texture"),
         pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
@@ -279,6 +287,33 @@ def test_bad_input_raises(day: xr.Dataset, make_input, kwargs: dict, match: str)
     options = {**FAST, **kwargs}
     with pytest.raises(ValueError, match=match):
         fill_foscat(make_input(day), **options)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"n_members": True}, {"threads": 0}, {"seed": -3}, {"seed": 0.5}, {"n_epochs": 0}],
+    ids=["bool-members", "zero-threads", "negative-seed", "fractional-seed", "zero-epochs"],
+)
+def test_counts_and_seed_are_checked_before_any_work(
+    day: xr.Dataset, kwargs: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import eogapfill.fill.foscat as module
+
+    def no_work(*args: object, **kw: object) -> None:
+        raise AssertionError("the inputs were prepared before the options were checked")
+
+    monkeypatch.setattr(module, "prepare_fill", no_work)
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        fill_foscat(day, **{**FAST, **kwargs})
+
+
+@pytest.mark.slow
+def test_seed_none_draws_a_seed_and_records_it(day: xr.Dataset) -> None:
+    out = fill_foscat(day, seed=None, start="laplace", **{**FAST, "n_epochs": 1})
+    seed = out.attrs["seed"]
+    assert isinstance(seed, int) and 0 <= seed < 2**32
+    again = fill_foscat(day, seed=seed, start="laplace", **{**FAST, "n_epochs": 1})
+    np.testing.assert_array_equal(again.filled.values, out.filled.values)
 
 
 def test_cuda_without_a_gpu_says_so(day: xr.Dataset) -> None:

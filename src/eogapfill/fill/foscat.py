@@ -61,7 +61,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import FillInputs, finish_fill, prepare_fill
+from eogapfill.fill.common import FillInputs, check_count, check_seed, finish_fill, prepare_fill
 from eogapfill.fill.masks import MIN_NSIDE, local_masks, near_gap_weights
 from eogapfill.healpix import grid_of
 
@@ -152,11 +152,14 @@ _OPERATORS = threading.local()
 
 def _operator(scat_cov: Any) -> Any:
     """This thread's ``foscat.scat_cov.funct``: its wavelet kernels, built on first use for
-    each nside (about 1 s at nside 32), serve every later member run by the thread."""
+    each nside (about 1 s at nside 32), serve every later member run by the thread. Its
+    sparse products run with layouts cached once per matrix (:mod:`eogapfill.fill.foscat_ops`)."""
+    from eogapfill.fill import foscat_ops
+
     operator = getattr(_OPERATORS, "funct", None)
     if operator is None:
         operator = _OPERATORS.funct = scat_cov.funct(silent=True)
-    return operator
+    return foscat_ops.configure(operator)
 
 
 def _resolve_device(device: str) -> str:
@@ -515,7 +518,7 @@ def fill_foscat(
     reference: str | xr.Dataset | xr.DataArray = "observed",
     start: str = "oi",
     n_epochs: int = 100,
-    seed: int = 0,
+    seed: int | None = 0,
     n_members: int = 1,
     anchor: float | None = None,
     start_noise: bool | None = None,
@@ -557,6 +560,7 @@ def fill_foscat(
     seed
         Seed of member 0's start noise and of the synthesis; member ``i`` uses ``seed + i``
         (the conditional simulations of ``start="oi"`` are drawn together, from ``seed``).
+        An integer in [0, 2**32), or None: a fresh seed, recorded in ``attrs["seed"]``.
     n_members
         Number of members of the ensemble.
     anchor
@@ -585,8 +589,8 @@ def fill_foscat(
     device
         ``"auto"`` (CUDA if torch sees a GPU, else CPU), ``"cpu"`` or ``"cuda"``.
     threads
-        Torch threads per member; default: the cores of this process divided by the number
-        of members run at once.
+        Torch threads per member (an integer >= 1); default: the cores of this process
+        divided by the number of members run at once.
     progress
         Show tqdm bars: the kriging of the OI start, then the epochs (the members with a
         Dask ``client``).
@@ -627,6 +631,11 @@ def fill_foscat(
         ('honest', True)
     """
     # --- inputs -------------------------------------------------------------------------
+    n_epochs = check_count(n_epochs, "n_epochs", method=METHOD)
+    n_members = check_count(n_members, "n_members", method=METHOD)
+    seed = check_seed(seed, method=METHOD)
+    if threads is not None:
+        threads = check_count(threads, "threads", method=METHOD)
     dataset = sst if isinstance(sst, xr.Dataset) else None
     inputs = prepare_fill(sst, gaps, method=METHOD, min_observed=1)
     if inputs.sst.dims != ("cells",):
@@ -640,10 +649,6 @@ def fill_foscat(
             f"{METHOD}: nside {nside} is too small for the scattering transform and its local "
             f"masks; use nside >= {MIN_NSIDE}"
         )
-    if not isinstance(n_epochs, int | np.integer) or n_epochs < 1:
-        raise ValueError(f"n_epochs must be a positive integer, got {n_epochs!r}")
-    if not isinstance(n_members, int | np.integer) or n_members < 1:
-        raise ValueError(f"n_members must be a positive integer, got {n_members!r}")
     if start not in ("laplace", "alm", "oi"):
         raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
     device = _resolve_device(device)

@@ -1,0 +1,164 @@
+"""Tests of the cached-layout sparse products that replace foscat's own at run time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("foscat")
+
+from eogapfill.fill import foscat_ops  # noqa: E402
+from eogapfill.fill.foscat import _import_foscat, _loss_function, _operator, _Problem, _run_member  # noqa: E402
+from eogapfill.fill.masks import local_masks  # noqa: E402
+
+NSIDE = 16
+pytestmark = pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _random_csr(n_in: int, n_out: int, seed: int, dtype: torch.dtype) -> torch.Tensor:
+    rng = np.random.default_rng(seed)
+    dense = rng.normal(size=(n_in, n_out)) * (rng.random((n_in, n_out)) < 0.2)
+    return torch.tensor(dense, dtype=dtype).to_sparse_csr()
+
+
+def test_product_and_gradient_equal_the_dense_ones() -> None:
+    w = _random_csr(12, 30, 0, torch.float64)
+    x = torch.randn(3, 12, dtype=torch.float64, requires_grad=True)
+    pair = foscat_ops.CsrPair(w)
+    assert pair.shape == (12, 30) and pair.w_t.shape == (30, 12)
+    y = foscat_ops.SparseRightMatmul.apply(x, pair)
+    assert y.shape == (3, 30) and y.is_contiguous()
+    torch.testing.assert_close(y, x.detach() @ w.to_dense())
+    assert torch.autograd.gradcheck(lambda t: foscat_ops.SparseRightMatmul.apply(t, pair), (x,))
+
+
+def test_csr_pair_uses_32_bit_indices_and_rejects_dense() -> None:
+    pair = foscat_ops.CsrPair(_random_csr(8, 16, 1, torch.float32))
+    assert pair.w.crow_indices().dtype == torch.int32
+    assert pair.w_t.col_indices().dtype == torch.int32
+    with pytest.raises(ValueError, match="CSR"):
+        foscat_ops.CsrPair(torch.ones(3, 3))
+
+
+def test_other_products_go_to_the_original() -> None:
+    calls = []
+
+    def original(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        calls.append(1)
+        return a
+
+    product = foscat_ops._FastProduct(original)
+    w = _random_csr(6, 10, 2, torch.float32)
+    x = torch.randn(2, 6)
+    torch.testing.assert_close(product(x, w), x @ w.to_dense())
+    assert not calls
+    product(x, w.to_dense())  # dense by dense
+    product(torch.complex(x, x), w)  # complex maps
+    product(x.double(), w)  # mixed dtypes
+    assert len(calls) == 3
+    assert product.pair(w) is product.pair(w)  # one layout per matrix
+
+
+@pytest.fixture(scope="module")
+def operator() -> object:
+    scat_cov, _, _ = _import_foscat()
+    return _operator(scat_cov)
+
+
+def test_install_is_idempotent_and_uninstall_restores(operator: object) -> None:
+    assert foscat_ops.installed(operator)  # the package's operators run with the cached layouts
+    foscat_ops.install(operator)
+    product = operator.backend.bk_sparse_dense_matmul
+    assert isinstance(product, foscat_ops._FastProduct)
+    assert not isinstance(product.original, foscat_ops._FastProduct)
+    foscat_ops.uninstall(operator)
+    assert not foscat_ops.installed(operator)
+    foscat_ops.uninstall(operator)
+    previous = foscat_ops.set_enabled(False)
+    try:
+        assert not foscat_ops.installed(foscat_ops.configure(operator))
+    finally:
+        foscat_ops.set_enabled(previous)
+    assert foscat_ops.installed(foscat_ops.configure(operator)) is previous
+
+
+def _small_case(nside: int = NSIDE, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    npix = 12 * nside**2
+    x = np.cumsum(rng.normal(size=npix)) / np.sqrt(npix)  # NESTED: correlated along the curve
+    ref = x + 0.3 * rng.normal(size=npix)
+    gaps = rng.random(npix) < 0.3
+    return {"x": x, "ref": ref, "gaps": gaps, "masks": local_masks(nside)}
+
+
+@pytest.mark.parametrize("nside", [16, 32])
+def test_loss_and_gradient_equal_foscats_own(operator: object, nside: int) -> None:
+    """Equal to float32 rounding: statistics to the rounding of their largest coefficient
+    (small S3/S4 coefficients are sums that cancel), the loss of a map against foscat's own
+    reference statistics and its gradient."""
+    case = _small_case(nside)
+    bk = operator.backend
+    masks = bk.bk_cast(case["masks"].astype("float32"))
+    size = 16
+    blocks = [(size, torch.arange(0, 12 * nside**2 // size, 3), torch.zeros(4 * nside**2 // size))]
+    names = ("S0", "S1", "S2", "S3", "S4")
+
+    def run() -> tuple[dict[str, np.ndarray], float, np.ndarray]:
+        stats = operator.eval(bk.bk_cast(case["ref"].astype("float32")), mask=masks)
+        x = torch.tensor(case["x"].astype("float32"), requires_grad=True)
+        loss = _loss_function(x, operator, (ref, masks, 10.0, blocks, 0.0, None, 1.0))
+        (grad,) = torch.autograd.grad(loss, x)
+        arrays = {name: getattr(stats, name).detach().numpy() for name in names}
+        return arrays, loss.item(), grad.numpy().astype("float64")
+
+    foscat_ops.uninstall(operator)
+    try:
+        ref = operator.eval(bk.bk_cast(case["ref"].astype("float32")), mask=masks)
+        stats_before, loss_before, grad_before = run()
+    finally:
+        foscat_ops.install(operator)
+    stats_after, loss_after, grad_after = run()
+    for name in names:
+        scale = np.abs(stats_before[name]).max()
+        np.testing.assert_allclose(stats_after[name], stats_before[name], rtol=0, atol=1e-5 * scale)
+    assert loss_before > 0
+    np.testing.assert_allclose(loss_after, loss_before, rtol=1e-5)
+    scale = np.abs(grad_before).max()
+    np.testing.assert_allclose(grad_after, grad_before, rtol=0, atol=2e-4 * scale)
+    assert np.corrcoef(grad_after, grad_before)[0, 1] > 1 - 1e-8
+
+
+def test_synthesis_keeps_observed_cells_bit_identical(operator: object) -> None:
+    case = _small_case(seed=1)
+    npix = 12 * NSIDE**2
+    masks = case["masks"]
+    problem = _Problem(
+        nside=NSIDE,
+        starts=case["x"][None, :],
+        noise_std=0.1,
+        gaps=case["gaps"],
+        ref_map=case["ref"],
+        ref_masks=masks,
+        learn_masks=masks,
+        anchor=0.0,
+        n_epochs=3,
+    )
+    values, history = _run_member(problem, seed=0, threads=1)
+    assert foscat_ops.installed(operator)
+    assert values.shape == (npix,)
+    start = case["x"].astype("float32").astype("float64")
+    observed = ~case["gaps"]
+    np.testing.assert_array_equal(values[observed], start[observed])
+    assert np.mean(values[case["gaps"]] != start[case["gaps"]]) > 0.9
+    assert history[-1] < history[0]
