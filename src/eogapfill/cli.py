@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import json
 import logging
+import math
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -92,12 +93,18 @@ class _Parser(argparse.ArgumentParser):
 # --------------------------------------------------------------------------------------------
 # argument types
 # --------------------------------------------------------------------------------------------
+class _BadArgument(Exception):
+    """An argument that parses but cannot be used (checked before any work): exit status 2."""
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
+        zone = "T" in text or "+" in text or text.endswith("Z")
+        hint = " (a day alone: no time, no time zone; the days are UTC days)" if zone else ""
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-06-01"
+            f"{text!r} is not a date: write it as YYYY-MM-DD, e.g. 2024-06-01{hint}"
         ) from None
 
 
@@ -112,6 +119,16 @@ def _nside(text: str) -> int:
         check_nside(value)
     except ValueError as err:
         raise argparse.ArgumentTypeError(str(err)) from None
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
     return value
 
 
@@ -219,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--scheduler", metavar="ADDRESS",
                       help="use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead "
                       "of starting local workers")
+    fill.add_argument("--scheduler-timeout", type=_seconds, default=None, metavar="SECONDS",
+                      help="give up when the scheduler does not answer within SECONDS "
+                      "(default: the Dask config distributed.comm.timeouts.connect, 30 s)")
+    fill.add_argument("--wait", type=_seconds, nargs="?", const=math.inf, default=0.0,
+                      metavar="SECONDS",
+                      help="when another run is writing --out, wait for it to finish (at most "
+                      "SECONDS if given) instead of stopping; its days are then skipped")
     fill.add_argument("--option", type=_option, action="append", default=[],
                       metavar="KEY=VALUE", help="option of the fill method, repeatable "
                       "(e.g. --option lmax=20); VALUE is read as JSON, else as text")
@@ -294,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
 # commands
 # --------------------------------------------------------------------------------------------
 def _cmd_fill(args: argparse.Namespace) -> int:
-    from eogapfill.pipeline import run, stored_days
+    from eogapfill import pipeline
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import distributed  # noqa: F401 - it sets its loggers up on import: quiet them after
@@ -302,23 +326,18 @@ def _cmd_fill(args: argparse.Namespace) -> int:
     logging.getLogger("distributed").setLevel(logging.WARNING)  # the cluster's own chatter
     if args.verbose:
         logging.getLogger("eogapfill").setLevel(logging.INFO)
-    before = len(stored_days(args.out)) if args.out.exists() else 0
-    client = None
-    if args.scheduler:
-        from distributed import Client
-
-        client = Client(args.scheduler)
+    options = dict(args.option)
     try:
-        ds = run(
-            args.start.isoformat(), args.end.isoformat(), method=args.method, nside=args.nside,
-            source=args.source, out=args.out, client=client, resolution=args.resolution,
-            method_options=dict(args.option), progress=not args.quiet, n_workers=args.workers,
-        )
-    finally:
-        if client is not None:
-            client.close()
+        pipeline.check_method_options(args.method, options)
+    except ValueError as err:
+        raise _BadArgument(f"--option: {err}") from err
+    ds, added = pipeline._run(
+        args.start.isoformat(), args.end.isoformat(), method=args.method, nside=args.nside,
+        source=args.source, out=args.out, client=None, resolution=args.resolution,
+        method_options=options, progress=not args.quiet, n_workers=args.workers,
+        scheduler=args.scheduler, connect_timeout=args.scheduler_timeout, wait=args.wait,
+    )
     times = ds["time"].values
-    added = ds.sizes["time"] - before
     print(f"{added} day(s) written to {args.out}; it holds {ds.sizes['time']} day(s), "
           f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
           f"eogapfill.pipeline.open_output({str(args.out)!r})")
@@ -329,6 +348,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from eogapfill import sample
 
     days = sample.SAMPLE_DAYS if args.days is None else args.days
+    existing = [str(args.out / name) for name in sample.PRODUCTS.values()
+                if (args.out / name).exists()]
+    if existing and not args.overwrite:
+        raise FileExistsError(
+            f"{', '.join(existing)} already exist: pass --overwrite to replace them, or "
+            "another --out"
+        )
     paths = sample.write_sample(args.out, start=args.start.isoformat(), days=days,
                                 resolution=args.resolution, seed=args.seed,
                                 overwrite=args.overwrite)
@@ -347,7 +373,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     clouds = args.clouds_from or args.date + dt.timedelta(days=1)
     if clouds == args.date:
-        raise ValueError("--clouds-from must be another day than --date")
+        raise _BadArgument("--clouds-from must be another day than --date")
+    _check_validate_days(args.date, clouds, args.clouds_from is None, args.source,
+                         args.resolution)
     days = []
     for when in (args.date, clouds):
         label = when.isoformat()
@@ -379,6 +407,26 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_validate_days(date: dt.date, clouds: dt.date, default_clouds: bool, source: str,
+                         resolution: float) -> None:
+    """Refuse days the source does not hold, naming the default --clouds-from as such."""
+    from eogapfill.pipeline import source_days
+
+    have = [d.date() for d in source_days(source, resolution)]
+    if not have:
+        raise ValueError(f"the {source!r} source holds no day")
+    span = f"the {source!r} source holds {have[0]} to {have[-1]}"
+    if date not in have:
+        raise ValueError(f"--date {date} is not in the data: {span}; pick a --date in that range")
+    if clouds not in have:
+        others = [d for d in have if d != date]
+        suggest = min(others, key=lambda d: abs((d - date).days)) if others else None
+        what = (f"--clouds-from is by default the day after --date, {clouds}, which is not in "
+                "the data" if default_clouds else f"--clouds-from {clouds} is not in the data")
+        advice = f": pass --clouds-from {suggest}" if suggest else ""
+        raise ValueError(f"{what} ({span}){advice}")
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from eogapfill.demo import run_demo
 
@@ -408,6 +456,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return _COMMANDS[args.command](args)
+    except _BadArgument as err:
+        sub = f"{parser.prog} {args.command}"
+        message = " ".join(str(err).split())
+        print(f"{sub}: error: {message} (see '{sub} --help')", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("eogapfill: interrupted; finished days are kept, run the same command again to "
               "resume", file=sys.stderr)

@@ -41,7 +41,17 @@ then rename). The consolidated metadata is therefore the commit record of the st
 
 A crash thus loses at most the days not yet written. Days are written in date order: when a
 day fails, the days before it are kept, later ones are discarded and the error is raised.
-The store must have one writer at a time, on a local file system.
+
+One writer at a time
+--------------------
+A run holds a lock on the store from its first look at it to its last write: the file
+``.<name>.lock`` next to the store, locked with ``flock`` and holding the writer's pid, host,
+start time and command. A second run into the same store refuses at once with a
+:class:`StoreBusyError` that names the holder (or, with ``wait=``, waits for it, then skips
+the days it wrote). The operating system releases the lock when the holder ends, however it
+ends (even ``kill -9``), so a crashed run never blocks the next one; a lock file left behind
+is harmless. The store must be on a local file system (``flock`` is not reliable over every
+network file system).
 
 Examples
 --------
@@ -54,17 +64,31 @@ Frozen({'time': 3, 'cells': 49152})
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import importlib
 import importlib.util
+import inspect
 import json
 import logging
 import os
 import shutil
+import signal
+import socket
 import sys
+import threading
+import time
+import types
+import typing
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 import pandas as pd
@@ -78,13 +102,17 @@ from eogapfill.regrid import to_healpix
 __all__ = [
     "METHODS",
     "OUTPUT_VARIABLES",
+    "StoreBusyError",
     "available_methods",
+    "check_method_options",
+    "connect_scheduler",
     "day_range",
     "open_output",
     "process_day",
     "register_method",
     "resolve_method",
     "run",
+    "source_days",
     "stored_days",
 ]
 
@@ -195,6 +223,108 @@ def _check_method_available(method: str) -> str | Callable[..., xr.Dataset]:
     return target
 
 
+#: Options the pipeline sets itself, or that cannot travel to a worker as data.
+_PIPELINE_OPTIONS = ("sst", "gaps", "client")
+#: Integer options that count something, checked like the fills check them.
+_COUNT_OPTIONS = ("n_members", "threads")
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words: ``int | None`` -> ``'int or None'``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    return getattr(hint, "__name__", str(hint))
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether ``value`` fits the type hint ``hint`` (lenient where a hint cannot be checked)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(a, value) for a in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool | np.bool_)
+    if isinstance(value, bool | np.bool_):  # a bool is no number, whatever Python says
+        return False
+    if hint is int:
+        return isinstance(value, int | np.integer)
+    if hint is float:
+        return isinstance(value, int | float | np.integer | np.floating)
+    if hint is np.ndarray:
+        return isinstance(value, np.ndarray | list | tuple)
+    if origin is not None:
+        hint = origin
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def check_method_options(method: str | Callable[..., xr.Dataset],
+                         options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Check a fill's options against its signature, before any day is computed.
+
+    Refuses (``ValueError``) an option the fill does not take, a value of the wrong type (as
+    its type hints say; a bool is not a number), and a count (``n_members``, ``threads``) or
+    ``seed`` out of range. A fill that takes ``**options`` accepts any name. The fill's own
+    checks still run on every day: this catches the mistakes that need no data.
+
+    >>> check_method_options("laplace", {})
+    {}
+    >>> check_method_options("oi", {"n_members": True})
+    Traceback (most recent call last):
+    ...
+    ValueError: the oi fill's option n_members must be int, got True (bool); e.g. n_members=0
+    """
+    from eogapfill.fill.common import check_count, check_seed
+
+    options = dict(options or {})
+    name = method if isinstance(method, str) else getattr(method, "__name__", "custom")
+    fill = resolve_method(method)
+    try:
+        parameters = inspect.signature(fill).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return options
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    allowed = {key: p for key, p in parameters.items()
+               if key not in _PIPELINE_OPTIONS
+               and p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                              inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    try:
+        hints = typing.get_type_hints(fill)
+    except Exception:  # hints that do not resolve at run time: check the names only
+        hints = {}
+    for key, value in options.items():
+        if key not in allowed:
+            if takes_any and key not in _PIPELINE_OPTIONS:
+                continue
+            known = ", ".join(sorted(allowed)) or "none"
+            raise ValueError(f"the {name} fill has no option {key!r}; its options: {known}")
+        hint = hints.get(key)
+        default = allowed[key].default
+        example = "" if default is inspect.Parameter.empty else f"; e.g. {key}={default!r}"
+        if hint is not None and not _accepts(hint, value):
+            raise ValueError(
+                f"the {name} fill's option {key} must be {_describe(hint)}, got {value!r} "
+                f"({type(value).__name__}){example}"
+            )
+        if value is None:
+            continue
+        if key in _COUNT_OPTIONS:
+            check_count(value, key, minimum=0 if default == 0 else 1, method=f"the {name} fill")
+        elif key == "seed":
+            check_seed(value, method=f"the {name} fill")
+    return options
+
+
 # --------------------------------------------------------------------------------------------
 # days
 # --------------------------------------------------------------------------------------------
@@ -205,15 +335,31 @@ def day_range(start: str | np.datetime64 | pd.Timestamp,
     >>> [d.strftime("%m-%d") for d in day_range("2024-06-01", "2024-06-03")]
     ['06-01', '06-02', '06-03']
     """
-    try:
-        first, last = pd.Timestamp(start).floor("D"), pd.Timestamp(end).floor("D")
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"cannot read the dates {start!r} to {end!r} ({err}): use YYYY-MM-DD"
-        ) from err
+    first, last = _as_day(start, "start"), _as_day(end, "end")
     if last < first:
-        raise ValueError(f"the end {last.date()} is before the start {first.date()}")
+        raise ValueError(
+            f"the end {last.date()} is before the start {first.date()}: give the first day as "
+            "start and the last as end"
+        )
     return list(pd.date_range(first, last, freq="D"))
+
+
+def _as_day(value: object, what: str) -> pd.Timestamp:
+    """One day as a midnight timestamp; ``ValueError`` saying how to write it otherwise."""
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise ValueError(
+            f"cannot read the {what} {value!r} as a day: write it as YYYY-MM-DD, e.g. 2024-06-01"
+        ) from err
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise ValueError(f"the {what} is missing ({value!r}): give a day as YYYY-MM-DD")
+    if stamp.tzinfo is not None:
+        raise ValueError(
+            f"the {what} {value!r} has a time zone: the products' days are UTC days, give the "
+            f"day alone as YYYY-MM-DD (e.g. {stamp.tz_convert('UTC').date()} in UTC)"
+        )
+    return stamp.floor("D")
 
 
 def _thread_share() -> int:
@@ -476,20 +622,218 @@ def open_output(out: str | Path, *, decode: bool = True) -> xr.Dataset:
 
 
 # --------------------------------------------------------------------------------------------
+# one writer at a time
+# --------------------------------------------------------------------------------------------
+class StoreBusyError(RuntimeError):
+    """Another run is writing the same store (it holds the store's lock)."""
+
+
+def _lock_path(out: Path) -> Path:
+    real = Path(os.path.realpath(out))
+    return real.parent / f".{real.name}.lock"
+
+
+def _lock_fd(fd: int) -> bool:
+    """Lock an open file without waiting; False when another process holds it."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    import msvcrt  # pragma: no cover - Windows: lock one byte far past the holder's note
+
+    os.lseek(fd, 1 << 20, os.SEEK_SET)  # pragma: no cover
+    try:  # pragma: no cover
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:  # pragma: no cover
+        return False
+    return True  # pragma: no cover
+
+
+def _try_lock(path: Path) -> int | None:
+    """The locked lock file's descriptor, or None when another run holds it."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            locked = _lock_fd(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not locked:
+            os.close(fd)
+            return None
+        # The holder removes the file as it finishes: a lock on a removed file is no lock.
+        try:
+            on_disk = os.stat(path)
+        except FileNotFoundError:
+            on_disk = None
+        mine = os.fstat(fd)
+        if on_disk is not None and (on_disk.st_ino, on_disk.st_dev) == (mine.st_ino, mine.st_dev):
+            return fd
+        os.close(fd)
+
+
+def _try_lock_or_explain(path: Path, out: Path) -> int | None:
+    try:
+        return _try_lock(path)
+    except OSError as err:
+        raise ValueError(
+            f"cannot lock the store {out} ({err.strerror}: {path}): choose an output path on a "
+            "local file system, in a folder you can write to"
+        ) from err
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock, in words, from the note the holder wrote in it."""
+    try:
+        note = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        note = {}
+    if "pid" not in note:
+        return "another run (it is starting)"
+    return (f"another run (pid {note['pid']} on host {note.get('host', '?')}, since "
+            f"{note.get('started', '?')}: {note.get('command', '?')})")
+
+
+@contextlib.contextmanager
+def _store_lock(out: Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold the lock of the store ``out`` for the block; wait up to ``wait`` seconds for it."""
+    path = _lock_path(out)
+    deadline = time.monotonic() + wait
+    told = False
+    while (fd := _try_lock_or_explain(path, out)) is None:
+        holder = _holder(path)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StoreBusyError(
+                f"{out} is being written by {holder}. A store takes one writer at a time: "
+                "let that run finish (its days are then skipped), wait for it (wait=SECONDS; "
+                "--wait on the command line), or write to another output path. The lock is "
+                f"released when that process ends, even if it is killed ({path})"
+            )
+        if not told:
+            logger.warning("%s is being written by %s: waiting for it to finish", out, holder)
+            told = True
+        time.sleep(min(0.5, left))
+    try:
+        note = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300] if sys.argv
+            else "python",
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note).encode(), 0)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if fcntl is not None:
+                os.unlink(path)  # before the lock goes: see _try_lock
+        os.close(fd)
+
+
+def _committed_length(out: Path) -> int:
+    """Days committed to the store (0 when it does not exist yet), from its metadata only."""
+    if _is_new(out):
+        return 0
+    return int(_zmetadata(out)["time/.zarray"]["shape"][0])
+
+
+# --------------------------------------------------------------------------------------------
+# the cluster
+# --------------------------------------------------------------------------------------------
+def _connect_timeout(timeout: float | str | None) -> float:
+    import dask
+    from dask.utils import parse_timedelta
+
+    if timeout is None:
+        timeout = dask.config.get("distributed.comm.timeouts.connect")
+    try:
+        seconds = float(parse_timedelta(timeout, default="seconds"))
+    except (TypeError, ValueError, KeyError) as err:
+        raise ValueError(f"cannot read the timeout {timeout!r}: give seconds, e.g. 30") from err
+    if not seconds > 0:
+        raise ValueError(f"the timeout must be positive, got {timeout!r}")
+    return seconds
+
+
+def connect_scheduler(address: str, timeout: float | str | None = None) -> Any:
+    """A ``dask.distributed.Client`` of the scheduler at ``address``, or a clear error in time.
+
+    The connection and the scheduler's handshake must both come within ``timeout`` seconds
+    (default: the Dask config ``distributed.comm.timeouts.connect``, 30 s unless changed): a
+    port that accepts the connection and never answers fails like a closed one.
+
+    Raises
+    ------
+    TimeoutError
+        No Dask scheduler answered in time; the message says what to check.
+    ValueError
+        ``address`` is not an address (``tcp://host:8786``).
+    """
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    from distributed import Client
+    from distributed.comm import connect, parse_address
+    from distributed.security import Security
+
+    seconds = _connect_timeout(timeout)
+    try:
+        parse_address(address, strict=True)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address: give it as tcp://HOST:PORT "
+            "(the scheduler prints it when it starts)"
+        ) from err
+    connection_args = Security().get_connection_args("client")
+
+    async def probe() -> None:
+        # distributed's connect() bounds the TCP connection but not the handshake after it
+        comm = await asyncio.wait_for(connect(address, timeout=seconds, **connection_args),
+                                      seconds)
+        await comm.close()
+
+    with ThreadPoolExecutor(1) as pool:  # its own event loop, even inside a notebook's
+        try:
+            pool.submit(asyncio.run, probe()).result()
+        except OSError as err:  # TimeoutError too
+            raise TimeoutError(
+                f"no Dask scheduler answered at {address} within {seconds:g} s: check the "
+                "address and that the scheduler runs and is reachable from here, or raise "
+                "the limit: --scheduler-timeout SECONDS, or the Dask config "
+                "distributed.comm.timeouts.connect"
+            ) from err
+    return Client(address, timeout=seconds)
+
+
+# --------------------------------------------------------------------------------------------
 # the run
 # --------------------------------------------------------------------------------------------
+def source_days(source: str = "sample", resolution: float = 0.25) -> list[pd.Timestamp]:
+    """The days the L3S product of ``source`` holds (reads its time axis only).
+
+    >>> source_days("sample", 1.0)[0]  # doctest: +SKIP
+    Timestamp('2024-06-01 00:00:00')
+    """
+    ds = open_l3s(None, source=source, resolution=resolution)  # lazy: reads the time axis
+    return sorted({pd.Timestamp(t).floor("D") for t in ds["time"].values})
+
+
 def _check_source_has(days: list[pd.Timestamp], source: str, resolution: float) -> None:
     """Fail early, on the driver, when the source lacks one of the days."""
-    ds = open_l3s(None, source=source, resolution=resolution)  # lazy: reads the time axis
-    have = {pd.Timestamp(t).floor("D") for t in ds["time"].values}
-    missing = [d for d in days if d not in have]
+    have = source_days(source, resolution)
+    have_set = set(have)
+    missing = [d for d in days if d not in have_set]
     if missing:
-        span = f"{min(have).date()} to {max(have).date()}" if have else "no day"
+        span = f"{have[0].date()} to {have[-1].date()}" if have else "no day"
+        hint = (" or the real products (source 'cmems', needs the network)"
+                if source == "sample" else "")
         raise ValueError(
             f"the {source!r} source has no data for {len(missing)} of the days asked "
-            f"(first: {missing[0].date()}); it holds {span}. Pick days in its range"
-            + (" or generate more with `eogapfill sample --start ... --days ...`"
-               if source == "sample" else "")
+            f"(first: {missing[0].date()}); it holds {span}: pick days in that range{hint}"
         )
 
 
@@ -506,14 +850,32 @@ def _plan(days: list[pd.Timestamp], out: Path) -> tuple[list[pd.Timestamp], list
     return todo, [d for d in days if d in done_set]
 
 
+@contextlib.contextmanager
+def _children_ignore_ctrl_c() -> Iterator[None]:
+    """Processes started in the block ignore Ctrl-C (SIGINT), which reaches the whole group.
+
+    The run stops its worker processes itself when it is interrupted; left to themselves they
+    would each print a traceback. (An ignored signal stays ignored in a child process.)
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _default_cluster(n_workers: int, threads_per_worker: int) -> Any:
     from distributed import Client, LocalCluster
 
     threads = str(threads_per_worker)
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
            "OPENBLAS_NUM_THREADS": threads}
-    cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                           processes=True, env=env)
+    with _children_ignore_ctrl_c():
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
+                               processes=True, env=env)
     return Client(cluster)
 
 
@@ -530,6 +892,9 @@ def run(
     method_options: Mapping[str, Any] | None = None,
     progress: bool = True,
     n_workers: int = 2,
+    scheduler: str | None = None,
+    connect_timeout: float | str | None = None,
+    wait: float = 0.0,
 ) -> xr.Dataset:
     """Fill every day from ``start`` to ``end`` and append them to the Zarr store ``out``.
 
@@ -547,19 +912,30 @@ def run(
         ARCO stores), as in :func:`eogapfill.data.open_l3s`.
     out
         Path of the output store (local file system). Days already in it are skipped; its
-        method, nside, source, resolution and options must match this run's.
+        method, nside, source, resolution and options must match this run's. One run at a
+        time writes to it (see the module's notes).
     client
         A ``dask.distributed.Client``. Default: a local cluster of ``n_workers`` processes
         of one thread each, closed at the end.
     resolution
         Grid spacing of the sample, degrees (ignored by ``"cmems"``).
     method_options
-        Keyword arguments of the fill function (e.g. ``{"lmax": 20}``).
+        Keyword arguments of the fill function (e.g. ``{"lmax": 20}``), checked against its
+        signature before anything starts (:func:`check_method_options`).
     progress
         Show a progress bar (tqdm) over the days.
     n_workers
         Workers of the default local cluster. In a script, call :func:`run` under
         ``if __name__ == "__main__":``: the worker processes import the script.
+    scheduler
+        Address of a running Dask scheduler (``"tcp://host:8786"``) to use instead of a local
+        cluster (see :func:`connect_scheduler`); ignored when ``client`` is given.
+    connect_timeout
+        Seconds to wait for that scheduler (default: the Dask config
+        ``distributed.comm.timeouts.connect``, 30 s).
+    wait
+        Seconds to wait when another run is writing ``out`` (``math.inf``: as long as it
+        takes); 0 (default) refuses at once.
 
     Returns
     -------
@@ -569,45 +945,122 @@ def run(
     Raises
     ------
     ValueError
-        Bad dates or nside, unknown or unavailable method, a store of another configuration,
-        days the source does not have.
+        Bad dates, nside or options, unknown or unavailable method, an output path that
+        cannot be written, a store of another configuration, days the source does not have.
+    StoreBusyError
+        Another run is writing ``out`` (after ``wait`` seconds).
+    TimeoutError
+        No Dask scheduler answered at ``scheduler``.
     RuntimeError
         When a day fails; the days before it are kept, and running again resumes.
     """
+    return _run(start, end, method=method, nside=nside, source=source, out=out, client=client,
+                resolution=resolution, method_options=method_options, progress=progress,
+                n_workers=n_workers, scheduler=scheduler, connect_timeout=connect_timeout,
+                wait=wait)[0]
+
+
+def _check_output_path(out: Path) -> None:
+    """Refuse an output path that is a file or cannot be written, before any work."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a Zarr store: choose another output path")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"cannot create the folder {out.parent} for the store ({err.strerror}: "
+            f"{err.filename}): choose an output path in a folder you can write to"
+        ) from err
+    for folder in (out.parent, out) if out.exists() else (out.parent,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(
+                f"cannot write to {folder} (permission denied): choose an output path in a "
+                "folder you can write to"
+            )
+
+
+def _run(start: str | pd.Timestamp, end: str | pd.Timestamp, *, method: str, nside: int,
+         source: str, out: str | Path, client: Any, resolution: float,
+         method_options: Mapping[str, Any] | None, progress: bool, n_workers: int,
+         scheduler: str | None, connect_timeout: float | str | None,
+         wait: float) -> tuple[xr.Dataset, int]:
+    """:func:`run`; also returns the number of days this run wrote."""
     days = day_range(start, end)
     check_nside(nside)
     target = _check_method_available(method)
+    method_options = check_method_options(method, method_options)
+    if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
+        raise ValueError(
+            f"wait must be a number of seconds >= 0 (math.inf: no limit), got {wait!r}"
+        )
+    if client is None and scheduler is not None:
+        _connect_timeout(connect_timeout)  # a bad timeout fails now, not after the lock
     out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"{out} is a file, not a Zarr store: choose another output path")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    _check_output_path(out)
     attrs = _run_attrs(method, nside, source, resolution, method_options)
-    _remove_stale_partials(out)
-    if not _is_new(out):
-        _check_compatible(out, attrs)
-        _rollback_uncommitted(out)
-    todo, skipped = _plan(days, out)
-    if skipped:
-        logger.info("%d day(s) already in %s: skipped", len(skipped), out)
-    if not todo:
-        logger.info("nothing to do: every day from %s to %s is in %s", days[0].date(),
-                    days[-1].date(), out)
-        return open_output(out)
-    _check_source_has(todo, source, resolution)
+    with _store_lock(out, wait):
+        _remove_stale_partials(out)
+        if not _is_new(out):
+            _check_compatible(out, attrs)
+            _rollback_uncommitted(out)
+        todo, skipped = _plan(days, out)
+        committed = _committed_length(out)
+        if skipped:
+            logger.info("%d day(s) already in %s: skipped", len(skipped), out)
+        if not todo:
+            logger.info("nothing to do: every day from %s to %s is in %s", days[0].date(),
+                        days[-1].date(), out)
+            return open_output(out), 0
+        _check_source_has(todo, source, resolution)
 
-    own_client = client is None
-    if own_client:
-        client = _default_cluster(n_workers, 1)
-    try:
-        _compute_and_write(client, todo, out, attrs, progress, dict(
-            method=method, fill=target, nside=nside, source=source, resolution=resolution,
-            method_options=dict(method_options or {})))
-    finally:
+        own_client = client is None
         if own_client:
-            cluster = client.cluster
-            client.close()
-            cluster.close()
-    return open_output(out)
+            client = (connect_scheduler(scheduler, connect_timeout) if scheduler is not None
+                      else _default_cluster(n_workers, 1))
+        try:
+            written = _compute_and_write(client, todo, out, attrs, progress, dict(
+                method=method, fill=target, nside=nside, source=source,
+                resolution=resolution, method_options=method_options), committed)
+        except KeyboardInterrupt:
+            if own_client and scheduler is None:
+                _quiet_cancelled_tasks(client)
+                with _quiet_logger("distributed"):  # workers that stop late are killed: fine
+                    _close_client(client, own_cluster=True)
+                own_client = False
+            raise
+        finally:
+            if own_client:
+                _close_client(client, own_cluster=scheduler is None)
+    return open_output(out), written
+
+
+def _silence_task_cancellations() -> None:
+    logging.getLogger("distributed.worker.state_machine").setLevel(logging.ERROR)
+
+
+def _quiet_cancelled_tasks(client: Any) -> None:
+    """Stop the run's own workers from logging each task that closing them cancels."""
+    with contextlib.suppress(Exception):
+        client.run(_silence_task_cancellations)
+
+
+@contextlib.contextmanager
+def _quiet_logger(name: str) -> Iterator[None]:
+    """Only errors of the logger ``name`` in the block."""
+    log = logging.getLogger(name)
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
+def _close_client(client: Any, *, own_cluster: bool) -> None:
+    cluster = client.cluster if own_cluster else None
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def _window(client: Any) -> int:
@@ -619,8 +1072,13 @@ def _window(client: Any) -> int:
 
 
 def _compute_and_write(client: Any, todo: list[pd.Timestamp], out: Path, attrs: dict,
-                       progress: bool, task: dict) -> None:
-    """Run one task per day, at most a window ahead, and write the days in date order."""
+                       progress: bool, task: dict, committed: int) -> int:
+    """Run one task per day, at most a window ahead, and write the days in date order.
+
+    Returns the number of days written. Before each write, checks that the store still holds
+    the ``committed`` days it held when this run planned its days, plus the ones it wrote (the
+    lock makes it so; this is the last line of defence against a writer that ignores it).
+    """
     from distributed import as_completed
     from tqdm.auto import tqdm
 
@@ -661,6 +1119,13 @@ def _compute_and_write(client: Any, todo: list[pd.Timestamp], out: Path, attrs: 
             finished[day] = result.assign_attrs(attrs)
             bar.update(1)
             while next_to_write < len(todo) and todo[next_to_write] in finished:
+                if (now := _committed_length(out)) != committed + next_to_write:
+                    raise RuntimeError(
+                        f"{out} was changed by another writer while this run was writing it "
+                        f"(it holds {now} day(s), this run expected {committed + next_to_write}"
+                        "); nothing more is written: check the store with "
+                        "eogapfill.pipeline.open_output, and run one writer at a time"
+                    )
                 _append_day(finished.pop(todo[next_to_write]), out)
                 next_to_write += 1
                 bar.set_postfix(written=next_to_write)
@@ -677,4 +1142,4 @@ def _compute_and_write(client: Any, todo: list[pd.Timestamp], out: Path, attrs: 
             f"day(s) of this run before it are safe in {out}: fix the cause and run the same "
             "command again to resume"
         ) from err
-
+    return next_to_write
