@@ -39,7 +39,15 @@ from scipy.special import sph_legendre_p_all
 from eogapfill.fill.common import finish_fill, prepare_fill
 from eogapfill.healpix import check_nside, grid_of
 
-__all__ = ["evaluate_alm", "fill_alm", "fit_alm", "harmonic_degrees", "real_ylm_basis"]
+__all__ = [
+    "MIN_RCOND",
+    "constrained_lmax",
+    "evaluate_alm",
+    "fill_alm",
+    "fit_alm",
+    "harmonic_degrees",
+    "real_ylm_basis",
+]
 
 
 def harmonic_degrees(lmax: int) -> tuple[np.ndarray, np.ndarray]:
@@ -276,10 +284,60 @@ def evaluate_alm(coeffs: np.ndarray, nside: int) -> np.ndarray:
     return out
 
 
+#: Smallest reciprocal condition number (eigenvalue ratio of the column-scaled normal matrix)
+#: of an unregularised fit. Below it, the observed cells leave some combination of harmonics
+#: free and the fit runs away in the gaps (tens to thousands of degC on the sample days).
+MIN_RCOND = 1e-6
+
+
+def _rcond(normal: np.ndarray) -> float:
+    """Eigenvalue ratio (smallest / largest) of the column-scaled normal matrix."""
+    diag = np.diag(normal)
+    if np.any(diag <= 0):
+        return 0.0
+    scale = 1.0 / np.sqrt(diag)
+    eig = np.linalg.eigvalsh(normal * scale[:, None] * scale[None, :])
+    return float(max(eig[0], 0.0) / eig[-1])
+
+
+def constrained_lmax(normal: np.ndarray, lmax: int) -> int:
+    """The largest degree ``<= lmax`` whose fit the observed cells constrain (-1 if none).
+
+    The normal matrix of degree ``L`` is the leading ``(L+1)**2`` block of that of ``lmax``.
+    """
+    for degree in range(lmax, -1, -1):
+        size = (degree + 1) ** 2
+        if _rcond(normal[:size, :size]) >= MIN_RCOND:
+            return degree
+    return -1
+
+
+def _check_constrained(normal: np.ndarray, lmax: int) -> None:
+    """Refuse an unregularised fit that the observed cells cannot constrain."""
+    if _rcond(normal) >= MIN_RCOND:
+        return
+    working = constrained_lmax(normal, lmax)
+    raise ValueError(
+        f"alm: the observed cells cannot constrain a fit up to lmax={lmax}: the gaps leave "
+        "some harmonics free and the fit would run away inside them. Use "
+        f"lmax={working} or lower, or keep lmax and pass ridge=1e-3 (a regularised fit)"
+    )
+
+
 def _fit_arrays(
-    values: np.ndarray, observed: np.ndarray, nside: int, lmax: int, ridge: float
+    values: np.ndarray,
+    observed: np.ndarray,
+    nside: int,
+    lmax: int,
+    ridge: float,
+    *,
+    check: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Least-squares coefficients and the fitted map (all cells) from numpy arrays."""
+    """Least-squares coefficients and the fitted map (all cells) from numpy arrays.
+
+    With ``check`` and ``ridge == 0``, a fit that the observed cells cannot constrain
+    (:data:`MIN_RCOND`) raises ``ValueError`` naming a degree that works.
+    """
     _check_lmax(lmax)
     if ridge < 0 or not np.isfinite(ridge):
         raise ValueError(f"ridge must be a finite number >= 0, got {ridge!r}")
@@ -292,6 +350,8 @@ def _fit_arrays(
             f"(lmax={lmax}); use lmax <= {suggest} or a finer grid"
         )
     normal, rhs = _normal_equations(values, observed, nside, lmax)
+    if check and not ridge:
+        _check_constrained(normal, lmax)
     coeffs = _solve(normal, rhs, lmax, ridge)
     return coeffs, evaluate_alm(coeffs, nside)
 
@@ -384,7 +444,8 @@ def fill_alm(
     gaps: xr.DataArray | np.ndarray | None = None,
     *,
     lmax: int = 15,
-    ridge: float = 0.0,
+    ridge: float = 1e-3,
+    clip: bool = True,
     fill_land: bool = False,
 ) -> xr.Dataset:
     """Fill the gaps with a least-squares spherical-harmonic fit of the observed cells.
@@ -397,7 +458,15 @@ def fill_alm(
     lmax : int
         Largest degree of the fit (15: scales above ~1300 km).
     ridge : float
-        Tikhonov weight, see :func:`fit_alm`.
+        Tikhonov weight, see :func:`fit_alm`. The default, 1e-3, keeps harmonics that the
+        observed cells leave free from running away in large gaps and changes the fit little
+        elsewhere; ``ridge=0`` is the plain least-squares fit of the original recipe, refused
+        when the observed cells cannot constrain it (the message names an ``lmax`` that works).
+    clip : bool
+        Keep the gap values within the range of the observed values (the count of clipped
+        cells is the attribute ``n_clipped``). ``clip=False`` shows the raw fit, which warns
+        (:class:`~eogapfill.fill.common.ImplausibleTemperatureWarning`) when it leaves the
+        temperatures that sea water can have.
     fill_land : bool
         Also write the fit on the cells that are neither observed nor gaps (land). Meant as the
         start of an iterative synthesis, not as a product: those cells are listed by the boolean
@@ -407,7 +476,8 @@ def fill_alm(
     -------
     xarray.Dataset
         ``filled`` (degC); observed cells are bit-identical to ``sst``. Attributes ``lmax``,
-        ``ridge`` and ``fit_rms`` (root mean square of the fit residual on the observed cells).
+        ``ridge``, ``fit_rms`` (root mean square of the fit residual on the observed cells) and
+        ``n_clipped``.
 
     Examples
     --------
@@ -416,15 +486,28 @@ def fill_alm(
     >>> truth = 20 + 3 * y[:, 5]
     >>> gaps = np.zeros(768, bool); gaps[:100] = True
     >>> sst = healpix_dataset({"sst": np.where(gaps, np.nan, truth)}, nside=8).sst
-    >>> out = fill_alm(sst, gaps, lmax=3)
+    >>> out = fill_alm(sst, gaps, lmax=3, ridge=0.0)  # the plain least-squares fit
     >>> bool(np.allclose(out.filled, truth))
     True
     """
     inputs = prepare_fill(sst, gaps, method="alm")
     grid = grid_of(inputs.sst)
-    coeffs, fitted = _fit_arrays(inputs.values, inputs.observed, grid.nside, lmax, ridge)
+    coeffs, fitted = _fit_arrays(
+        inputs.values, inputs.observed, grid.nside, lmax, ridge, check=True
+    )
     resid = inputs.values[inputs.observed] - fitted[inputs.observed]
-    attrs = {"lmax": lmax, "ridge": ridge, "fit_rms": float(np.sqrt(np.mean(resid**2)))}
+    n_clipped = 0
+    if clip:
+        seen = inputs.values[inputs.observed]
+        outside = inputs.gaps & ((fitted < seen.min()) | (fitted > seen.max()))
+        n_clipped = int(outside.sum())
+        fitted = np.where(inputs.gaps, np.clip(fitted, seen.min(), seen.max()), fitted)
+    attrs = {
+        "lmax": lmax,
+        "ridge": ridge,
+        "fit_rms": float(np.sqrt(np.mean(resid**2))),
+        "n_clipped": n_clipped,
+    }
     out = finish_fill(inputs, fitted, method="alm", attrs=attrs)
     if fill_land:
         land = ~inputs.observed & ~inputs.gaps

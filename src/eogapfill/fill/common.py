@@ -16,10 +16,36 @@ returned bit-identical (land stays NaN). The result is a ``Dataset`` with
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
-__all__ = ["FillInputs", "check_count", "check_seed", "finish_fill", "prepare_fill"]
+__all__ = [
+    "SEA_WATER_DEGC",
+    "FillInputs",
+    "ImplausibleTemperatureWarning",
+    "check_count",
+    "check_seed",
+    "finish_fill",
+    "prepare_fill",
+    "sea_water_bounds",
+]
+
+#: Temperatures that sea water can have at the surface, degC: sea water freezes near -1.9
+#: degC (brines a little lower), and no open ocean reaches 40 degC.
+SEA_WATER_DEGC = (-2.5, 40.0)
+
+_KELVIN = {"k", "kelvin", "kelvins", "degk", "deg_k"}
+_CELSIUS = {"", "degc", "deg_c", "celsius", "degree_celsius", "degrees_celsius", "°c", "c"}
+
+
+class ImplausibleTemperatureWarning(UserWarning):
+    """A fill wrote temperatures that sea water cannot have.
+
+    Make it an error with ``warnings.simplefilter("error", ImplausibleTemperatureWarning)``
+    (the command line's ``--strict`` does the same).
+    """
 
 
 def check_count(value: object, name: str, *, minimum: int = 1, method: str = "fill") -> int:
@@ -178,4 +204,84 @@ def finish_fill(
             coords={**sst.coords, "member": np.arange(members.shape[0])},
             attrs={"units": sst.attrs.get("units", ""), "long_name": f"{method} ensemble members"},
         )
-    return xr.Dataset(data_vars, attrs=out_attrs)
+    out = xr.Dataset(data_vars, attrs=out_attrs)
+    _check_sea_water(out, inputs, method)
+    return out
+
+
+def sea_water_bounds(units: str) -> tuple[float, float] | None:
+    """:data:`SEA_WATER_DEGC` in ``units`` (degC or kelvin; no units = degC), else None.
+
+    >>> sea_water_bounds("K")
+    (270.65, 313.15)
+    >>> sea_water_bounds("m") is None
+    True
+    """
+    key = units.strip().lower().replace("degrees", "deg").replace(" ", "_")
+    low, high = SEA_WATER_DEGC
+    if key in _CELSIUS:
+        return low, high
+    if key in _KELVIN:
+        return low + 273.15, high + 273.15
+    return None
+
+
+def _where(sst: xr.DataArray, flat_index: int) -> str:
+    """``'12.3E 45.6N'`` for one cell of a HEALPix or lat/lon map (empty when unknown)."""
+    try:
+        if "cell_ids" in sst.coords:
+            import healpy as hp
+
+            from eogapfill.healpix import grid_of
+
+            cell = int(np.asarray(sst["cell_ids"].values).ravel()[flat_index])
+            lon, lat = hp.pix2ang(grid_of(sst).nside, cell, nest=True, lonlat=True)
+        else:
+            index = np.unravel_index(flat_index, sst.shape)
+            position = dict(zip(sst.dims, index, strict=True))
+            lat = float(sst["latitude"].values[position["latitude"]])
+            lon = float(sst["longitude"].values[position["longitude"]])
+    except (KeyError, ValueError, TypeError):
+        return ""
+    lon = (float(lon) + 180.0) % 360.0 - 180.0
+    return f" at {abs(lon):.1f}{'E' if lon >= 0 else 'W'} {abs(float(lat)):.1f}{'N' if lat >= 0 else 'S'}"
+
+
+def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
+    """Warn (:class:`ImplausibleTemperatureWarning`) when gap values leave :data:`SEA_WATER_DEGC`.
+
+    Checks ``filled`` and ``members`` in the gap cells; records the count in the attribute
+    ``n_implausible`` (0 when all are plausible). Maps whose units are not a temperature
+    (neither degC nor kelvin) are not checked.
+    """
+    units = str(inputs.sst.attrs.get("units", ""))
+    bounds = sea_water_bounds(units)
+    if bounds is None:
+        return
+    low, high = bounds
+    gap_mask = inputs.gaps.ravel()
+    gap_cells = np.flatnonzero(gap_mask)
+    count, worst, worst_cell = 0, np.nan, -1
+    for name in ("filled", "members"):
+        if name not in out:
+            continue
+        in_gaps = out[name].values.reshape(-1, gap_mask.size)[:, gap_mask]
+        excess = np.maximum(low - in_gaps, in_gaps - high)  # > 0 outside the bounds
+        count += int((excess > 0).sum())
+        if worst_cell < 0 and (excess > 0).any():
+            member, cell = np.unravel_index(int(np.argmax(excess)), excess.shape)
+            worst, worst_cell = float(in_gaps[member, cell]), int(gap_cells[cell])
+    out.attrs["n_implausible"] = count
+    if not count:
+        return
+    shown = "degC" if low < 100 else "K"
+    warnings.warn(
+        f"{method}: {count} gap value(s) lie outside what sea water can have "
+        f"({low:g} to {high:g} {shown}), e.g. {worst:.1f} {shown}{_where(inputs.sst, worst_cell)}. "
+        "The fill extrapolates far from the observations there: use a method that stays "
+        "within the data (fill_oi, fill_laplace), a lower lmax or a ridge for fill_alm, or a "
+        "finer grid. To make this an error: "
+        "warnings.simplefilter('error', eogapfill.fill.common.ImplausibleTemperatureWarning).",
+        ImplausibleTemperatureWarning,
+        stacklevel=3,
+    )

@@ -201,7 +201,7 @@ def fill_interpolate_na(
     --------
     >>> lat = np.arange(-89.0, 90.0, 2.0)
     >>> lon = np.arange(-179.0, 180.0, 2.0)
-    >>> sst = xr.DataArray(np.tile(lat[:, None], (1, lon.size)), coords={"latitude": lat,
+    >>> sst = xr.DataArray(np.tile(15 + lat[:, None] / 10, (1, lon.size)), coords={"latitude": lat,
     ...                    "longitude": lon}, dims=("latitude", "longitude"))
     >>> gaps = (abs(sst.latitude) < 10) & (abs(sst.longitude) < 10)
     >>> out = fill_interpolate_na(sst.where(~gaps), gaps)

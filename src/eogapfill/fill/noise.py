@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import finish_fill
+from eogapfill.fill.common import check_count, check_seed, finish_fill, sea_water_bounds
 from eogapfill.fill.laplace import fill_laplace, healpix_fill_inputs, neighbour_mean
 
 __all__ = ["fill_noise", "observed_neighbour_std"]
@@ -51,6 +51,29 @@ def observed_neighbour_std(
     return float(np.std(usable))
 
 
+def _redraw_outside(
+    members: np.ndarray,
+    base: np.ndarray,
+    std: float,
+    bounds: tuple[float, float],
+    rng: np.random.Generator,
+    tries: int = 20,
+) -> np.ndarray:
+    """Redraw the noise of the member values outside ``bounds`` (a truncated Gaussian).
+
+    ``members`` ``(n_members, n_gaps)``, ``base`` ``(n_gaps,)``. Values of a base that lies
+    outside the bounds itself are left for the fill's check to report.
+    """
+    low, high = bounds
+    for _ in range(tries):
+        outside = ((members < low) | (members > high)) & (base >= low) & (base <= high)
+        if not outside.any():
+            break
+        redraw = base[np.nonzero(outside)[1]] + rng.standard_normal(int(outside.sum())) * std
+        members[outside] = redraw
+    return members
+
+
 def fill_noise(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -75,9 +98,12 @@ def fill_noise(
     n_members : int
         Number of members (>= 1).
     seed : int, optional
-        Seed of the random generator: the same seed gives the same members.
+        Seed of the random generator: the same seed gives the same members; ``None`` draws
+        one, recorded in the attribute ``seed``.
     std : float, optional
         Noise standard deviation (degC). Default: :func:`observed_neighbour_std` of the map.
+        Noise that would take a cell past what sea water can have (near the ice edge) is
+        drawn again: a Gaussian truncated to :data:`~eogapfill.fill.common.SEA_WATER_DEGC`.
 
     Returns
     -------
@@ -98,8 +124,8 @@ def fill_noise(
     >>> out.members.shape, bool((out.members[:, 4:] == 20.0).all())
     ((3, 192), True)
     """
-    if isinstance(n_members, bool) or not isinstance(n_members, int | np.integer) or n_members < 1:
-        raise ValueError(f"fill_noise: n_members must be an integer >= 1, got {n_members!r}")
+    n_members = check_count(n_members, "n_members", method="fill_noise")
+    seed = check_seed(seed, method="fill_noise")
     inputs, _ = healpix_fill_inputs(sst, gaps, method="laplace_noise")
     if std is None:
         std = observed_neighbour_std(inputs.sst, inputs.gaps_da)
@@ -134,6 +160,11 @@ def fill_noise(
     noise = rng.standard_normal((n_members, inputs.n_gaps)) * std
     members = np.repeat(base_values[None, :], n_members, axis=0)
     members[:, inputs.gaps] += noise
+    bounds = sea_water_bounds(str(inputs.sst.attrs.get("units", "")))
+    if bounds is not None:  # noise drawn past freezing near the ice edge: draw it again
+        members[:, inputs.gaps] = _redraw_outside(
+            members[:, inputs.gaps], base_values[inputs.gaps], std, bounds, rng
+        )
     if n_members > 1:
         spread = members.std(axis=0, ddof=1)
     else:
@@ -141,10 +172,9 @@ def fill_noise(
     attrs: dict[str, object] = {
         "base_fill": base_name,
         "noise_std_degC": std,
-        "n_members": int(n_members),
+        "n_members": n_members,
     }
-    if seed is not None:
-        attrs["seed"] = int(seed)
+    attrs["seed"] = seed
     return finish_fill(
         inputs,
         members.mean(axis=0),

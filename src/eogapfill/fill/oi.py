@@ -34,13 +34,15 @@ import xarray as xr
 from scipy.spatial import cKDTree
 
 from eogapfill.fill.alm import _fit_arrays
-from eogapfill.fill.common import finish_fill, prepare_fill
+from eogapfill.fill.common import check_count, check_seed, finish_fill, prepare_fill
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, check_nside, grid_of
 
 __all__ = [
+    "BACKGROUNDS",
     "EARTH_RADIUS_KM",
     "CovarianceModel",
     "angular_power_spectrum",
+    "background_error",
     "fill_oi",
     "fit_covariance",
     "gaussian_random_field",
@@ -48,6 +50,8 @@ __all__ = [
 
 MIN_OBSERVED_FOR_FIT = 50
 _SMOOTHNESS = (0.5, 1.5, 2.5)
+#: Backgrounds (large scales) that fill_oi can krige the anomalies around.
+BACKGROUNDS = ("blended", "continued", "harmonic")
 
 
 @dataclass(frozen=True)
@@ -521,6 +525,119 @@ def _fit_covariance_arrays(
     return model, info
 
 
+
+def _continue_into(
+    template: xr.DataArray, field: np.ndarray, known: np.ndarray, unknown: np.ndarray
+) -> np.ndarray:
+    """``field`` on the ``known`` cells, its Laplace continuation on the ``unknown`` ones.
+
+    The continuation is the smoothest map that meets ``field`` at the edge of each unknown
+    region: by the maximum principle it stays within the values around that region.
+    """
+    from eogapfill.fill.laplace import fill_laplace
+
+    boundary = template.copy(data=np.where(known, field, np.nan))
+    filled = fill_laplace(boundary, unknown).filled.values
+    return np.where(unknown, filled, field)
+
+
+def _background(
+    template: xr.DataArray,
+    values: np.ndarray,
+    observed: np.ndarray,
+    unknown: np.ndarray,
+    nside: int,
+    lmax: int,
+    kind: str,
+    reach_km: float = 500.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The large-scale background of the OI: ``(on every cell, the harmonic fit)``.
+
+    ``"harmonic"`` is the least-squares harmonic fit up to ``lmax`` everywhere; it can run
+    away far from any observation (an enclosed sea under one cloud). ``"continued"`` keeps the
+    fit on the observed cells and continues it into the ``unknown`` cells by Laplace's
+    equation, so that it cannot leave the range of the fit around each gap. Both clip the
+    fit to the range of the observed values (where the data are sparse, near the ice edge,
+    a degree-15 fit can miss them by several degC). ``"blended"``
+    weighs the two by the distance ``d`` to the nearest observed cell: the harmonic fit with
+    weight ``exp(-(d / reach_km)**2)``, the continuation with the rest.
+    """
+    fitted = _fit_arrays(values, observed, nside, lmax, 0.0, check=kind == "harmonic")[1]
+    if kind != "harmonic":  # a large scale never leaves the range of the observations
+        seen = values[observed]
+        fitted = np.clip(fitted, seen.min(), seen.max())
+    if kind == "harmonic":
+        return fitted, fitted
+    continued = _continue_into(template, fitted, observed, unknown)
+    if kind == "continued":
+        return continued, fitted
+    # blended: the harmonic fit near the data, its continuation far from it
+    xyz = cell_vectors(nside)
+    cells = np.flatnonzero(unknown)
+    chord, _ = cKDTree(xyz[observed]).query(xyz[cells], k=1)
+    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    weight = np.exp(-((distance / reach_km) ** 2))
+    out = continued.copy()
+    out[cells] = weight * fitted[cells] + (1 - weight) * continued[cells]
+    return out, fitted
+
+
+def _rotated_quarter(cells_mask: np.ndarray, nside: int, quarters: int) -> np.ndarray:
+    """A NESTED boolean map turned by ``quarters`` x 90 degrees of longitude (exact on HEALPix)."""
+    theta, phi = hp.pix2ang(nside, np.arange(cells_mask.size), nest=True)
+    target = hp.ang2pix(nside, theta, phi + quarters * np.pi / 2, nest=True)
+    out = np.zeros_like(cells_mask)
+    out[target[cells_mask]] = True
+    return out
+
+
+def background_error(
+    template: xr.DataArray,
+    values: np.ndarray,
+    observed: np.ndarray,
+    gaps: np.ndarray,
+    nside: int,
+    lmax: int,
+    kind: str,
+    anomaly_variance: float,
+    reach_km: float = 500.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Error variance of the background as a function of the distance to the data.
+
+    The day's own gap pattern, turned by 90 degrees of longitude, hides observed cells; the
+    background is rebuilt without them and compared with their values. The mean squared
+    difference, in bins of distance to the nearest remaining observation, minus the anomaly
+    variance (what kriging models), is the background's error variance (degC**2), made
+    non-decreasing with distance.
+
+    Returns
+    -------
+    distance_km, variance : numpy.ndarray
+        Bin centres (km) and error variances (degC**2), shape ``(n_bins,)``; empty when too
+        few cells can be hidden (the error is then left out).
+    """
+    n_coeffs = (lmax + 1) ** 2
+    for quarters in (1, 2, 3):
+        hidden = observed & _rotated_quarter(gaps, nside, quarters)
+        kept = observed & ~hidden
+        if hidden.sum() >= 100 and kept.sum() >= max(2 * n_coeffs, MIN_OBSERVED_FOR_FIT):
+            break
+    else:
+        return np.empty(0), np.empty(0)
+    unknown = gaps | hidden
+    background, _ = _background(template, values, kept, unknown, nside, lmax, kind, reach_km)
+    xyz = cell_vectors(nside)
+    chord, _ = cKDTree(xyz[kept]).query(xyz[hidden], k=1)
+    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    squared = (values[hidden] - background[hidden]) ** 2
+    order = np.argsort(distance)
+    n_bins = int(np.clip(order.size // 50, 1, 12))
+    bins = np.array_split(order, n_bins)
+    centres = np.array([np.median(distance[b]) for b in bins])
+    excess = np.array([np.mean(squared[b]) for b in bins]) - anomaly_variance
+    return centres, np.maximum.accumulate(np.maximum(excess, 0.0))
+
+
 def fill_oi(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -528,6 +645,8 @@ def fill_oi(
     covariance: str | CovarianceModel = "fit",
     nu: float = 0.5,
     lmax: int = 15,
+    background: str = "blended",
+    background_reach_km: float = 500.0,
     n_neighbours: int = 32,
     radius_km: float | None = None,
     n_members: int = 0,
@@ -548,6 +667,17 @@ def fill_oi(
         Smoothness of the fitted Matérn (0.5, 1.5 or 2.5); ignored with a given model.
     lmax : int
         Degree of the spherical-harmonic large-scale fit removed before kriging.
+    background : {"blended", "continued", "harmonic"}
+        The large scale that the anomalies are kriged around, and that a gap cell far from
+        every observation falls back to. ``"harmonic"``: the harmonic fit everywhere, which
+        can run away (tens of degrees) in a large gap far from the data. ``"continued"``:
+        the fit on the observed cells, continued into the gaps by Laplace's equation, so that
+        it stays within the values around each gap (but flattens large-scale gradients).
+        ``"blended"`` (default): the harmonic fit near the data, its continuation beyond
+        ``background_reach_km``.
+    background_reach_km : float
+        Distance to the nearest observation (km) over which ``"blended"`` passes from the
+        harmonic fit to the continuation (weight ``exp(-(d / reach)**2)``).
     n_neighbours : int
         Observed cells used for each gap cell (its nearest ones).
     radius_km : float, optional
@@ -556,15 +686,17 @@ def fill_oi(
     n_members : int
         Number of conditional simulations to return as ``members``.
     seed : int, optional
-        Seed of the simulations (the covariance fit is deterministic anyway).
+        Seed of the simulations (the covariance fit is deterministic anyway); ``None`` draws
+        one, recorded in the attribute ``seed`` so that the run can be repeated.
     progress : bool
         Show a progress bar over the kriging batches.
 
     Returns
     -------
     xarray.Dataset
-        ``filled`` (kriging mean plus large scale, degC), ``filled_std`` (kriging standard
-        deviation, degC, 0 outside the gaps), ``members`` (``member``, ``cells``) when
+        ``filled`` (kriging mean plus background, degC), ``filled_std`` (degC, 0 outside the
+        gaps: the kriging standard deviation plus the background's own error, which grows
+        with the distance to the data, see :func:`background_error`), ``members`` (``member``, ``cells``) when
         ``n_members > 0``. Attributes: the covariance parameters (``covariance_*``) and, when
         fitted, the diagnostics of :func:`fit_covariance` (``fit_*``, e.g. ``fit_cv_rmse``).
 
@@ -581,14 +713,16 @@ def fill_oi(
     """
     inputs = prepare_fill(sst, gaps, method="oi")
     grid = grid_of(inputs.sst)
-    if (
-        isinstance(n_neighbours, bool)
-        or not isinstance(n_neighbours, int | np.integer)
-        or n_neighbours < 1
-    ):
-        raise ValueError(f"n_neighbours must be a positive integer, got {n_neighbours!r}")
-    if isinstance(n_members, bool) or not isinstance(n_members, int | np.integer) or n_members < 0:
-        raise ValueError(f"n_members must be an integer >= 0, got {n_members!r}")
+    n_neighbours = check_count(n_neighbours, "n_neighbours", method="oi")
+    n_members = check_count(n_members, "n_members", minimum=0, method="oi")
+    seed = check_seed(seed, method="oi")
+    if background not in BACKGROUNDS:
+        raise ValueError(f"oi: background must be one of {BACKGROUNDS}, got {background!r}")
+    if not background_reach_km > 0:
+        raise ValueError(
+            f"oi: background_reach_km must be > 0 (km), got {background_reach_km!r}; "
+            "the default is 500"
+        )
     if radius_km is not None and not radius_km > grid.resolution_km:
         raise ValueError(
             f"oi: radius_km={radius_km} is smaller than a cell at nside {grid.nside} "
@@ -596,7 +730,10 @@ def fill_oi(
             "several cells or radius_km=None"
         )
     values, observed = inputs.values, inputs.observed
-    large = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
+    large, fitted = _background(
+        inputs.sst, values, observed, inputs.gaps, grid.nside, lmax, background,
+        background_reach_km,
+    )
     info: dict[str, float] = {}
     if isinstance(covariance, str):
         if covariance != "fit":
@@ -611,7 +748,7 @@ def fill_oi(
             n_neighbours=n_neighbours,
             n_sample=1000,
             refine=True,
-            large_scale=large,
+            large_scale=fitted,
         )
     elif isinstance(covariance, CovarianceModel):
         model = covariance
@@ -626,7 +763,7 @@ def fill_oi(
     bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
     dist, idx = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=k, distance_upper_bound=bound)
     dist, idx = dist.reshape(gap_cells.size, k), idx.reshape(gap_cells.size, k)
-    columns = [values[obs_cells] - large[obs_cells]]
+    columns = [values[obs_cells] - large[obs_cells], np.ones(obs_cells.size)]
     sims = None
     if n_members:
         sims = gaussian_random_field(model, grid.nside, n_fields=n_members, seed=seed)
@@ -636,12 +773,22 @@ def fill_oi(
     )
     filled = np.full(values.shape, np.nan)
     filled[gap_cells] = large[gap_cells] + pred[:, 0]
+    # the background's error reaches a gap cell with the weight that kriging leaves it
+    error_km, error_var = background_error(
+        inputs.sst, values, observed, inputs.gaps, grid.nside, lmax, background, model.variance,
+        background_reach_km,
+    )
+    background_var = np.zeros(gap_cells.size)
+    if error_km.size:
+        chord, _ = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=1)
+        gap_km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+        background_var = np.interp(gap_km, error_km, error_var) * (1 - pred[:, 1]) ** 2
     std = np.zeros(values.shape)
-    std[gap_cells] = np.sqrt(var)
+    std[gap_cells] = np.sqrt(var + background_var)
     members = None
     if sims is not None:
         members = np.broadcast_to(values, (n_members, values.size)).copy()
-        members[:, gap_cells] = filled[gap_cells] + (sims[:, gap_cells] - pred[:, 1:].T)
+        members[:, gap_cells] = filled[gap_cells] + (sims[:, gap_cells] - pred[:, 2:].T)
     attrs = {
         "covariance": "fitted" if isinstance(covariance, str) else "given",
         "covariance_nu": model.nu,
@@ -649,10 +796,13 @@ def fill_oi(
         "covariance_length_scale_km": model.length_scale_km,
         "covariance_nugget": model.nugget,
         "lmax": lmax,
+        "background": background,
+        "background_reach_km": float(background_reach_km),
+        "background_error_max_degC": float(np.sqrt(error_var.max())) if error_var.size else 0.0,
         "n_neighbours": int(k),
         "radius_km": float("nan") if radius_km is None else float(radius_km),
         **{f"fit_{key}": value for key, value in info.items()},
     }
     if n_members:
-        attrs["seed"] = -1 if seed is None else int(seed)
+        attrs["seed"] = seed
     return finish_fill(inputs, filled, method="oi", std=std, members=members, attrs=attrs)
