@@ -70,6 +70,40 @@ def test_other_products_go_to_the_original() -> None:
     assert product.pair(w) is product.pair(w)  # one layout per matrix
 
 
+@pytest.mark.parametrize("complex_maps", [False, True], ids=["real", "complex"])
+@pytest.mark.parametrize("shape", [(48 * 64,), (2, 48 * 64), (2, 4, 48 * 64), (1, 4, 4, 48 * 64)])
+def test_masked_mean_equals_foscats(operator: object, shape: tuple, complex_maps: bool) -> None:
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(shape, generator=gen)
+    if complex_maps:
+        x = torch.complex(x, torch.randn(shape, generator=gen))
+    masks = torch.rand((3, shape[-1]), generator=gen)
+    fast = operator.masked_mean
+    assert isinstance(fast, foscat_ops._FastMaskedMean)
+    expected = fast.original(x, masks)
+    got = fast(x, masks)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    # the variance goes to foscat's own code
+    mean, std = fast(x, masks, calc_var=True)
+    torch.testing.assert_close(mean, expected)
+
+
+def test_down_grading_equals_foscats(operator: object) -> None:
+    x = torch.randn(3, 2, 12 * 32**2, requires_grad=True)
+    fast = operator.ud_grade_2
+    assert isinstance(fast, foscat_ops._FastDownGrade)
+    expected, cells = fast.original(x)  # builds foscat's module for nside 32
+    got, got_cells = fast(x)
+    assert got.shape == expected.shape == (3, 2, 12 * 16**2)
+    torch.testing.assert_close(got, expected)
+    torch.testing.assert_close(got_cells, cells)
+    weights = torch.randn(expected.shape)
+    (grad_expected,) = torch.autograd.grad((expected * weights).sum(), x)
+    (grad_got,) = torch.autograd.grad((got * weights).sum(), x)
+    torch.testing.assert_close(grad_got, grad_expected)
+
+
 @pytest.fixture(scope="module")
 def operator() -> object:
     scat_cov, _, _ = _import_foscat()
@@ -82,8 +116,11 @@ def test_install_is_idempotent_and_uninstall_restores(operator: object) -> None:
     product = operator.backend.bk_sparse_dense_matmul
     assert isinstance(product, foscat_ops._FastProduct)
     assert not isinstance(product.original, foscat_ops._FastProduct)
+    assert not isinstance(operator.masked_mean.original, foscat_ops._FastMaskedMean)
+    assert not isinstance(operator.ud_grade_2.original, foscat_ops._FastDownGrade)
     foscat_ops.uninstall(operator)
     assert not foscat_ops.installed(operator)
+    assert "masked_mean" not in vars(operator) and "ud_grade_2" not in vars(operator)
     foscat_ops.uninstall(operator)
     previous = foscat_ops.set_enabled(False)
     try:

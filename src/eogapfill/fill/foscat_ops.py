@@ -1,17 +1,23 @@
-"""Products of a dense batch of maps with foscat's constant sparse matrices, laid out once.
+"""foscat's scattering statistics on HEALPix maps, with its sparse products laid out once.
 
-foscat convolves HEALPix maps with its wavelets and smoothing kernel as ``x @ W``
-(``BkTorch.bk_sparse_dense_matmul``, called by ``FoCUS.convol`` and ``FoCUS.smooth``):
-``x`` dense ``(m, n_in)``, ``W`` a constant CSR matrix ``(n_in, n_out)`` (``n_out = NORIENT *
-n_in`` for the wavelets, ``n_in`` for the smoothing kernel). torch computes a dense-times-CSR
-product by converting ``W`` to the transposed layout (a sort of its ``nnz`` entries) on every
-call, and again for the gradient: most of a loss evaluation on a CPU went there.
+A loss evaluation of :func:`eogapfill.fill.foscat.fill_foscat` spent most of its CPU time in
+three places of foscat (torch backend), all patched here at run time on one operator instance
+(foscat's files are not changed):
 
-:class:`SparseRightMatmul` computes the same product from two CSR layouts built once per
-matrix, ``W^T`` (forward: ``(W^T x^T)^T``) and ``W`` (backward: ``dL/dx = (W (dL/dy)^T)^T``),
-with 32-bit indices where they fit. :func:`install` puts it in place of an operator's
-``bk_sparse_dense_matmul`` at run time (foscat's files are not changed); :func:`uninstall`
-gives foscat its own product back. Results equal foscat's to float32 rounding (the sums run in
+``BkTorch.bk_sparse_dense_matmul`` (wavelets and smoothing, from ``FoCUS.convol``/``smooth``)
+    ``x @ W``: ``x`` dense ``(m, n_in)``, ``W`` a constant CSR matrix ``(n_in, n_out)``
+    (``n_out = NORIENT * n_in`` for the wavelets). torch converts ``W`` to the transposed
+    layout (a sort of its ``nnz`` entries) on every call, and again for the gradient.
+``FoCUS.ud_grade_2`` (``SphereDownGeo``, nside -> nside/2)
+    ``M x`` with ``torch.sparse.mm``: its gradient re-lays ``M^T`` out on every call.
+``FoCUS.masked_mean``
+    ``sum(mask * x)`` over a ``(n_maps, n_masks, npix)`` product, plus an unused
+    ``sum(mask * x * x)``: one ``(n_maps, npix) @ (npix, n_masks)`` product instead.
+
+:class:`SparseRightMatmul` computes ``x @ W`` from two CSR layouts built once per matrix,
+``W^T`` (forward: ``(W^T x^T)^T``) and ``W`` (backward: ``dL/dx = (W (dL/dy)^T)^T``), with
+32-bit indices where they fit. :func:`install` puts the three in place, :func:`uninstall`
+gives foscat its own back. The statistics equal foscat's to float32 rounding (the sums run in
 another order).
 """
 
@@ -20,6 +26,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import numpy as np
 import torch
 
 __all__ = [
@@ -128,25 +135,145 @@ class _FastProduct:
         return self.original(smat, mat)
 
 
+class _FastDownGrade:
+    """An operator's ``ud_grade_2`` (HEALPix, nside -> nside/2) as ``x @ M^T`` with both
+    layouts of foscat's down-grading matrix ``M`` ``(K_out, K_in)`` cached.
+
+    foscat's ``SphereDownGeo`` computes ``M x`` with ``torch.sparse.mm``, whose gradient
+    re-lays ``M^T`` out on every call. The down-grading module is still built by foscat (the
+    first call for an nside goes to ``original``); 1-D/2-D operators, complex maps and
+    subset grids also go there.
+    """
+
+    def __init__(self, operator: Any, original: Any) -> None:
+        self.operator = operator
+        self.original = original
+        self._pairs: dict[int, tuple[torch.Tensor, CsrPair]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(
+        self,
+        im: Any,
+        axis: int = 0,
+        cell_ids: Any = None,
+        nside: int | None = None,
+        max_poll: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        op = self.operator
+        down = None
+        if isinstance(im, torch.Tensor) and not (op.use_2D or op.use_1D) and im.dim() >= 1:
+            l_nside = int(np.sqrt(im.shape[-1] // 12)) if nside is None else int(nside)
+            down = op.down.get(l_nside)
+        matrix = getattr(down, "M", None)
+        if (
+            down is None
+            or getattr(down, "mode", None) != "smooth"
+            or not isinstance(matrix, torch.Tensor)
+            or matrix.layout != torch.sparse_csr
+            or matrix.shape[1] != im.shape[-1]
+            or matrix.dtype != im.dtype
+            or matrix.device != im.device
+        ):
+            return self.original(im, axis=axis, cell_ids=cell_ids, nside=nside, max_poll=max_poll)
+        with self._lock:
+            entry = self._pairs.get(id(matrix))
+            if entry is None or entry[0] is not matrix:
+                entry = self._pairs[id(matrix)] = (matrix, CsrPair(matrix.t().to_sparse_csr()))
+        shape = list(im.shape)
+        out_cells = down.cell_ids_out_t.to(im.device)
+        y = SparseRightMatmul.apply(im.reshape(-1, shape[-1]), entry[1])
+        return y.reshape(shape[:-1] + [int(matrix.shape[0])]), out_cells
+
+
+class _FastMaskedMean:
+    """An operator's ``masked_mean`` on HEALPix maps as one matrix product per call.
+
+    foscat forms ``mask * x`` for every (map, mask) pair, ``(n_maps, n_masks, npix)``, sums
+    it, and also sums ``mask * x * x`` whether it returns the variance or not. Here
+    ``v = x (m, npix) @ mask^T (npix, n_masks)``, divided by the masks' sums; the result has
+    foscat's shape ``(n_batch, n_masks, *x.shape[1:-1])``. The variance (``calc_var=True``),
+    median and 1-D/2-D variants go to ``original``.
+    """
+
+    def __init__(self, operator: Any, original: Any) -> None:
+        self.operator = operator
+        self.original = original
+
+    def __call__(
+        self, x: Any, mask: Any, rank: int = 0, calc_var: bool = False
+    ) -> torch.Tensor:
+        op = self.operator
+        real_dtype = x.real.dtype if isinstance(x, torch.Tensor) and x.is_complex() else None
+        if (
+            calc_var
+            or op.use_2D
+            or op.use_1D
+            or op.use_median
+            or not isinstance(x, torch.Tensor)
+            or not isinstance(mask, torch.Tensor)
+            or mask.dim() != 2
+            or x.dim() < 1
+            or x.shape[-1] != mask.shape[-1]
+            or mask.dtype != (real_dtype or x.dtype)
+            or mask.device != x.device
+        ):
+            return self.original(x, mask, rank=rank, calc_var=calc_var)
+        shape = list(x.shape)
+        npix = shape[-1]
+        l_mask = mask
+        if op.mask_norm:  # foscat's normalisation, term for term
+            nside = int(np.sqrt(npix // 12))
+            sum_mask = l_mask.reshape(l_mask.shape[0], npix).sum(1)
+            l_mask = 12 * nside * nside * l_mask / sum_mask.reshape(l_mask.shape[0], 1)
+        n_masks = int(l_mask.shape[0])
+        n_in = shape[0] if len(shape) > 1 else 1
+        n_other = int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
+        flat = x.reshape(n_in * n_other, npix)
+        if real_dtype is not None:  # real and imaginary parts as rows 2i and 2i + 1
+            parts = torch.view_as_real(flat).permute(0, 2, 1).reshape(-1, npix)
+            sums = (parts @ l_mask.t()).reshape(-1, 2, n_masks).permute(0, 2, 1).contiguous()
+            sums = torch.view_as_complex(sums)
+        else:
+            sums = flat @ l_mask.t()
+        means = sums.reshape(n_in, n_other, n_masks).transpose(1, 2) / l_mask.sum(-1)[:, None]
+        out_shape = [n_in, n_masks] + (shape[1:-1] if len(shape) > 2 else [1])
+        return means.reshape(out_shape)
+
+
 def install(operator: Any) -> None:
-    """Make ``operator`` (a ``foscat.scat_cov.funct``) multiply by its sparse matrices with
-    cached layouts (:class:`SparseRightMatmul`). Idempotent; only this operator's backend
-    instance changes."""
+    """Speed ``operator`` (a ``foscat.scat_cov.funct``) up on HEALPix maps, in place.
+
+    Its backend's ``bk_sparse_dense_matmul`` (wavelets, smoothing) and its ``ud_grade_2``
+    (down-grading) multiply by their constant sparse matrices with cached layouts
+    (:class:`SparseRightMatmul`), and its ``masked_mean`` is one matrix product. Only this
+    instance changes; idempotent.
+    """
     backend = operator.backend
     if not isinstance(backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct):
         backend.bk_sparse_dense_matmul = _FastProduct(backend.bk_sparse_dense_matmul)
+    if not isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade):
+        operator.ud_grade_2 = _FastDownGrade(operator, operator.ud_grade_2)
+    if not isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean):
+        operator.masked_mean = _FastMaskedMean(operator, operator.masked_mean)
 
 
 def uninstall(operator: Any) -> None:
-    """Give ``operator`` foscat's own sparse product back (and drop the cached layouts)."""
+    """Give ``operator`` foscat's own methods back (and drop the cached layouts)."""
     backend = operator.backend
     if isinstance(backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct):
         del backend.bk_sparse_dense_matmul
+    for name, kind in (("ud_grade_2", _FastDownGrade), ("masked_mean", _FastMaskedMean)):
+        if isinstance(operator.__dict__.get(name), kind):
+            delattr(operator, name)
 
 
 def installed(operator: Any) -> bool:
     """Whether :func:`install` is in effect on ``operator``."""
-    return isinstance(operator.backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct)
+    return (
+        isinstance(operator.backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct)
+        and isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade)
+        and isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean)
+    )
 
 
 _ENABLED = True
