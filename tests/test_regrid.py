@@ -360,6 +360,14 @@ def _curvilinear(day: xr.Dataset) -> xr.Dataset:
     return plain.assign_coords(lat=(("y", "x"), lat2), lon=(("y", "x"), lon2))
 
 
+def _glitch(day: xr.Dataset) -> xr.Dataset:
+    """One observed value of 1e6 (a glitch pixel), the rest untouched."""
+    sst = day.SST_L3S.copy()
+    i, j = np.argwhere(np.isfinite(sst.values))[0]
+    sst[i, j] = 1e6
+    return day.assign(SST_L3S=sst)
+
+
 BAD_INPUTS = [
     pytest.param(lambda d: d, {"nside": 100}, "power of two.*64 or 128", id="nside-not-power-of-2"),
     pytest.param(lambda d: d, {"nside": 0}, "positive integer", id="nside-zero"),
@@ -413,6 +421,13 @@ BAD_INPUTS = [
         {},
         "is it kelvin",
         id="kelvin-values-labelled-degC",
+    ),
+    pytest.param(
+        _glitch,
+        {},
+        r"1 of \d+ cells with means above 100 degC \(up to [\d.e+]+\) at lon -?\d"
+        r".*glitches.*check_sst",
+        id="one-glitch-pixel-is-not-kelvin",
     ),
     pytest.param(
         lambda d: d.assign(sea=d.sea & False),

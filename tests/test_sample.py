@@ -326,6 +326,25 @@ def test_write_sample_round_trips(tmp_path, day1, day2):
     assert geo[0] == (2,) and max(geo[2]) == 256 and len(geo[2]) == 2
 
 
+def test_write_sample_stores_are_dense(tmp_path, monkeypatch):
+    """Every chunk is written, even an all-NaN one: a missing chunk is then always a fault."""
+    import math
+
+    import zarr
+
+    def land_tile(day, **kwargs):  # the first geo tile (256 longitudes) all NaN, like land
+        l3s, l4 = generate_day(day, **kwargs)
+        l4["analysed_sst"][..., :256] = np.nan
+        return l3s, l4
+
+    monkeypatch.setattr(sample, "generate_day", land_tile)
+    stores = write_sample(tmp_path, days=2, resolution=RES)
+    for store in stores.values():
+        for name, array in zarr.open_consolidated(str(store)).arrays():
+            written = [f for f in (store / name).iterdir() if not f.name.startswith(".")]
+            assert len(written) == math.prod(array.cdata_shape), (store.name, name)
+
+
 def test_write_sample_does_not_overwrite_by_accident(tmp_path):
     write_sample(tmp_path, days=1, resolution=RES)
     with pytest.raises(FileExistsError, match="overwrite=True"):

@@ -27,6 +27,7 @@ import xarray as xr
 
 __all__ = [
     "EARTH_RADIUS_KM",
+    "MAX_NSIDE",
     "HealpixGrid",
     "cell_lonlat",
     "cell_vectors",
@@ -41,15 +42,31 @@ __all__ = [
 EARTH_RADIUS_KM = 6371.0
 
 
+#: Largest nside the package accepts (level 13, cells about 0.8 km): one float32 map of
+#: ``12 * 8192**2`` cells already takes 3.2 GB.
+MAX_NSIDE = 8192
+
+
 def check_nside(nside: int) -> int:
-    """Return the level ``log2(nside)``; raise a clear error if ``nside`` is not a power of two.
+    """Return the level ``log2(nside)``; raise a clear error unless ``nside`` is a power of two
+    from 1 to :data:`MAX_NSIDE`.
 
     >>> check_nside(64)
     6
     """
     if isinstance(nside, bool) or not isinstance(nside, int | np.integer) or nside < 1:
-        raise ValueError(f"nside must be a positive integer power of two (1, 2, 4, ... 8192), got {nside!r}")
-    level = int(np.log2(nside))
+        raise ValueError(
+            f"nside must be a positive integer power of two (1, 2, 4, ... {MAX_NSIDE}), "
+            f"got {nside!r}"
+        )
+    if nside > MAX_NSIDE:
+        raise ValueError(
+            f"nside {nside} is above the largest the package handles, {MAX_NSIDE} (a map of "
+            f"{12 * nside**2:.3g} cells, {12 * nside**2 * 4 / 1e9:.3g} GB a float32 variable): "
+            f"use nside <= {MAX_NSIDE}; the 0.1 degree products hold about as much detail as "
+            "nside 512 to 1024"
+        )
+    level = int(nside).bit_length() - 1
     if 2**level != nside:
         lower, upper = 2**level, 2 ** (level + 1)
         raise ValueError(

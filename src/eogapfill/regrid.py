@@ -230,6 +230,29 @@ def _suggest_nside(lat: np.ndarray, lon: np.ndarray) -> int:
     return int(2 ** max(0, int(np.floor(np.log2(ratio)))))
 
 
+def _refuse_hot(name: str, mean: np.ndarray, good: np.ndarray, nside: int) -> None:
+    """Raise on cell means (RING order) above :data:`_MAX_DEGC`: kelvin when many are, else
+    glitches to mask, named with their place."""
+    hot = good & (mean > _MAX_DEGC)
+    top = float(np.nanmax(mean))
+    if hot.sum() > 0.5 * good.sum():
+        raise ValueError(
+            f"{name!r} has cell means up to {top:.1f} in {hot.sum()} of {good.sum()} cells, not "
+            "sea temperatures in degC: is it kelvin? convert it with "
+            "eogapfill.preprocess.to_celsius (prepare_day does it)"
+        )
+    ids = np.flatnonzero(hot)
+    lon, lat = hp.pix2ang(nside, ids[:3], lonlat=True)
+    lon = (lon + 180.0) % 360.0 - 180.0
+    places = "; ".join(f"lon {x:.2f}, lat {y:.2f}" for x, y in zip(lon, lat, strict=True))
+    raise ValueError(
+        f"{name!r} has {ids.size} of {good.sum()} cells with means above {_MAX_DEGC:g} degC (up "
+        f"to {top:.6g}) at {places}{' ...' if ids.size > 3 else ''}: glitches, not a sea "
+        "temperature. Mask them before regridding, with eogapfill.preprocess.check_sst(da) "
+        "(prepare_day does it), or sst.where(sst < 40)."
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # binning: partial sums per block of source points, merged, then finished
 # --------------------------------------------------------------------------------------------
@@ -326,11 +349,7 @@ def _finish(
         mean = np.full(npix, np.nan, dtype=dtype)
         np.divide(total, count, out=mean, where=good, casting="same_kind")
         if name is not None and good.any() and float(np.nanmax(mean)) > _MAX_DEGC:
-            raise ValueError(
-                f"{name!r} has cell means up to {float(np.nanmax(mean)):.1f}, not a sea "
-                "temperature in degC: is it kelvin? convert it with "
-                "eogapfill.preprocess.to_celsius (prepare_day does it)"
-            )
+            _refuse_hot(name, mean, good, geometry.nside)
         means.append(mean)
     gap = sea & np.isnan(means[0])
     order = _ring_of_nest(geometry.nside)

@@ -110,7 +110,7 @@ SAMPLE_START = "2024-06-01"
 #: Number of days of the default sample.
 SAMPLE_DAYS = 10
 #: Version of the generator; part of the cache folder name, bumped whenever the output changes.
-SAMPLE_VERSION = 1
+SAMPLE_VERSION = 2
 #: Grid spacings (degrees) the generator supports: 0.25 (default), 0.1 (the Copernicus grid),
 #: 0.5 and 1.0 (quick looks and tests).
 RESOLUTIONS = (1.0, 0.5, 0.25, 0.1)
@@ -1006,6 +1006,12 @@ def _encoding(ds: xr.Dataset, chunks: Callable[[tuple[int, ...]], tuple[int, ...
     return enc
 
 
+# Like the ARCO stores: Zarr format 2, consolidated metadata, and dense: every chunk is written,
+# even one that holds only fill values (an all-land tile), so that a missing chunk is a fault
+# that eogapfill.data reports, never a region of NaN.
+_DENSE_V2 = {"zarr_format": 2, "consolidated": True, "write_empty_chunks": True}
+
+
 def _days(start: DateLike, days: int) -> list[np.datetime64]:
     if isinstance(days, bool) or not isinstance(days, int | np.integer) or days < 1:
         raise ValueError(f"days must be a positive integer, got {days!r}")
@@ -1044,9 +1050,9 @@ def _write(
             for ds, store in ((l3s, staged["l3s"]), (l4, staged["l4"])):
                 if i == 0:
                     enc = _encoding(ds, lambda shape: (1, *shape[1:]))
-                    ds.to_zarr(store, mode="w", zarr_format=2, consolidated=True, encoding=enc)
+                    ds.to_zarr(store, mode="w", encoding=enc, **_DENSE_V2)
                 else:
-                    ds.to_zarr(store, append_dim="time", zarr_format=2, consolidated=True)
+                    ds.to_zarr(store, append_dim="time", **_DENSE_V2)
         with xr.open_zarr(staged["l4"], consolidated=True) as l4_time:
             tile = (len(dates), _GEO_TILE, _GEO_TILE)
             geo = l4_time.chunk({"time": -1, "latitude": _GEO_TILE, "longitude": _GEO_TILE})
@@ -1055,7 +1061,7 @@ def _write(
             enc = _encoding(
                 geo, lambda shape: tuple(min(a, b) for a, b in zip(tile, shape, strict=True))
             )
-            geo.to_zarr(staged["l4_geo"], mode="w", zarr_format=2, consolidated=True, encoding=enc)
+            geo.to_zarr(staged["l4_geo"], mode="w", encoding=enc, **_DENSE_V2)
         for product, target in targets.items():
             if target.exists():
                 if if_exists == "keep":
@@ -1084,8 +1090,9 @@ def write_sample(
 
     Three stores are written in ``path``: ``l3s.zarr`` and ``l4_time.zarr`` (one day per chunk,
     the whole globe in it) and ``l4_geo.zarr`` (all days in each chunk, 256 x 256 cell tiles),
-    Zarr format 2 with consolidated metadata. Each store is built in a temporary folder and
-    renamed into place, so an interrupted run never leaves a half-written store.
+    Zarr format 2 with consolidated metadata, dense (every chunk written, even one of fill
+    values only). Each store is built in a temporary folder and renamed into place, so an
+    interrupted run never leaves a half-written store.
 
     Parameters
     ----------
