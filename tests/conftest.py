@@ -1,4 +1,5 @@
-"""Shared fixtures: a small generated sample, local HTTP and S3 servers that serve it."""
+"""Shared fixtures: a small generated sample, local HTTP and S3 servers that serve it, and
+servers that fail as real ones do (silent, or answering 404 / 500 for one chunk)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 #: Grid spacing of the sample used by the tests, degrees (small and fast).
 TEST_RESOLUTION = 1.0
+#: How long the fault servers stay silent, seconds: far beyond the timeouts the tests set.
+SILENT_SECONDS = 30
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -65,6 +68,10 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 64  # zarr reads up to 10 keys at once: no connection waits for a slot
+
+
 @pytest.fixture(scope="session")
 def http_server(sample_dir: Path) -> Iterator[str]:
     """Base URL of a local HTTP server (a thread) serving the sample folder."""
@@ -75,6 +82,81 @@ def http_server(sample_dir: Path) -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="session")
+def _faulty_http(sample_dir: Path) -> Iterator[tuple[str, dict]]:
+    faults: dict[str, int | str] = {}
+
+    class FaultyHandler(_QuietHandler):
+        def _fault(self) -> bool:
+            fault = faults.get(self.path.split("?", 1)[0])
+            if fault is None:
+                return False
+            if fault == "silent":  # reads the request, then says nothing for a long while
+                time.sleep(SILENT_SECONDS)
+                self.close_connection = True
+            else:
+                self.send_error(int(fault))
+            return True
+
+        def do_GET(self) -> None:  # noqa: N802 (the http.server name)
+            if not self._fault():
+                super().do_GET()
+
+        def do_HEAD(self) -> None:  # noqa: N802
+            if not self._fault():
+                super().do_HEAD()
+
+    handler = functools.partial(FaultyHandler, directory=str(sample_dir))
+    server = _Server(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", faults
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def faulty_http_server(_faulty_http: tuple[str, dict]) -> Iterator[tuple[str, dict]]:
+    """A local HTTP server over the sample folder and its faults: ``(base_url, faults)``.
+
+    ``faults`` maps a URL path (``"/l3s.zarr/sea_surface_temperature/0.0.0"``) to the status
+    the server answers for it instead of the file (404, 500), or to ``"silent"``: no answer for
+    :data:`SILENT_SECONDS`. Cleared after each test.
+    """
+    url, faults = _faulty_http
+    faults.clear()
+    yield url, faults
+    faults.clear()
+
+
+@pytest.fixture(scope="session")
+def silent_server() -> Iterator[str]:
+    """``127.0.0.1:PORT`` of a server that accepts connections and never answers (a hung host)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:  # closed at teardown
+                return
+            held.append(conn)  # kept open, never read, never answered
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{listener.getsockname()[1]}"
+    try:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread
+    except OSError:
+        pass
+    listener.close()
+    for conn in held:
+        conn.close()
 
 
 @pytest.fixture(scope="session")

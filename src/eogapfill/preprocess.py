@@ -1,6 +1,11 @@
 """Turn the raw L3S and L4 products into one clean day on their common lat/lon grid.
 
-- temperatures go from kelvin to degC with pint-xarray (CF unit strings read by cf_xarray);
+- temperatures go from kelvin to degC with pint-xarray (CF unit strings read by cf_xarray;
+  degF and any other temperature unit pint knows are converted too);
+- every value is checked for plausibility as sea water (-2.5 to 40 degC,
+  :data:`eogapfill.fill.common.SEA_WATER_DEGC`, the bounds the fills keep to): a field
+  with many implausible values (wrong or mixed units) is refused, a few glitches (a 1e6, an
+  inf) are masked with an :class:`ImplausibleSSTWarning` that says how many and where;
 - only the best observations are kept (``quality_level == 5`` by default);
 - the L4 ``mask`` bit flags (1 sea, 2 land, 4 lake, 8 ice) say what is open sea: a missing
   value over the sea is a cloud (a gap to fill); land, lakes and ice are never gaps.
@@ -11,15 +16,22 @@ flags) and ``sea`` (bool) on dims ``(latitude, longitude)``.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
+from typing import Literal
 
 import cf_xarray.units  # noqa: F401  (registers CF unit strings with pint)
 import numpy as np
 import pint_xarray  # noqa: F401  (registers the .pint accessor)
 import xarray as xr
 
+from eogapfill.fill.common import SEA_WATER_DEGC
+
 __all__ = [
     "MASK_FLAGS",
+    "MAX_BAD_FRACTION",
+    "ImplausibleSSTWarning",
+    "check_sst",
     "load_day",
     "prepare_day",
     "quality_filter",
@@ -30,45 +42,214 @@ __all__ = [
 
 #: L4 ``mask`` bit flags.
 MASK_FLAGS = {"sea": 1, "land": 2, "lake": 4, "ice": 8}
-# Plausible ranges of sea-surface temperature in each unit, for catching unit mix-ups.
-_PLAUSIBLE = {"kelvin": (260.0, 320.0), "degC": (-5.0, 45.0)}
+#: Largest fraction of implausible values that :func:`check_sst` masks as glitches; a field
+#: with more is refused as a whole (wrong or mixed units, a broken product).
+MAX_BAD_FRACTION = 0.01
+# Units tried when explaining implausible values ("they look like degC").
+_CANDIDATE_UNITS = ("kelvin", "degC", "degF")
+_UNIT_HELP = "use 'kelvin' (or 'K'), 'degC' (or 'degree_Celsius') or 'degF'"
+
+Implausible = Literal["mask", "raise"]
 
 
-def to_celsius(da: xr.DataArray) -> xr.DataArray:
-    """Convert a temperature to degC with pint-xarray, checking that the units are honest.
+class ImplausibleSSTWarning(UserWarning):
+    """A few values are not plausible sea temperatures and were masked."""
 
-    Raises ``ValueError`` when ``units`` is missing, or when the values contradict it (a
-    field in degC labelled kelvin, or the reverse), with the fix to apply.
 
-    >>> t = xr.DataArray([273.15, 300.15], dims="x", attrs={"units": "kelvin"})
-    >>> to_celsius(t).values.round(2).tolist(), to_celsius(t).attrs["units"]
-    ([0.0, 27.0], 'degC')
-    """
-    name = da.name or "temperature"
+def _quantify(da: xr.DataArray, name: str) -> xr.DataArray:
     units = da.attrs.get("units")
     if units is None:
         raise ValueError(
             f"{name!r} has no 'units' attribute: set it, e.g. da.attrs['units'] = 'kelvin'"
         )
-    quantified = da.pint.quantify()
-    dim = quantified.pint.units.dimensionality
-    if str(dim) != "[temperature]":
-        raise ValueError(f"{name!r} has units {units!r}, which is not a temperature")
-    median = float(np.nanmedian(np.asarray(da.values, dtype="float64"))) if da.size else np.nan
-    in_kelvin = quantified.pint.units == quantified.pint.registry.kelvin
-    lo, hi = _PLAUSIBLE["kelvin" if in_kelvin else "degC"]
-    if np.isfinite(median) and not lo <= median <= hi:
-        other = "degC" if in_kelvin else "kelvin"
+    try:
+        quantified = da.pint.quantify()
+    except Exception as err:  # pint-xarray groups pint's parse errors
         raise ValueError(
-            f"{name!r} says units={units!r} but its median {median:.2f} is not a plausible SST "
-            f"in those units ({lo} to {hi}): the data look like {other}; fix the 'units' "
-            "attribute before converting"
+            f"{name!r} has units {units!r}, which pint cannot read as a unit: {_UNIT_HELP} "
+            "(set da.attrs['units'])"
+        ) from err
+    if str(quantified.pint.units.dimensionality) != "[temperature]":
+        raise ValueError(
+            f"{name!r} has units {units!r}, which is not a temperature: {_UNIT_HELP}"
         )
+    return quantified
+
+
+def to_celsius(
+    da: xr.DataArray, *, check: bool = True, implausible: Implausible = "mask"
+) -> xr.DataArray:
+    """Convert a sea temperature to degC with pint-xarray, checking that the values are honest.
+
+    Parameters
+    ----------
+    da
+        Temperatures with a ``units`` attribute (``kelvin``/``K``, ``degC``, ``degF``, ...).
+    check
+        Check every value for plausibility (:func:`check_sst`); False converts only.
+    implausible
+        What :func:`check_sst` does with a few implausible values: ``"mask"`` (with a warning)
+        or ``"raise"``.
+
+    Raises ``ValueError`` when ``units`` is missing, unknown or not a temperature, or when many
+    values contradict it (a field in degC labelled kelvin, a mix of both), with the fix.
+
+    >>> t = xr.DataArray([273.15, 300.15], dims="x", attrs={"units": "kelvin"})
+    >>> to_celsius(t).values.round(2).tolist(), to_celsius(t).attrs["units"]
+    ([0.0, 27.0], 'degC')
+    """
+    name = str(da.name or "temperature")
+    quantified = _quantify(da, name)
     out = quantified.pint.to("degC").pint.dequantify()
     out.attrs["units"] = "degC"
-    for key in ("valid_min", "valid_max", "valid_range", "_FillValue"):  # kelvin bounds no longer hold
+    for key in ("valid_min", "valid_max", "valid_range", "_FillValue"):  # bounds in the old unit
         out.attrs.pop(key, None)
+    if check:
+        out = _check(out, name=name, raw=da, units=da.attrs["units"], implausible=implausible)
     return out
+
+
+def check_sst(
+    da: xr.DataArray, *, name: str | None = None, implausible: Implausible = "mask"
+) -> xr.DataArray:
+    """Check that every value of a degC field is a plausible sea temperature.
+
+    Values outside :data:`~eogapfill.fill.common.SEA_WATER_DEGC` (-2.5 to 40 degC) and
+    +-inf are implausible (NaN is "no value").
+    When more than :data:`MAX_BAD_FRACTION` of the values are, the field is refused
+    (``ValueError``: wrong or mixed units, a broken product). A few are glitches: masked to
+    NaN with an :class:`ImplausibleSSTWarning` naming how many and where
+    (``implausible="mask"``, the default), or refused (``implausible="raise"``).
+
+    Returns the field, with the glitches masked. Computes a dask-backed field once.
+
+    >>> sst = xr.DataArray([12.0, 15.0], dims="x", attrs={"units": "degC"})
+    >>> check_sst(sst).values.tolist()
+    [12.0, 15.0]
+    """
+    name = str(name or da.name or "temperature")
+    return _check(da, name=name, raw=None, units=None, implausible=implausible)
+
+
+def _where(da: xr.DataArray, mask: np.ndarray, limit: int = 3) -> str:
+    """The coordinates of the first ``limit`` True cells of ``mask``, as text."""
+    places = []
+    for index in np.argwhere(mask)[:limit]:
+        parts = []
+        for dim, i in zip(da.dims, index, strict=True):
+            if dim in da.coords:
+                value = da[dim].values[i]
+                is_time = np.issubdtype(np.asarray(value).dtype, np.datetime64)
+                text = str(value)[:10] if is_time else f"{value:g}"
+            else:
+                text = f"index {i}"
+            parts.append(f"{dim} {text}")
+        places.append(", ".join(parts))
+    more = " ..." if mask.sum() > limit else ""
+    return "; ".join(places) + more
+
+
+def _plausible_as(values: np.ndarray, units: str) -> np.ndarray:
+    """Which ``values``, read in ``units``, are plausible sea temperatures."""
+    lo, hi = SEA_WATER_DEGC
+    quantity = xr.DataArray(values, dims="x", attrs={"units": units}).pint.quantify()
+    degc = quantity.pint.to("degC").pint.dequantify().values
+    return (degc >= lo) & (degc <= hi)
+
+
+def _explain(raw: np.ndarray, bad: np.ndarray, units: str) -> tuple[str, bool] | None:
+    """A unit other than ``units`` in which the implausible ``raw[bad]`` numbers are plausible,
+    and whether the other numbers are plausible in it too (a wrong label, not a mix)."""
+    def unit(name: str) -> object:
+        return xr.DataArray([0.0], dims="x", attrs={"units": name}).pint.quantify().pint.units
+
+    odd, rest = raw[bad & np.isfinite(raw)], raw[~bad & np.isfinite(raw)]
+    if odd.size == 0:
+        return None
+    for candidate in _CANDIDATE_UNITS:
+        if unit(candidate) == unit(units):
+            continue
+        if np.mean(_plausible_as(odd, candidate)) >= 0.9:
+            whole = rest.size == 0 or np.mean(_plausible_as(rest, candidate)) >= 0.9
+            return candidate, whole
+    return None
+
+
+def _check(
+    da: xr.DataArray,
+    *,
+    name: str,
+    raw: xr.DataArray | None,
+    units: str | None,
+    implausible: Implausible,
+) -> xr.DataArray:
+    """:func:`check_sst` on ``da`` (degC); ``raw`` holds the same values in ``units``."""
+    if implausible not in ("mask", "raise"):
+        raise ValueError(f"implausible must be 'mask' or 'raise', got {implausible!r}")
+    lo, hi = SEA_WATER_DEGC
+    bad = np.isinf(da) | (da < lo) | (da > hi)
+    counts = xr.Dataset({"bad": bad.sum(), "valid": da.notnull().sum()}).compute()
+    n_bad, n_valid = int(counts["bad"]), int(counts["valid"])
+    if n_bad == 0:
+        return da
+    mask = np.asarray(bad.values, dtype=bool)
+    # the numbers as the data hold them, in their own unit: what a user will recognise
+    shown, shown_units = (da, "degC") if raw is None or not units else (raw, units)
+    values = np.asarray(shown.values)[mask]
+    n_inf = int(np.isinf(values).sum())
+    finite = values[np.isfinite(values)]
+    if finite.size and finite.min() == finite.max():
+        span = f" ({finite.min():.6g} {shown_units})"
+    elif finite.size:
+        span = f" (from {finite.min():.6g} to {finite.max():.6g} {shown_units})"
+    else:
+        span = ""
+    inf = f", {n_inf} of them +-inf" if n_inf else ""
+    after = f" after conversion from {units!r}" if units and units != "degC" else ""
+    fraction = n_bad / n_valid
+    verb = (
+        "is not a plausible sea temperature"
+        if n_bad == 1
+        else "are not plausible sea temperatures"
+    )
+    what = (
+        f"{n_bad} of the {n_valid} values of {name!r} ({100 * fraction:.3g} %) {verb} "
+        f"(outside {lo:g} to {hi:g} degC{after}{inf}){span}"
+    )
+    if fraction > MAX_BAD_FRACTION:
+        explained = None
+        if raw is not None and units:
+            explained = _explain(np.asarray(raw.values, dtype="float64"), mask, units)
+        other, whole = explained if explained is not None else (None, False)
+        if other is not None and whole:
+            raise ValueError(
+                f"{what}: the data look like {other}, not {units!r}. Fix the 'units' attribute "
+                f"(da.attrs['units'] = {other!r}) before converting."
+            )
+        if other is not None:
+            raise ValueError(
+                f"{what}: these look like {other} while the rest are plausible in {units!r}, so "
+                f"the field mixes units. Convert its {other} part to one unit (and label it) "
+                "before use; nothing was converted."
+            )
+        raise ValueError(
+            f"{what}: too many to be glitches (more than {100 * MAX_BAD_FRACTION:g} %). Check "
+            "the product, its 'units' and its fill values (a missing _FillValue leaves fill "
+            "numbers in the data) before use; e.g. at " + _where(da, mask)
+        )
+    where = _where(da, mask)
+    if implausible == "raise":
+        raise ValueError(
+            f"{what}, at {where}. Mask them (sst.where(np.isfinite(sst) & (sst > {lo:g}) & "
+            f"(sst < {hi:g}))) or let them be masked with implausible='mask'."
+        )
+    warnings.warn(
+        f"{what}, at {where}. They were masked (NaN: no observation, a gap to fill); pass "
+        "implausible='raise' to refuse such data instead.",
+        ImplausibleSSTWarning,
+        stacklevel=3,
+    )
+    return da.where(~xr.DataArray(mask, coords=bad.coords, dims=bad.dims))
 
 
 def quality_filter(
@@ -110,12 +291,21 @@ def _check_same_grid(a: xr.Dataset, b: xr.Dataset) -> None:
             )
 
 
-def prepare_day(l3s: xr.Dataset, l4: xr.Dataset, *, min_quality: int = 5) -> xr.Dataset:
+def prepare_day(
+    l3s: xr.Dataset,
+    l4: xr.Dataset,
+    *,
+    min_quality: int = 5,
+    implausible: Implausible = "mask",
+) -> xr.Dataset:
     """One clean day from the raw products: ``SST_L3S``, ``SST_L4`` (degC), ``mask``, ``sea``.
 
     ``SST_L3S`` keeps observations with ``quality_level >= min_quality`` over open sea; NaN
     there means "no observation" (cloud), NaN elsewhere means "not sea". Latitude is made
-    ascending. Raises on missing variables, different grids, different days or unit errors.
+    ascending. Every kept value is checked as in :func:`check_sst`: a few implausible ones
+    (+-inf, a 1e6 glitch) are masked with an :class:`ImplausibleSSTWarning` (observations
+    become gaps), or refused with ``implausible="raise"``; many mean wrong or mixed units and
+    raise. Raises on missing variables, different grids, different days or unit errors.
     """
     for ds, what, names in (
         (l3s, "l3s", ("sea_surface_temperature", "quality_level")),
@@ -135,13 +325,30 @@ def prepare_day(l3s: xr.Dataset, l4: xr.Dataset, *, min_quality: int = 5) -> xr.
     l3s, l4 = l3s.sortby("latitude"), l4.sortby("latitude")
     _check_same_grid(l3s, l4)
     sea = sea_mask(l4["mask"])
-    observed = quality_filter(to_celsius(l3s["sea_surface_temperature"]), l3s["quality_level"], min_quality)
-    sst_l3s = observed.where(sea)
+    # Checked where they count: kept observations over the sea (a rejected pixel may hold junk).
+    raw_l3s = l3s["sea_surface_temperature"]
+    kept = (l3s["quality_level"] >= min_quality) & sea
+    degc = to_celsius(raw_l3s, check=False)
+    observed = quality_filter(degc, l3s["quality_level"], min_quality)
+    sst_l3s = _check(
+        observed.where(sea),
+        name="sea_surface_temperature",
+        raw=raw_l3s.where(kept),
+        units=raw_l3s.attrs["units"],
+        implausible=implausible,
+    )
     sst_l3s.attrs.update(
         long_name=f"observed SST (quality_level >= {min_quality}, open sea); NaN = no observation",
         units="degC",
     )
-    sst_l4 = to_celsius(l4["analysed_sst"]).where(sea)
+    raw_l4 = l4["analysed_sst"]
+    sst_l4 = _check(
+        to_celsius(raw_l4, check=False).where(sea),
+        name="analysed_sst",
+        raw=raw_l4.where(sea),
+        units=raw_l4.attrs["units"],
+        implausible=implausible,
+    )
     sst_l4.attrs.update(long_name="L4 analysed SST (open sea)", units="degC")
     day = xr.Dataset(
         {"SST_L3S": sst_l3s, "SST_L4": sst_l4, "mask": l4["mask"], "sea": sea},
