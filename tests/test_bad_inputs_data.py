@@ -101,6 +101,51 @@ def test_timeout_from_the_environment(silent_server, monkeypatch):
     assert time.monotonic() - start < 5 * FAST
 
 
+def test_the_default_timeout_is_the_one_applied(silent_server, monkeypatch):
+    import eogapfill.data
+
+    monkeypatch.setattr(eogapfill.data, "DEFAULT_TIMEOUT", QUICK)  # no keyword, no variable
+    start = time.monotonic()
+    with pytest.raises(StoreError, match=r"connect 10 s, read 1 s"):
+        open_l4(DAY, url=f"http://{silent_server}/l4_time.zarr")
+    assert time.monotonic() - start < 5 * FAST
+
+
+@pytest.mark.parametrize(
+    ("url", "given", "expected"),
+    [
+        pytest.param(
+            "https://host/a.zarr",
+            {"client_kwargs": {"headers": {"X": "1"}}},
+            {"client_kwargs": {"headers": {"X": "1"}}},
+            id="http-keeps-the-user-client-options",
+        ),
+        pytest.param(
+            "s3://bucket/a.zarr",
+            {"anon": True, "config_kwargs": {"read_timeout": 300}},
+            {
+                "anon": True,
+                "config_kwargs": {
+                    "read_timeout": 300,
+                    "connect_timeout": 10.0,
+                    "retries": {"max_attempts": 2, "mode": "standard"},
+                },
+            },
+            id="s3-user-read-timeout-wins",
+        ),
+        pytest.param("memory://a.zarr", {"x": 1}, {"x": 1}, id="other-protocols-untouched"),
+    ],
+)
+def test_timeouts_join_the_storage_options(url, given, expected):
+    from eogapfill.data import _remote_options
+
+    options = _remote_options(url, given, DEFAULT_TIMEOUT)
+    timeout = options.get("client_kwargs", {}).pop("timeout", None)
+    if url.startswith("https"):
+        assert timeout.sock_connect == 10 and timeout.sock_read == 20 and timeout.total is None
+    assert options == expected
+
+
 def test_chunk_that_never_comes_times_out_naming_its_url(faulty_http_server):
     url, faults = faulty_http_server
     ds = open_l3s(SECOND_DAY, url=f"{url}/l3s.zarr", timeout=QUICK)
