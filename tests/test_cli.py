@@ -43,7 +43,8 @@ def test_help_lists_the_commands_with_examples() -> None:
     ("command", "expected"),
     [
         pytest.param("fill", ["--start", "--end", "--method", "--nside", "--workers",
-                              "eogapfill fill --start 2024-06-01", "resume"], id="fill"),
+                              "eogapfill fill --start 2024-06-01", "resume", "--wait",
+                              "One run at a time", "--scheduler-timeout"], id="fill"),
         pytest.param("sample", ["--out", "--days", "--resolution", "l3s.zarr"], id="sample"),
         pytest.param("validate", ["--date", "--methods", "--clouds-from", "hidden"],
                      id="validate"),

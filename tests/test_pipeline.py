@@ -179,15 +179,38 @@ def test_days_before_the_end_of_the_store_are_refused(filled_store, tmp_path):
         pytest.param(DAYS[0], DAYS[0], {"nside": 100}, "power of two", id="nside"),
         pytest.param(DAYS[0], DAYS[0], {"method": "kriging"}, "unknown fill method",
                      id="unknown-method"),
-        pytest.param("2030-01-01", "2030-01-02", {}, "no data", id="days-not-in-sample"),
+        pytest.param("2030-01-01", "2030-01-02", {},
+                     "no data .* holds 2024-06-01 to 2024-06-10: pick days in that range or "
+                     "the real products", id="days-not-in-sample"),
+        pytest.param("2024-06-01T00:00+02:00", DAYS[1], {},
+                     r"has a time zone.*YYYY-MM-DD \(e.g. 2024-05-31 in UTC\)",
+                     id="date-with-time-zone"),
+        pytest.param(None, DAYS[1], {}, "the start is missing", id="date-missing"),
+        pytest.param(DAYS[0], DAYS[0], {"method": "oi", "method_options": {"n_members": True}},
+                     r"oi fill's option n_members must be int, got True \(bool\)",
+                     id="option-bool-for-a-count"),
+        pytest.param(DAYS[0], DAYS[0], {"method": "alm", "method_options": {"lmaxx": 3}},
+                     "the alm fill has no option 'lmaxx'; its options: .*lmax",
+                     id="option-unknown-name"),
+        pytest.param(DAYS[0], DAYS[0], {"wait": -1}, "wait must be a number of seconds >= 0",
+                     id="wait-negative"),
+        pytest.param(DAYS[0], DAYS[0], {"scheduler": "localhost"},
+                     "'localhost' is not a Dask scheduler address", id="scheduler-not-an-address"),
     ],
 )
-def test_bad_requests_fail_before_any_work(tmp_path, start, end, kwargs, match):
+def test_bad_requests_fail_before_any_work(tmp_path, monkeypatch, start, end, kwargs, match):
     out = tmp_path / "out.zarr"
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("a bad request must be refused before any work starts")
+
+    monkeypatch.setattr(pipeline, "_default_cluster", no_work)
+    monkeypatch.setattr(pipeline, "connect_scheduler", no_work)
     options = {"nside": NSIDE, "resolution": RESOLUTION, "progress": False, **kwargs}
     with pytest.raises(ValueError, match=match):
         pipeline.run(start, end, out=out, **options)
     assert not out.exists()
+    assert not pipeline._lock_path(out).exists()
 
 
 def test_output_must_be_a_pipeline_store(tmp_path, sample_dir):
@@ -352,3 +375,13 @@ def test_uncertainty_is_stored_when_the_method_gives_one(tmp_path, client, monke
     assert ds["filled_std"].attrs["units"] == "degC"
     assert (std[gap] > 0).all() and (std[sea & ~gap] == 0).all()
     assert np.isnan(std[~sea]).all()
+
+
+def test_run_on_a_scheduler_given_by_its_address(tmp_path, reference):
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  protocol="tcp://", dashboard_address=None) as cluster:
+        ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION,
+                          out=tmp_path / "filled.zarr", scheduler=cluster.scheduler_address,
+                          connect_timeout=20, progress=False)
+        _assert_days_equal(ds, reference, DAYS[:2])
+        assert cluster.scheduler.clients.keys() <= {"fire-and-forget"}, "the run's client is closed"

@@ -48,7 +48,10 @@ examples:
 The store holds SST_L3S, SST_filled, SST_L4, gap, sea (and filled_std for methods that give
 one) on dims (time, cells). Open it in Python with
 eogapfill.pipeline.open_output("filled.zarr"). A run that stops (crash, Ctrl-C) keeps every
-finished day: run the same command again to resume.
+finished day: run the same command again to resume. One run at a time writes a store: a
+second run into the same --out stops and names the first, or waits for it with --wait.
+--scheduler gives up when the scheduler does not answer within 30 s (--scheduler-timeout,
+or the Dask config distributed.comm.timeouts.connect).
 """
 
 _SAMPLE_EPILOG = """\

@@ -759,6 +759,18 @@ def _connect_timeout(timeout: float | str | None) -> float:
     return seconds
 
 
+def _check_scheduler_address(address: str) -> None:
+    from distributed.comm import parse_address
+
+    try:
+        parse_address(address, strict=True)
+    except (ValueError, TypeError) as err:
+        raise ValueError(
+            f"{address!r} is not a Dask scheduler address: give it as tcp://HOST:PORT "
+            "(the scheduler prints it when it starts)"
+        ) from err
+
+
 def connect_scheduler(address: str, timeout: float | str | None = None) -> Any:
     """A ``dask.distributed.Client`` of the scheduler at ``address``, or a clear error in time.
 
@@ -777,17 +789,11 @@ def connect_scheduler(address: str, timeout: float | str | None = None) -> Any:
     from concurrent.futures import ThreadPoolExecutor
 
     from distributed import Client
-    from distributed.comm import connect, parse_address
+    from distributed.comm import connect
     from distributed.security import Security
 
     seconds = _connect_timeout(timeout)
-    try:
-        parse_address(address, strict=True)
-    except (ValueError, TypeError) as err:
-        raise ValueError(
-            f"{address!r} is not a Dask scheduler address: give it as tcp://HOST:PORT "
-            "(the scheduler prints it when it starts)"
-        ) from err
+    _check_scheduler_address(address)
     connection_args = Security().get_connection_args("client")
 
     async def probe() -> None:
@@ -993,8 +999,9 @@ def _run(start: str | pd.Timestamp, end: str | pd.Timestamp, *, method: str, nsi
         raise ValueError(
             f"wait must be a number of seconds >= 0 (math.inf: no limit), got {wait!r}"
         )
-    if client is None and scheduler is not None:
-        _connect_timeout(connect_timeout)  # a bad timeout fails now, not after the lock
+    if client is None and scheduler is not None:  # a bad address fails now, not later
+        _check_scheduler_address(scheduler)
+        _connect_timeout(connect_timeout)
     out = Path(out)
     _check_output_path(out)
     attrs = _run_attrs(method, nside, source, resolution, method_options)
