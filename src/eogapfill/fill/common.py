@@ -44,7 +44,7 @@ class ImplausibleTemperatureWarning(UserWarning):
     """A fill wrote temperatures that sea water cannot have.
 
     Make it an error with ``warnings.simplefilter("error", ImplausibleTemperatureWarning)``
-    (the command line's ``--strict`` does the same).
+    (or run Python with ``-W error::eogapfill.fill.common.ImplausibleTemperatureWarning``).
     """
 
 

@@ -15,9 +15,14 @@ smoothness, and differs from one of the great-circle distance by less than 0.3 %
 
 Conditional members (``n_members > 0``) are unconditional Gaussian random fields with the same
 covariance (spherical-harmonic synthesis of its angular power spectrum, plus white noise for the
-nugget and for the variance finer than the grid), each conditioned on the observations by kriging its own values at the observed cells
-with the same weights: ``member = mean + (sim - kriged sim)``. Their spread in the gaps equals
-the kriging standard deviation in expectation.
+nugget and for the variance finer than the grid), each conditioned on the observations by
+kriging its own values at the observed cells with the same weights:
+``member = mean + (sim - kriged sim)``; far from the data each member also carries a smooth
+draw of the background's error. Their spread in the gaps equals ``filled_std`` in expectation.
+
+The background (large scale) is the harmonic fit near the data and its Laplace continuation
+far from it, clipped to the observed range (see ``background`` of :func:`fill_oi`): a free
+degree-15 fit can write tens of degrees into an enclosed sea under one cloud.
 """
 
 from __future__ import annotations
@@ -789,6 +794,16 @@ def fill_oi(
     if sims is not None:
         members = np.broadcast_to(values, (n_members, values.size)).copy()
         members[:, gap_cells] = filled[gap_cells] + (sims[:, gap_cells] - pred[:, 2:].T)
+        if background_var.any():
+            # the background's error is large-scale: a smooth unit-variance field per member,
+            # scaled by its standard deviation, so that the spread matches filled_std
+            smooth = gaussian_random_field(
+                CovarianceModel(1.0, background_reach_km, nu=2.5),
+                grid.nside,
+                n_fields=n_members,
+                seed=np.random.default_rng([seed, 1]),
+            )
+            members[:, gap_cells] += smooth[:, gap_cells] * np.sqrt(background_var)
     attrs = {
         "covariance": "fitted" if isinstance(covariance, str) else "given",
         "covariance_nu": model.nu,
