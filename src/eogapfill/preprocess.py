@@ -3,7 +3,7 @@
 - temperatures go from kelvin to degC with pint-xarray (CF unit strings read by cf_xarray;
   degF and any other temperature unit pint knows are converted too);
 - every value is checked for plausibility as sea water (-2.5 to 40 degC,
-  :data:`eogapfill.fill.common.SEA_WATER_DEGC`, the bounds the fills keep to): a field
+  :data:`eogapfill.seawater.SEA_WATER_DEGC`, the bounds the fills keep to): a field
   with many implausible values (wrong or mixed units) is refused, a few glitches (a 1e6, an
   inf) are masked with an :class:`ImplausibleSSTWarning` that says how many and where;
 - only the best observations are kept (``quality_level == 5`` by default);
@@ -25,7 +25,7 @@ import numpy as np
 import pint_xarray  # noqa: F401  (registers the .pint accessor)
 import xarray as xr
 
-from eogapfill.fill.common import SEA_WATER_DEGC
+from eogapfill.seawater import SEA_WATER_DEGC, ImplausibleTemperatureWarning
 
 __all__ = [
     "MASK_FLAGS",
@@ -52,8 +52,12 @@ _UNIT_HELP = "use 'kelvin' (or 'K'), 'degC' (or 'degree_Celsius') or 'degF'"
 Implausible = Literal["mask", "raise"]
 
 
-class ImplausibleSSTWarning(UserWarning):
-    """A few values are not plausible sea temperatures and were masked."""
+class ImplausibleSSTWarning(ImplausibleTemperatureWarning):
+    """A few input values are not plausible sea temperatures and were masked.
+
+    A kind of :class:`~eogapfill.seawater.ImplausibleTemperatureWarning`: one filter catches
+    implausible inputs and implausible fills alike.
+    """
 
 
 def _quantify(da: xr.DataArray, name: str) -> xr.DataArray:
@@ -114,7 +118,7 @@ def check_sst(
 ) -> xr.DataArray:
     """Check that every value of a degC field is a plausible sea temperature.
 
-    Values outside :data:`~eogapfill.fill.common.SEA_WATER_DEGC` (-2.5 to 40 degC) and
+    Values outside :data:`~eogapfill.seawater.SEA_WATER_DEGC` (-2.5 to 40 degC) and
     +-inf are implausible (NaN is "no value").
     When more than :data:`MAX_BAD_FRACTION` of the values are, the field is refused
     (``ValueError``: wrong or mixed units, a broken product). A few are glitches: masked to

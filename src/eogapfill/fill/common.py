@@ -21,6 +21,12 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from eogapfill.seawater import (
+    SEA_WATER_DEGC,
+    ImplausibleTemperatureWarning,
+    sea_water_bounds,
+)
+
 __all__ = [
     "SEA_WATER_DEGC",
     "FillInputs",
@@ -31,22 +37,6 @@ __all__ = [
     "prepare_fill",
     "sea_water_bounds",
 ]
-
-#: Temperatures that sea water can have at the surface, degC: sea water freezes near -1.9
-#: degC (brines a little lower), and no open ocean reaches 40 degC.
-SEA_WATER_DEGC = (-2.5, 40.0)
-
-_KELVIN = {"k", "kelvin", "kelvins", "degk", "deg_k"}
-_CELSIUS = {"", "degc", "deg_c", "celsius", "degree_celsius", "degrees_celsius", "°c", "c"}
-
-
-class ImplausibleTemperatureWarning(UserWarning):
-    """A fill wrote temperatures that sea water cannot have.
-
-    Make it an error with ``warnings.simplefilter("error", ImplausibleTemperatureWarning)``
-    (or run Python with ``-W error::eogapfill.fill.common.ImplausibleTemperatureWarning``).
-    """
-
 
 def check_count(value: object, name: str, *, minimum: int = 1, method: str = "fill") -> int:
     """``value`` as an ``int`` if it is an integer (not a bool) ``>= minimum``, else ``ValueError``.
@@ -209,23 +199,6 @@ def finish_fill(
     return out
 
 
-def sea_water_bounds(units: str) -> tuple[float, float] | None:
-    """:data:`SEA_WATER_DEGC` in ``units`` (degC or kelvin; no units = degC), else None.
-
-    >>> sea_water_bounds("K")
-    (270.65, 313.15)
-    >>> sea_water_bounds("m") is None
-    True
-    """
-    key = units.strip().lower().replace("degrees", "deg").replace(" ", "_")
-    low, high = SEA_WATER_DEGC
-    if key in _CELSIUS:
-        return low, high
-    if key in _KELVIN:
-        return low + 273.15, high + 273.15
-    return None
-
-
 def _where(sst: xr.DataArray, flat_index: int) -> str:
     """``'12.3E 45.6N'`` for one cell of a HEALPix or lat/lon map (empty when unknown)."""
     try:
@@ -281,7 +254,7 @@ def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
         "The fill extrapolates far from the observations there: use a method that stays "
         "within the data (fill_oi, fill_laplace), a lower lmax or a ridge for fill_alm, or a "
         "finer grid. To make this an error: "
-        "warnings.simplefilter('error', eogapfill.fill.common.ImplausibleTemperatureWarning).",
+        "warnings.simplefilter('error', eogapfill.seawater.ImplausibleTemperatureWarning).",
         ImplausibleTemperatureWarning,
         stacklevel=3,
     )
