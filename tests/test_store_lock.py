@@ -160,7 +160,8 @@ def test_a_second_writer_refuses_and_names_the_first(case, tmp_path, client, ref
         assert len(lines) == 1 and "Traceback" not in second.stderr, second.stderr
         message = lines[0]
         for words in (f"{out} is being written by another run", f"pid {first.pid}",
-                      note["host"], "one writer at a time", "--wait", "another output path"):
+                      note["host"], f"gated_writer.py {out}", "one writer at a time",
+                      "--wait", "another output path"):
             assert words in message, words
         assert _files(out) == files, "the refused writer touched the store"
         if before:

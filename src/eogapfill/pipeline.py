@@ -721,8 +721,7 @@ def _store_lock(out: Path, wait: float = 0.0) -> Iterator[Path]:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])[:300] if sys.argv
-            else "python",
+            "command": _command_line(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(note).encode(), 0)
@@ -732,6 +731,14 @@ def _store_lock(out: Path, wait: float = 0.0) -> Iterator[Path]:
             if fcntl is not None:
                 os.unlink(path)  # before the lock goes: see _try_lock
         os.close(fd)
+
+
+def _command_line() -> str:
+    """This process's command, as its user typed it (``python -m eogapfill`` is eogapfill)."""
+    argv = [a for a in sys.argv if a] or ["python"]
+    program = Path(argv[0])
+    name = program.parent.name if program.name == "__main__.py" else program.name
+    return " ".join([name, *argv[1:]])[:300]
 
 
 def _committed_length(out: Path) -> int:
