@@ -337,7 +337,7 @@ def test_write_sample_stores_are_dense(tmp_path, monkeypatch):
         l4["analysed_sst"][..., :256] = np.nan
         return l3s, l4
 
-    monkeypatch.setattr(sample, "generate_day", land_tile)
+    monkeypatch.setattr(sample.store, "generate_day", land_tile)
     stores = write_sample(tmp_path, days=2, resolution=RES)
     for store in stores.values():
         for name, array in zarr.open_consolidated(str(store)).arrays():
@@ -357,7 +357,9 @@ def test_a_lost_race_keeps_the_first_store(tmp_path):
     first = write_sample(tmp_path, days=1, resolution=RES)
     marker = first["l3s"] / "written-first"
     marker.touch()
-    sample._write(tmp_path, start="2024-06-05", days=1, resolution=RES, seed=0, if_exists="keep")
+    sample.store._write(
+        tmp_path, start="2024-06-05", days=1, resolution=RES, seed=0, if_exists="keep"
+    )
     assert marker.exists()
     assert str(xr.open_zarr(first["l3s"])["time"].values[0])[:10] == SAMPLE_START
     assert not list(tmp_path.glob(".tmp-*"))
@@ -365,12 +367,12 @@ def test_a_lost_race_keeps_the_first_store(tmp_path):
 
 def test_sample_store_generates_once_into_the_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("EOGAPFILL_CACHE", str(tmp_path))
-    monkeypatch.setattr(sample, "SAMPLE_DAYS", 2)
+    monkeypatch.setattr(sample.store, "SAMPLE_DAYS", 2)
     path = sample_store("l4_geo", resolution=RES)
     assert path.is_relative_to(tmp_path) and path.name == "l4_geo.zarr"
     assert xr.open_zarr(path).sizes["time"] == 2
     calls = []
-    monkeypatch.setattr(sample, "_write", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(sample.store, "_write", lambda *a, **k: calls.append(a))
     assert sample_store("l3s", resolution=RES) == path.parent / "l3s.zarr"
     assert calls == []  # already there: nothing generated
 
