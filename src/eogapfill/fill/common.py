@@ -161,7 +161,10 @@ def finish_fill(
     """Wrap a fill's result: gap cells from ``values``, every other cell copied from the input.
 
     ``values`` has the map's shape; ``std`` too (zero outside the gaps); ``members`` has a
-    leading ``member`` axis. Raises if a gap cell is left NaN.
+    leading ``member`` axis. Raises if a gap cell is left NaN. The result records
+    ``attrs["protocol"]``: the one in ``attrs`` (a fill that used information beyond its
+    inputs, e.g. foscat's reference statistics, must say which), else ``"honest"`` (the fill
+    saw the observed cells only).
     """
     values = np.asarray(values, dtype="float64")
     if values.shape != inputs.values.shape:
@@ -174,7 +177,7 @@ def finish_fill(
             "try a method with a longer reach (alm, laplace) or a coarser grid"
         )
     sst = inputs.sst
-    out_attrs = {"fill_method": method, **(attrs or {})}
+    out_attrs = {"fill_method": method, "protocol": "honest", **(attrs or {})}
     data_vars: dict[str, xr.DataArray] = {
         "filled": sst.copy(data=filled).assign_attrs(
             {**sst.attrs, "long_name": f"SST with gaps filled by {method}"}
