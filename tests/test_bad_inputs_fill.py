@@ -136,12 +136,12 @@ def test_an_lmax_the_data_cannot_constrain_is_refused_with_one_that_works(days, 
 
 
 def test_constrained_lmax_of_a_well_observed_map_is_the_requested_one() -> None:
-    from eogapfill.fill.alm import _normal_equations
+    from eogapfill.harmonics import normal_equations
 
     nside = 16
     values = 20 + np.random.default_rng(0).normal(size=12 * nside**2)
     observed = np.ones(values.size, bool)
-    normal, _ = _normal_equations(values, observed, nside, 10)
+    normal, _ = normal_equations(values, observed, nside, 10)
     assert constrained_lmax(normal, 10) == 10
 
 
@@ -193,3 +193,21 @@ def test_a_kelvin_map_is_checked_in_kelvin() -> None:
     ds["SST_L3S"].attrs["units"] = "K"
     out = fill_oi(ds, covariance="fit")
     assert out.attrs["n_implausible"] == 0  # 293 K is sea water
+
+
+@pytest.mark.parametrize("method", ["laplace", "noise", "alm", "oi"])
+@pytest.mark.parametrize(
+    ("mutate", "match"),
+    [
+        pytest.param(lambda ds: ds.expand_dims(time=2), "single day", id="two-days"),
+        pytest.param(
+            lambda ds: ds.isel(cells=slice(None, None, -1)),
+            "cell_ids must be 0 .. npix-1",
+            id="reordered-cells",
+        ),
+    ],
+)
+def test_every_healpix_fill_shares_one_input_check(method, mutate, match) -> None:
+    ds = mutate(_small_map())
+    with pytest.raises(ValueError, match=match):
+        get_method(method)(ds)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import healpy as hp
 import numpy as np
@@ -29,13 +30,18 @@ __all__ = [
     "EARTH_RADIUS_KM",
     "MAX_NSIDE",
     "HealpixGrid",
+    "Rings",
     "cell_lonlat",
     "cell_vectors",
     "check_nside",
     "decode",
     "grid_of",
     "healpix_dataset",
+    "neighbour_mean",
     "neighbours",
+    "nest_to_ring",
+    "ring_to_nest",
+    "rings",
 ]
 
 #: Earth radius used for every distance and cell size of the package, km.
@@ -204,3 +210,119 @@ def neighbours(nside: int) -> np.ndarray:
     """The 8 NESTED neighbours of every cell, shape ``(npix, 8)``; -1 where a cell has only 7."""
     check_nside(nside)
     return _neighbours(nside)
+
+
+class Rings(NamedTuple):
+    """The ``4 nside - 1`` rings of constant latitude of the RING scheme, north to south.
+
+    Each field has shape ``(4 nside - 1,)``; a ring's cells are equally spaced in longitude.
+    """
+
+    start: np.ndarray  #: first RING pixel of each ring (int64)
+    length: np.ndarray  #: number of cells of each ring (int64)
+    theta: np.ndarray  #: colatitude of each ring, radians
+    phi0: np.ndarray  #: longitude of each ring's first cell, radians east
+
+
+@lru_cache(maxsize=8)
+def _rings(nside: int) -> Rings:
+    index = np.arange(1, 4 * nside, dtype=np.int64)
+    start, length, _, _, _ = hp.ringinfo(nside, index)
+    theta, phi0 = hp.pix2ang(nside, start)
+    out = Rings(start.astype(np.int64), length.astype(np.int64), theta, phi0)
+    for a in out:
+        a.setflags(write=False)
+    return out
+
+
+def rings(nside: int) -> Rings:
+    """The iso-latitude rings of the grid (read-only, cached).
+
+    >>> r = rings(2)
+    >>> r.start.tolist(), r.length.tolist()
+    ([0, 4, 12, 20, 28, 36, 44], [4, 8, 8, 8, 8, 8, 4])
+    """
+    check_nside(nside)
+    return _rings(nside)
+
+
+@lru_cache(maxsize=4)
+def _ring_to_nest(nside: int) -> np.ndarray:
+    idx = hp.ring2nest(nside, np.arange(12 * nside**2, dtype=np.int64))
+    idx.setflags(write=False)
+    return idx
+
+
+def ring_to_nest(nside: int) -> np.ndarray:
+    """NESTED id of every RING pixel, shape ``(npix,)`` (read-only, cached).
+
+    A RING-ordered map ``r`` becomes NESTED with ``nest[ring_to_nest(nside)] = r``.
+
+    >>> ring_to_nest(1).tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    """
+    check_nside(nside)
+    return _ring_to_nest(nside)
+
+
+@lru_cache(maxsize=4)
+def _nest_to_ring(nside: int) -> np.ndarray:
+    idx = hp.nest2ring(nside, np.arange(12 * nside**2, dtype=np.int64))
+    idx.setflags(write=False)
+    return idx
+
+
+def nest_to_ring(nside: int) -> np.ndarray:
+    """RING id of every NESTED cell, shape ``(npix,)`` (read-only, cached).
+
+    A NESTED map ``x`` becomes RING-ordered with ``ring[nest_to_ring(nside)] = x``, and
+    ``x[ring_to_nest(nside)]`` is the same RING-ordered map.
+
+    >>> bool((nest_to_ring(4)[ring_to_nest(4)] == np.arange(192)).all())
+    True
+    """
+    check_nside(nside)
+    return _nest_to_ring(nside)
+
+
+def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
+    """Mean of the finite HEALPix neighbours of every cell.
+
+    Parameters
+    ----------
+    values : array, shape ``(..., 12 * nside**2)``
+        A full-sphere NESTED map (any unit); NaN marks a missing value. Leading dimensions
+        (e.g. ensemble members) are handled independently.
+    nside : int
+        HEALPix resolution parameter of the map.
+
+    Returns
+    -------
+    numpy.ndarray, same shape as ``values``
+        The mean of the finite values among each cell's 8 (or 7) neighbours, NaN where no
+        neighbour is finite. ``values - neighbour_mean(values, nside)`` is the
+        neighbour-difference field used to measure small-scale texture.
+
+    Examples
+    --------
+    >>> x = np.full(48, np.nan)
+    >>> x[neighbours(2)[0, :2]] = [1.0, 3.0]   # two neighbours of cell 0 known
+    >>> float(neighbour_mean(x, 2)[0])
+    2.0
+    """
+    check_nside(nside)
+    nb = neighbours(nside)
+    arr = np.asarray(values, dtype="float64")
+    if arr.ndim == 0 or arr.shape[-1] != nb.shape[0]:
+        raise ValueError(
+            f"neighbour_mean: values of shape {arr.shape} do not end with the {nb.shape[0]} "
+            f"cells of nside {nside}; pass a full-sphere NESTED map"
+        )
+    exists = nb >= 0
+    gathered = arr[..., np.where(exists, nb, 0)]  # (..., npix, 8)
+    usable = exists & np.isfinite(gathered)
+    total = np.where(usable, gathered, 0.0).sum(axis=-1)
+    count = usable.sum(axis=-1)
+    out = np.full(total.shape, np.nan)
+    np.divide(total, count, out=out, where=count > 0)
+    return out

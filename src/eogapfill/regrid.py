@@ -40,7 +40,7 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill.healpix import HealpixGrid, check_nside, grid_of, healpix_dataset
+from eogapfill.healpix import HealpixGrid, check_nside, grid_of, healpix_dataset, nest_to_ring
 
 __all__ = ["to_healpix", "to_latlon"]
 
@@ -159,14 +159,6 @@ class _Geometry:
     @property
     def n_inside(self) -> int:
         return int(self.npoints.size) - self.n_outside
-
-
-@lru_cache(maxsize=4)
-def _ring_of_nest(nside: int) -> np.ndarray:
-    """RING id of every NESTED cell, shape (npix,): ``ring_array[_ring_of_nest(nside)]``."""
-    order = hp.nest2ring(nside, np.arange(12 * nside**2))
-    order.setflags(write=False)
-    return order
 
 
 def _nearest_on_axis(axis: np.ndarray, x: np.ndarray, period: float | None) -> tuple:
@@ -352,7 +344,7 @@ def _finish(
             _refuse_hot(name, mean, good, geometry.nside)
         means.append(mean)
     gap = sea & np.isnan(means[0])
-    order = _ring_of_nest(geometry.nside)
+    order = nest_to_ring(geometry.nside)
     outputs = (*means, sea_fraction.astype("float32"), sea, gap)
     return tuple(x[order] for x in outputs)
 

@@ -21,6 +21,7 @@ import warnings
 import numpy as np
 import xarray as xr
 
+from eogapfill.healpix import HealpixGrid, grid_of
 from eogapfill.seawater import (
     SEA_WATER_DEGC,
     ImplausibleTemperatureWarning,
@@ -34,7 +35,9 @@ __all__ = [
     "check_count",
     "check_seed",
     "finish_fill",
+    "fit_inputs",
     "prepare_fill",
+    "prepare_healpix_fill",
     "sea_water_bounds",
 ]
 
@@ -149,6 +152,90 @@ def prepare_fill(
     return inputs
 
 
+def prepare_healpix_fill(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    method: str = "fill",
+    min_observed: int = 1,
+) -> tuple[FillInputs, HealpixGrid]:
+    """Checked inputs of a HEALPix fill and the map's grid: the one input check of those fills.
+
+    Beyond :func:`prepare_fill`, checks that the map is one full-sphere NESTED HEALPix map
+    (dimension ``cells``, ``cell_ids`` = ``0 .. npix-1``).
+
+    Examples
+    --------
+    >>> from eogapfill.healpix import healpix_dataset
+    >>> gap = np.zeros(48, bool); gap[0] = True
+    >>> ds = healpix_dataset({"SST_L3S": np.where(gap, np.nan, 20.0), "gap": gap}, nside=2)
+    >>> inputs, grid = prepare_healpix_fill(ds, method="demo")
+    >>> inputs.n_gaps, inputs.n_observed, grid.nside
+    (1, 47, 2)
+    """
+    inputs = prepare_fill(sst, gaps, method=method, min_observed=min_observed)
+    da = inputs.sst
+    if da.dims != ("cells",):
+        raise ValueError(
+            f"{method}: expects one HEALPix map on the 'cells' dimension, got dims {da.dims}; "
+            "select a single day (e.g. .isel(time=0)) or regrid with eogapfill.regrid.to_healpix"
+        )
+    grid = grid_of(da)
+    ids = np.asarray(da["cell_ids"].values)
+    if not np.array_equal(ids, np.arange(ids.size)):
+        raise ValueError(
+            f"{method}: cell_ids must be 0 .. npix-1 in NESTED order (a full-sphere map); "
+            "do not subset or reorder the cells before filling"
+        )
+    return inputs, grid
+
+
+def fit_inputs(
+    sst: xr.DataArray | xr.Dataset,
+    gaps: xr.DataArray | np.ndarray | None = None,
+    *,
+    method: str = "fit",
+) -> tuple[xr.DataArray, np.ndarray, np.ndarray | None]:
+    """The map, its observed cells and the gap mask of a fit (a model of the observed cells).
+
+    Unlike :func:`prepare_fill`, ``gaps`` may be absent (a fit needs only observed cells):
+    ``observed`` is the finite cells outside ``gaps``. A regridded day gives ``SST_L3S`` and,
+    unless ``gaps`` is passed, its ``gap``.
+
+    Returns
+    -------
+    sst : xarray.DataArray
+    observed : numpy.ndarray of bool, the map's shape
+    gaps : numpy.ndarray of bool, or None when none was given
+
+    >>> sst = xr.DataArray([20.0, np.nan, 21.0], dims="cells")
+    >>> fit_inputs(sst, np.array([True, False, False]))[1].tolist()
+    [False, False, True]
+    """
+    if isinstance(sst, xr.Dataset):
+        if "SST_L3S" not in sst:
+            raise ValueError(
+                f"{method}: the dataset has no 'SST_L3S' variable; pass a day regridded with "
+                "eogapfill.regrid.to_healpix, or a DataArray"
+            )
+        if gaps is None and "gap" in sst:
+            gaps = sst["gap"]
+        sst = sst["SST_L3S"]
+    if not isinstance(sst, xr.DataArray):
+        raise TypeError(
+            f"{method}: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}"
+        )
+    observed = np.isfinite(np.asarray(sst.values, dtype="float64"))
+    if gaps is not None:
+        gaps = np.asarray(getattr(gaps, "values", gaps)).astype(bool)
+        if gaps.shape != observed.shape:
+            raise ValueError(
+                f"{method}: gaps shape {gaps.shape} does not match the map {observed.shape}"
+            )
+        observed &= ~gaps
+    return sst, observed, gaps
+
+
 def finish_fill(
     inputs: FillInputs,
     values: np.ndarray,
@@ -207,8 +294,6 @@ def _where(sst: xr.DataArray, flat_index: int) -> str:
     try:
         if "cell_ids" in sst.coords:
             import healpy as hp
-
-            from eogapfill.healpix import grid_of
 
             cell = int(np.asarray(sst["cell_ids"].values).ravel()[flat_index])
             lon, lat = hp.pix2ang(grid_of(sst).nside, cell, nest=True, lonlat=True)

@@ -34,8 +34,8 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from eogapfill.fill.common import FillInputs, finish_fill, prepare_fill
-from eogapfill.healpix import check_nside, grid_of, neighbours
+from eogapfill.fill.common import finish_fill, prepare_healpix_fill
+from eogapfill.healpix import neighbour_mean, neighbours
 
 __all__ = ["N_NEAREST_ISOLATED", "fill_laplace", "neighbour_mean"]
 
@@ -47,77 +47,6 @@ _OMEGA = 2.0 / 3.0  # damping of the Jacobi smoother
 # eigenvalue 3/2 exactly, which makes the smoothed prolongation rank-deficient and the coarse
 # matrix exactly singular.
 _OMEGA_PROLONG = 0.66
-
-
-def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
-    """Mean of the finite HEALPix neighbours of every cell.
-
-    Parameters
-    ----------
-    values : array, shape ``(..., 12 * nside**2)``
-        A full-sphere NESTED map (any unit); NaN marks a missing value. Leading dimensions
-        (e.g. ensemble members) are handled independently.
-    nside : int
-        HEALPix resolution parameter of the map.
-
-    Returns
-    -------
-    numpy.ndarray, same shape as ``values``
-        The mean of the finite values among each cell's 8 (or 7) neighbours, NaN where no
-        neighbour is finite. ``values - neighbour_mean(values, nside)`` is the
-        neighbour-difference field used to measure small-scale texture.
-
-    Examples
-    --------
-    >>> x = np.full(48, np.nan)
-    >>> x[neighbours(2)[0, :2]] = [1.0, 3.0]   # two neighbours of cell 0 known
-    >>> float(neighbour_mean(x, 2)[0])
-    2.0
-    """
-    check_nside(nside)
-    nb = neighbours(nside)
-    arr = np.asarray(values, dtype="float64")
-    if arr.ndim == 0 or arr.shape[-1] != nb.shape[0]:
-        raise ValueError(
-            f"neighbour_mean: values of shape {arr.shape} do not end with the {nb.shape[0]} "
-            f"cells of nside {nside}; pass a full-sphere NESTED map"
-        )
-    exists = nb >= 0
-    gathered = arr[..., np.where(exists, nb, 0)]  # (..., npix, 8)
-    usable = exists & np.isfinite(gathered)
-    total = np.where(usable, gathered, 0.0).sum(axis=-1)
-    count = usable.sum(axis=-1)
-    out = np.full(total.shape, np.nan)
-    np.divide(total, count, out=out, where=count > 0)
-    return out
-
-
-def healpix_fill_inputs(
-    sst: xr.DataArray | xr.Dataset,
-    gaps: xr.DataArray | np.ndarray | None,
-    *,
-    method: str,
-) -> tuple[FillInputs, int]:
-    """Checked inputs of a HEALPix fill and the map's ``nside``.
-
-    Beyond :func:`~eogapfill.fill.common.prepare_fill`, checks that the map is one full-sphere
-    NESTED HEALPix map (dimension ``cells``, ``cell_ids`` = ``0 .. npix-1``).
-    """
-    inputs = prepare_fill(sst, gaps, method=method)
-    da = inputs.sst
-    if da.dims != ("cells",):
-        raise ValueError(
-            f"{method}: expects one HEALPix map on the 'cells' dimension, got dims {da.dims}; "
-            "select a single day (e.g. .isel(time=0)) or regrid with eogapfill.regrid.to_healpix"
-        )
-    nside = grid_of(da).nside
-    ids = np.asarray(da["cell_ids"].values)
-    if not np.array_equal(ids, np.arange(ids.size)):
-        raise ValueError(
-            f"{method}: cell_ids must be 0 .. npix-1 in NESTED order (a full-sphere map); "
-            "do not subset or reorder the cells before filling"
-        )
-    return inputs, nside
 
 
 class _GapGraph:
@@ -329,7 +258,8 @@ def fill_laplace(
         raise ValueError(f"fill_laplace: max_iter must be >= 1, got {max_iter!r}")
     if direct_below < 1:
         raise ValueError(f"fill_laplace: direct_below must be >= 1, got {direct_below!r}")
-    inputs, nside = healpix_fill_inputs(sst, gaps, method="laplace")
+    inputs, grid = prepare_healpix_fill(sst, gaps, method="laplace")
+    nside = grid.nside
     values = inputs.values
     graph = _GapGraph(nside, inputs.gaps, inputs.observed, values)
     solution = np.empty(graph.cells.size)

@@ -13,8 +13,15 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import check_count, check_seed, finish_fill, sea_water_bounds
-from eogapfill.fill.laplace import fill_laplace, healpix_fill_inputs, neighbour_mean
+from eogapfill.fill.common import (
+    check_count,
+    check_seed,
+    finish_fill,
+    prepare_healpix_fill,
+    sea_water_bounds,
+)
+from eogapfill.fill.laplace import fill_laplace
+from eogapfill.healpix import neighbour_mean
 
 __all__ = ["fill_noise", "observed_neighbour_std"]
 
@@ -39,9 +46,9 @@ def observed_neighbour_std(
     >>> round(observed_neighbour_std(ds), 1)  # unit white noise: sqrt(1 + 1/8)
     1.1
     """
-    inputs, nside = healpix_fill_inputs(sst, gaps, method="observed_neighbour_std")
+    inputs, grid = prepare_healpix_fill(sst, gaps, method="observed_neighbour_std")
     observed_only = np.where(inputs.observed, inputs.values, np.nan)
-    difference = observed_only - neighbour_mean(observed_only, nside)
+    difference = observed_only - neighbour_mean(observed_only, grid.nside)
     usable = difference[np.isfinite(difference)]
     if usable.size < 2:
         raise ValueError(
@@ -126,7 +133,7 @@ def fill_noise(
     """
     n_members = check_count(n_members, "n_members", method="fill_noise")
     seed = check_seed(seed, method="fill_noise")
-    inputs, _ = healpix_fill_inputs(sst, gaps, method="laplace_noise")
+    inputs, _ = prepare_healpix_fill(sst, gaps, method="laplace_noise")
     if std is None:
         std = observed_neighbour_std(inputs.sst, inputs.gaps_da)
     std = float(std)

@@ -1,7 +1,7 @@
 """Optimal interpolation (simple kriging) and Gaussian conditional simulation on the sphere.
 
 The fill works on anomalies: the observed cells minus their large-scale spherical-harmonic
-fit (:func:`eogapfill.fill.alm.fit_alm`, ``lmax = 15`` by default). The anomalies are modelled
+fit (:func:`eogapfill.harmonics.fit_harmonics`, ``lmax = 15`` by default). The anomalies are modelled
 as a zero-mean Gaussian field with an isotropic Matérn covariance (:class:`CovarianceModel`),
 fitted on the observed cells only (:func:`fit_covariance`): gstools fits the empirical
 variogram for a first guess, then cross-validation on observed cells, held out as far from
@@ -38,8 +38,14 @@ import scipy.special
 import xarray as xr
 from scipy.spatial import cKDTree
 
-from eogapfill.fill.alm import _fit_arrays
-from eogapfill.fill.common import check_count, check_seed, finish_fill, prepare_fill
+from eogapfill.fill.common import (
+    check_count,
+    check_seed,
+    finish_fill,
+    fit_inputs,
+    prepare_healpix_fill,
+)
+from eogapfill.harmonics import fit_harmonics
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, check_nside, grid_of
 
 __all__ = [
@@ -415,7 +421,7 @@ def fit_covariance(
     >>> 700 < model.length_scale_km < 3000
     True
     """
-    inputs_sst, observed, gap_mask = _observed(sst, gaps)
+    inputs_sst, observed, gap_mask = fit_inputs(sst, gaps, method="oi")
     grid = grid_of(inputs_sst)
     values = np.asarray(inputs_sst.values, dtype="float64")
     return _fit_covariance_arrays(
@@ -429,25 +435,6 @@ def fit_covariance(
         n_sample=n_sample,
         refine=refine,
     )
-
-
-def _observed(
-    sst: xr.DataArray | xr.Dataset, gaps: xr.DataArray | np.ndarray | None
-) -> tuple[xr.DataArray, np.ndarray, np.ndarray | None]:
-    if isinstance(sst, xr.Dataset):
-        if "SST_L3S" not in sst:
-            raise ValueError("oi: the dataset has no 'SST_L3S' variable; pass a regridded day")
-        gaps = sst["gap"] if gaps is None and "gap" in sst else gaps
-        sst = sst["SST_L3S"]
-    if not isinstance(sst, xr.DataArray):
-        raise TypeError(f"oi: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
-    observed = np.isfinite(np.asarray(sst.values, dtype="float64"))
-    if gaps is not None:
-        gaps = np.asarray(getattr(gaps, "values", gaps)).astype(bool)
-        if gaps.shape != observed.shape:
-            raise ValueError(f"oi: gaps shape {gaps.shape} does not match the map {observed.shape}")
-        observed &= ~gaps
-    return sst, observed, gaps
 
 
 def _fit_covariance_arrays(
@@ -472,7 +459,7 @@ def _fit_covariance_arrays(
     if nu not in _SMOOTHNESS:
         raise ValueError(f"nu must be one of {_SMOOTHNESS} (0.5 = exponential), got {nu!r}")
     if large_scale is None:
-        large_scale = _fit_arrays(values, observed, grid.nside, lmax, 0.0)[1]
+        large_scale = fit_harmonics(values, observed, grid.nside, lmax)[1]
     obs_cells = np.flatnonzero(observed)
     anomalies = values[obs_cells] - large_scale[obs_cells]
     obs_xyz = cell_vectors(grid.nside)[obs_cells]
@@ -567,7 +554,7 @@ def _background(
     weighs the two by the distance ``d`` to the nearest observed cell: the harmonic fit with
     weight ``exp(-(d / reach_km)**2)``, the continuation with the rest.
     """
-    fitted = _fit_arrays(values, observed, nside, lmax, 0.0, check=kind == "harmonic")[1]
+    fitted = fit_harmonics(values, observed, nside, lmax, check=kind == "harmonic")[1]
     if kind != "harmonic":  # a large scale never leaves the range of the observations
         seen = values[observed]
         fitted = np.clip(fitted, seen.min(), seen.max())
@@ -716,8 +703,7 @@ def fill_oi(
     >>> bool(np.sqrt(np.mean((out.filled - truth)[gaps] ** 2)) < 0.5)
     True
     """
-    inputs = prepare_fill(sst, gaps, method="oi")
-    grid = grid_of(inputs.sst)
+    inputs, grid = prepare_healpix_fill(sst, gaps, method="oi")
     n_neighbours = check_count(n_neighbours, "n_neighbours", method="oi")
     n_members = check_count(n_members, "n_members", minimum=0, method="oi")
     seed = check_seed(seed, method="oi")
