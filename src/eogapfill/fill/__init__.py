@@ -1,36 +1,55 @@
-"""Gap-filling methods, one module each, all with one signature.
+"""Gap-filling methods, one module each, all with one signature, named in one registry.
 
 ``fill_xxx(sst, gaps=None, **options) -> xr.Dataset`` (see :mod:`eogapfill.fill.common`):
 the map and its gap mask in, a dataset with the ``filled`` map out (plus ``filled_std`` and
 ``members`` for methods that give an uncertainty or an ensemble). Observed cells come back
-bit-identical and land stays NaN.
+bit-identical, land stays NaN, and ``attrs["protocol"]`` says where the fill's reference
+information came from.
 
-=====================  ==========  ==========================================================
-function               grid        what it does
-=====================  ==========  ==========================================================
-fill_interpolate_na    lat/lon     xarray linear interpolation along latitude, then longitude
-fill_loess             lat/lon     pyinterp LOESS (optional: pyinterp from conda-forge)
-fill_gauss_seidel      lat/lon     pyinterp Gauss-Seidel relaxation (optional, as above)
-fill_laplace           HEALPix     Laplace equation on the neighbour graph (smooth, strong)
-fill_noise             HEALPix     Laplace + white noise members: a null stochastic control
-fill_alm               HEALPix     least-squares spherical-harmonic fit up to ``lmax``
-fill_oi                HEALPix     optimal interpolation + Gaussian conditional simulation
-fill_foscat            HEALPix     scattering-covariance synthesis (foscat, torch)
-=====================  ==========  ==========================================================
+The methods are the entries of :data:`METHODS` (:mod:`eogapfill.fill.registry`): the
+pipeline, the command line, the demo, the validation and the tests read it.
+
+>>> for m in METHODS.values():
+...     print(f"{m.name:15s} {m.grid:8s} {m.extra or '':9s} {m.description}")
+laplace         healpix            Laplace equation on the neighbour graph (smooth, strong)
+noise           healpix            Laplace + white noise members: a null stochastic control
+alm             healpix            least-squares spherical-harmonic fit up to lmax
+oi              healpix            optimal interpolation + Gaussian conditional simulation
+foscat          healpix  foscat    scattering-covariance synthesis (foscat, torch)
+interpolate_na  latlon             xarray linear interpolation along latitude, then longitude
+loess           latlon   pyinterp  pyinterp LOESS
+gauss_seidel    latlon   pyinterp  pyinterp Gauss-Seidel relaxation
 
 The modules are imported on first use, so ``import eogapfill.fill`` stays light (torch is
-loaded only by :func:`fill_foscat`).
+loaded only by :func:`fill_foscat`). ``fill_laplace`` and the others are attributes of this
+package; :data:`HEALPIX_METHODS` and :data:`LATLON_METHODS` are the names of each grid's
+methods, read from the registry when asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from importlib import import_module
 from typing import Any
 
+from eogapfill.fill.registry import (
+    EXTRAS,
+    METHODS,
+    FillMethod,
+    Option,
+    available_methods,
+    get_method,
+    method_info,
+    method_names,
+    register_method,
+)
+
 __all__ = [
+    "EXTRAS",
     "HEALPIX_METHODS",
     "LATLON_METHODS",
+    "METHODS",
+    "FillMethod",
+    "Option",
+    "available_methods",
     "fill_alm",
     "fill_foscat",
     "fill_gauss_seidel",
@@ -40,40 +59,17 @@ __all__ = [
     "fill_noise",
     "fill_oi",
     "get_method",
+    "method_info",
+    "method_names",
+    "register_method",
 ]
-
-_WHERE = {
-    "interpolate_na": ("eogapfill.fill.latlon", "fill_interpolate_na"),
-    "loess": ("eogapfill.fill.latlon", "fill_loess"),
-    "gauss_seidel": ("eogapfill.fill.latlon", "fill_gauss_seidel"),
-    "laplace": ("eogapfill.fill.laplace", "fill_laplace"),
-    "noise": ("eogapfill.fill.noise", "fill_noise"),
-    "alm": ("eogapfill.fill.alm", "fill_alm"),
-    "oi": ("eogapfill.fill.oi", "fill_oi"),
-    "foscat": ("eogapfill.fill.foscat", "fill_foscat"),
-}
-#: Methods on the HEALPix grid, in the order the book meets them.
-HEALPIX_METHODS = ("laplace", "noise", "alm", "oi", "foscat")
-#: Methods on the regular lat/lon grid.
-LATLON_METHODS = ("interpolate_na", "loess", "gauss_seidel")
-
-
-def get_method(name: str) -> Callable[..., Any]:
-    """The fill function called ``name`` (``"laplace"``, ``"alm"``, ``"oi"``, ...).
-
-    >>> get_method("laplace").__name__
-    'fill_laplace'
-    """
-    try:
-        module, attr = _WHERE[name]
-    except KeyError:
-        raise ValueError(
-            f"unknown fill method {name!r}; choose one of {', '.join(sorted(_WHERE))}"
-        ) from None
-    return getattr(import_module(module), attr)
 
 
 def __getattr__(name: str) -> Any:
-    if name.startswith("fill_") and name[5:] in _WHERE:
+    if name == "HEALPIX_METHODS":  # views of the registry, as of now
+        return method_names("healpix")
+    if name == "LATLON_METHODS":
+        return method_names("latlon")
+    if name.startswith("fill_") and name[5:] in METHODS:
         return get_method(name[5:])
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

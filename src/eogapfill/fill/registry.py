@@ -1,0 +1,409 @@
+"""The one list of fill methods: what each is, where it lives, which options it takes.
+
+Every consumer (the pipeline, the command line, the demo, the validation, the tests) reads
+:data:`METHODS`; none keeps its own list. An entry (:class:`FillMethod`) names the function as
+``"module:function"``, imported on first use (so that torch is loaded only when foscat runs),
+its grid (``"healpix"`` or ``"latlon"``), whether it draws random members, the optional extra
+it needs and a one-line description. Its options, with their types and defaults, are read
+from the function's signature and type hints (:attr:`FillMethod.options`), never copied.
+
+A new method is one module with a function of the fill signature (see
+:mod:`eogapfill.fill.common`) plus one call to :func:`register_method`:
+
+>>> register_method("laplace_copy", "eogapfill.fill.laplace:fill_laplace", grid="healpix",
+...                 description="the Laplace fill again")
+FillMethod(name='laplace_copy', target='eogapfill.fill.laplace:fill_laplace', grid='healpix', stochastic=False, extra=None, ...)
+>>> METHODS["laplace_copy"].options["max_iter"]
+Option(name='max_iter', hint=<class 'int'>, default=200)
+>>> del METHODS["laplace_copy"]
+
+The public API: :data:`METHODS` (name -> :class:`FillMethod`, in the order the book meets
+them), :func:`register_method` (also a decorator), :func:`method_info`, :func:`method_names`
+(filtered by grid, randomness, availability), :func:`available_methods` and
+:func:`get_method` (the function itself).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+__all__ = [
+    "EXTRAS",
+    "METHODS",
+    "FillMethod",
+    "Option",
+    "available_methods",
+    "get_method",
+    "method_info",
+    "method_names",
+    "register_method",
+]
+
+Grid = Literal["healpix", "latlon"]
+FillFunction = Callable[..., Any]
+
+#: Modules each optional extra (``pip install 'eogapfill[extra]'``) brings.
+EXTRAS: dict[str, tuple[str, ...]] = {
+    "foscat": ("torch", "foscat"),
+    "pyinterp": ("pyinterp",),
+}
+#: Arguments of every fill that are its inputs, not its options.
+_INPUTS = ("sst", "gaps")
+#: Integer options that count something, checked like the fills check them.
+_COUNT_OPTIONS = ("n_members", "threads")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option of a fill: its name, type hint (``Any`` when none) and default.
+
+    ``default`` is ``inspect.Parameter.empty`` for an option without one.
+    """
+
+    name: str
+    hint: Any
+    default: Any
+
+    @property
+    def type_name(self) -> str:
+        """The type in words: ``int | None`` -> ``'int or None'``."""
+        return _describe(self.hint)
+
+    def accepts(self, value: Any) -> bool:
+        """Whether ``value`` fits the type hint (lenient where a hint cannot be checked)."""
+        return _accepts(self.hint, value)
+
+
+@dataclass(frozen=True)
+class FillMethod:
+    """One fill method of the registry.
+
+    Attributes
+    ----------
+    name
+        Its name (``"laplace"``), as the command line and the pipeline take it.
+    target
+        ``"module:function"`` (imported on first use) or the function itself.
+    grid
+        ``"healpix"`` (a full-sphere HEALPix map on ``cells``) or ``"latlon"``.
+    stochastic
+        True when it draws random ``members`` (it then takes ``n_members`` and ``seed``).
+    extra
+        The optional extra it needs (a key of :data:`EXTRAS`), or None.
+    description
+        What it does, in one line.
+    """
+
+    name: str
+    target: str | FillFunction
+    grid: Grid = "healpix"
+    stochastic: bool = False
+    extra: str | None = None
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name or ":" in self.name:
+            raise ValueError(
+                f"a method name must be a non-empty string without ':', got {self.name!r}"
+            )
+        if isinstance(self.target, str):
+            if self.target.count(":") != 1:
+                raise ValueError(f"give the fill as 'module:function', got {self.target!r}")
+        elif not callable(self.target):
+            raise TypeError(
+                f"fill must be a function or a 'module:function' string, got {self.target!r}"
+            )
+        if self.grid not in typing.get_args(Grid):
+            raise ValueError(f"grid must be 'healpix' or 'latlon', got {self.grid!r}")
+        if self.extra is not None and self.extra not in EXTRAS:
+            raise ValueError(f"unknown extra {self.extra!r}; known: {', '.join(EXTRAS)}")
+
+    def __repr__(self) -> str:
+        target = self.target if isinstance(self.target, str) else _qualname(self.target)
+        return (f"FillMethod(name={self.name!r}, target={target!r}, grid={self.grid!r}, "
+                f"stochastic={self.stochastic}, extra={self.extra!r}, ...)")
+
+    @property
+    def module(self) -> str | None:
+        """The module of a ``"module:function"`` target (None for a function)."""
+        return self.target.split(":")[0] if isinstance(self.target, str) else None
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """The modules it needs beyond the core dependencies (its own and its extra's)."""
+        own = (self.module,) if self.module else ()
+        return own + EXTRAS.get(self.extra or "", ())
+
+    def missing(self) -> tuple[str, ...]:
+        """The modules it needs that are not installed (nothing is imported)."""
+        return tuple(module for module in self.requires if not _module_available(module))
+
+    def available(self) -> bool:
+        """Whether every module it needs is installed (nothing is imported)."""
+        return not self.missing()
+
+    def load(self) -> FillFunction:
+        """The fill function (imports its module now).
+
+        Raises ``ImportError`` saying what to install when a module is missing.
+        """
+        if callable(self.target):
+            return self.target
+        module, attr = self.target.split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ImportError as err:
+            hint = f" (pip install 'eogapfill[{self.extra}]')" if self.extra else ""
+            raise ImportError(f"the fill method {self.name!r} needs {module}, which cannot be "
+                              f"imported: {err}{hint}") from err
+
+    @property
+    def options(self) -> dict[str, Option]:
+        """Its options, from the function's signature and type hints (imports the module)."""
+        return options_of(self.load())
+
+    def check_options(self, options: Mapping[str, Any] | None, *,
+                      exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Check options against the function's signature before any data is touched.
+
+        Refuses (``ValueError``) an option the fill does not take (or one in ``exclude``), a
+        value of the wrong type (as its type hints say; a bool is not a number), and a count
+        (``n_members``, ``threads``) or ``seed`` out of range. A fill that takes ``**options``
+        accepts any name. Returns the options as a new dict.
+
+        >>> METHODS["oi"].check_options({"n_members": True})
+        Traceback (most recent call last):
+        ...
+        ValueError: the oi fill's option n_members must be int, got True (bool); e.g. n_members=0
+        """
+        from eogapfill.fill.common import check_count, check_seed
+
+        options = dict(options or {})
+        fill = self.load()
+        try:
+            parameters = inspect.signature(fill).parameters
+        except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+            return options
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        allowed = {key: option for key, option in options_of(fill).items()
+                   if key not in exclude}
+        for key, value in options.items():
+            if key not in allowed:
+                if takes_any and key not in exclude and key not in _INPUTS:
+                    continue
+                known = ", ".join(sorted(allowed)) or "none"
+                raise ValueError(f"the {self.name} fill has no option {key!r}; its options: "
+                                 f"{known}")
+            option = allowed[key]
+            default = option.default
+            example = "" if default is inspect.Parameter.empty else f"; e.g. {key}={default!r}"
+            if not option.accepts(value):
+                raise ValueError(
+                    f"the {self.name} fill's option {key} must be {option.type_name}, got "
+                    f"{value!r} ({type(value).__name__}){example}"
+                )
+            if value is None:
+                continue
+            if key in _COUNT_OPTIONS:
+                check_count(value, key, minimum=0 if default == 0 else 1,
+                            method=f"the {self.name} fill")
+            elif key == "seed":
+                check_seed(value, method=f"the {self.name} fill")
+        return options
+
+
+#: Every fill method, by name, in the order the book meets them (HEALPix, then lat/lon).
+METHODS: dict[str, FillMethod] = {}
+
+
+def register_method(
+    name: str,
+    target: str | FillFunction | None = None,
+    *,
+    grid: Grid = "healpix",
+    stochastic: bool = False,
+    extra: str | None = None,
+    description: str = "",
+) -> Any:
+    """Add a fill method to :data:`METHODS` (a name registered again is replaced).
+
+    ``target`` is ``"module:function"`` (imported when first used) or a function with the fill
+    signature ``fill(sst, gaps=None, **options) -> Dataset``. Without ``target``, returns a
+    decorator that registers the function it decorates (and returns it unchanged). With Dask
+    worker processes, the function must be importable or picklable. Returns the entry.
+
+    >>> @register_method("mean", grid="healpix", description="the observed mean everywhere")
+    ... def fill_mean(sst, gaps=None):
+    ...     ...
+    >>> METHODS["mean"].grid, METHODS.pop("mean").target is fill_mean
+    ('healpix', True)
+    """
+    def register(function: str | FillFunction) -> FillMethod:
+        entry = FillMethod(name, function, grid=grid, stochastic=stochastic, extra=extra,
+                           description=description)
+        METHODS[name] = entry
+        return entry
+
+    if target is None:
+        def decorator(function: FillFunction) -> FillFunction:
+            register(function)
+            return function
+
+        return decorator
+    return register(target)
+
+
+def method_info(name: str) -> FillMethod:
+    """The registry entry of ``name``; ``ValueError`` naming the choices when unknown.
+
+    >>> method_info("oi").stochastic
+    True
+    """
+    try:
+        return METHODS[name]
+    except (KeyError, TypeError):
+        raise ValueError(
+            f"unknown fill method {name!r}; choose one of {', '.join(METHODS)}"
+        ) from None
+
+
+def method_names(grid: Grid | None = None, *, stochastic: bool | None = None,
+                 available: bool = False) -> tuple[str, ...]:
+    """Names of the registered methods, in registry order, filtered.
+
+    ``grid`` keeps one grid's methods, ``stochastic`` the random (True) or deterministic
+    (False) ones, ``available=True`` those whose modules are installed (nothing imported).
+
+    >>> method_names("latlon")
+    ('interpolate_na', 'loess', 'gauss_seidel')
+    """
+    return tuple(
+        name for name, entry in METHODS.items()
+        if (grid is None or entry.grid == grid)
+        and (stochastic is None or entry.stochastic == stochastic)
+        and (not available or entry.available())
+    )
+
+
+def available_methods(grid: Grid | None = None) -> list[str]:
+    """Names of the registered methods whose modules are installed (nothing is imported).
+
+    >>> "laplace" in available_methods("healpix")
+    True
+    """
+    return list(method_names(grid, available=True))
+
+
+def get_method(name: str) -> FillFunction:
+    """The fill function called ``name`` (``"laplace"``, ``"alm"``, ``"oi"``, ...).
+
+    >>> get_method("laplace").__name__
+    'fill_laplace'
+    """
+    return method_info(name).load()
+
+
+def options_of(fill: FillFunction) -> dict[str, Option]:
+    """The options of a fill function: its keyword arguments other than ``sst`` and ``gaps``.
+
+    >>> list(options_of(get_method("alm")))
+    ['lmax', 'ridge', 'clip', 'fill_land']
+    """
+    try:
+        parameters = inspect.signature(fill).parameters
+    except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
+        return {}
+    try:
+        hints = typing.get_type_hints(fill)
+    except Exception:  # hints that do not resolve at run time: names and defaults only
+        hints = {}
+    kinds = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return {
+        key: Option(key, hints.get(key, Any), p.default)
+        for key, p in parameters.items()
+        if key not in _INPUTS and p.kind in kinds
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# helpers
+# --------------------------------------------------------------------------------------------
+def _qualname(function: Callable[..., Any]) -> str:
+    return f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
+
+
+def _module_available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ModuleNotFoundError, ValueError):
+        return False
+
+
+def _describe(hint: Any) -> str:
+    """A type hint in words: ``int | None`` -> ``'int or None'``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in typing.get_args(hint))
+    if hint is type(None):
+        return "None"
+    if typing.get_origin(hint) is typing.Literal:
+        return " or ".join(repr(a) for a in typing.get_args(hint))
+    return getattr(hint, "__name__", str(hint))
+
+
+def _accepts(hint: Any, value: Any) -> bool:
+    """Whether ``value`` fits the type hint ``hint`` (lenient where a hint cannot be checked)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_accepts(a, value) for a in typing.get_args(hint))
+    if origin is typing.Literal:
+        return value in typing.get_args(hint)
+    if hint is Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool | np.bool_)
+    if isinstance(value, bool | np.bool_):  # a bool is no number, whatever Python says
+        return False
+    if hint is int:
+        return isinstance(value, int | np.integer)
+    if hint is float:
+        return isinstance(value, int | float | np.integer | np.floating)
+    if hint is np.ndarray:
+        return isinstance(value, np.ndarray | list | tuple)
+    if origin is not None:
+        hint = origin
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# the package's methods
+# --------------------------------------------------------------------------------------------
+register_method("laplace", "eogapfill.fill.laplace:fill_laplace", grid="healpix",
+                description="Laplace equation on the neighbour graph (smooth, strong)")
+register_method("noise", "eogapfill.fill.noise:fill_noise", grid="healpix", stochastic=True,
+                description="Laplace + white noise members: a null stochastic control")
+register_method("alm", "eogapfill.fill.alm:fill_alm", grid="healpix",
+                description="least-squares spherical-harmonic fit up to lmax")
+register_method("oi", "eogapfill.fill.oi:fill_oi", grid="healpix", stochastic=True,
+                description="optimal interpolation + Gaussian conditional simulation")
+register_method("foscat", "eogapfill.fill.foscat:fill_foscat", grid="healpix",
+                stochastic=True, extra="foscat",
+                description="scattering-covariance synthesis (foscat, torch)")
+register_method("interpolate_na", "eogapfill.fill.latlon:fill_interpolate_na", grid="latlon",
+                description="xarray linear interpolation along latitude, then longitude")
+register_method("loess", "eogapfill.fill.latlon:fill_loess", grid="latlon", extra="pyinterp",
+                description="pyinterp LOESS")
+register_method("gauss_seidel", "eogapfill.fill.latlon:fill_gauss_seidel", grid="latlon",
+                extra="pyinterp", description="pyinterp Gauss-Seidel relaxation")
