@@ -677,6 +677,21 @@ def test_the_protocol_a_fill_records_is_the_protocol_of_its_row(hidden_day):
         )
 
 
+def test_compare_methods_returns_the_fills_it_scored(hidden_day):
+    day, hidden, mask = hidden_day
+    methods = {"laplace": _fill_laplace, "mean": _fill_mean}
+    table, fills = compare_methods(
+        hidden, day.SST_L3S, mask, methods, progress=False, include_truth=True, return_fills=True
+    )
+    assert list(fills) == ["laplace", "mean"]  # no fill for the truth row
+    for name, result in fills.items():
+        row = score_fill(result, day.SST_L3S, mask, nside=NSIDE, method=name)
+        assert row["rmse"] == table.set_index("method").loc[name, "rmse"]
+    alone = compare_methods(hidden, day.SST_L3S, mask, methods, progress=False)
+    pd.testing.assert_frame_equal(alone.drop(columns="seconds"),
+                                  table.iloc[1:].reset_index(drop=True).drop(columns="seconds"))
+
+
 def test_compare_methods_refuses_a_day_whose_pixels_are_not_hidden(hidden_day):
     day, _, mask = hidden_day
     with pytest.raises(ValueError, match="pass the dataset returned by hide_pixels"):
@@ -748,7 +763,6 @@ def _latlon_day(clouds_seed: int) -> xr.Dataset:
 
 
 def test_validation_experiment_regrids_latlon_days():
-    pytest.importorskip("eogapfill.regrid")
     case = validation_experiment(_latlon_day(0), _latlon_day(2), 16)
     assert case.nside == 16 and case.hidden.sizes["cells"] == 12 * 16**2
     hidden = case.hidden_mask.values
@@ -761,10 +775,11 @@ def test_validation_experiment_regrids_latlon_days():
 
 
 def test_the_package_laplace_fill_is_smooth(smooth_scene):
-    laplace = pytest.importorskip("eogapfill.fill.laplace")
+    from eogapfill.fill.laplace import fill_laplace
+
     day = _day(smooth_scene)
     hidden, mask = hide_pixels(day, blob_field(NSIDE, 15, 2) > 0.8)
-    filled = laplace.fill_laplace(hidden.SST_L3S, hidden.gap)["filled"]
+    filled = fill_laplace(hidden.SST_L3S, hidden.gap)["filled"]
     large = large_scale_fit(hidden.SST_L3S, nside=NSIDE)
     assert neighbour_variance_ratio(filled, day.SST_L3S, mask, NSIDE) < 0.05
     assert small_scale_power_ratio(filled, day.SST_L3S, mask, NSIDE, large_scale=large) < 0.8
