@@ -1,18 +1,27 @@
-"""Seconds per L-BFGS epoch of the scattering-transform fill, on the CPU and on a GPU.
+"""Seconds per loss evaluation and per L-BFGS iteration of the scattering-transform fill.
 
-Each (nside, device) case runs in a fresh Python process (torch reads the GPU list once,
+Each (nside, device, ops) case runs in a fresh Python process (torch reads the GPU list once,
 and foscat puts its tensors on the GPU whenever torch sees one: the CPU case hides it with
-``CUDA_VISIBLE_DEVICES=``). A case fills a synthetic day (meridional SST gradient, eddies,
-a continent, 30% cloud) twice, with ``--epochs`` and ``2 * --epochs`` iterations; the
-difference of the two wall times over the difference of the iterations run is the cost of
-one epoch, the rest is the set-up (Laplace start, masks, reference statistics).
+``CUDA_VISIBLE_DEVICES=``). ``ops`` picks foscat's products: ``foscat`` = foscat's own
+(before), ``fast`` = the cached-layout products of :mod:`eogapfill.fill.foscat_ops` (after,
+the package's default); ``both`` runs the two cases of each grid one after the other.
+
+A case first times the loss alone (forward and backward passes of the package's loss, 12 local
+masks, on a synthetic map): ``first loss`` includes building the wavelet kernels (read from
+foscat's disk cache after the first run), ``loss`` is the mean of ``--repeats`` later
+evaluations. Then it fills a synthetic day (meridional SST gradient, eddies, a continent, 30%
+cloud, the default OI start, one member) twice, with ``--epochs`` and ``2 * --epochs``
+iterations: the difference of the two members' synthesis times over the difference of the
+iterations run is the cost of one iteration (an iteration may evaluate the loss more than
+once), the rest of the fill is the set-up (OI start, masks, reference statistics). Wall time and process CPU time (all threads)
+are both reported: on a shared machine the CPU time stays honest when the wall time does not.
 
 Usage::
 
-    python benchmarks/bench_foscat.py                 # nside 32 and 64
-    python benchmarks/bench_foscat.py --nside 32      # one grid
-    python benchmarks/bench_foscat.py --large         # adds nside 128 and 256
-    python benchmarks/bench_foscat.py --threads 1     # torch threads per process
+    python benchmarks/bench_foscat.py                   # nside 32 and 64, before and after
+    python benchmarks/bench_foscat.py --nside 128 --ops fast
+    python benchmarks/bench_foscat.py --large           # adds nside 128 and 256
+    python benchmarks/bench_foscat.py --threads 2       # torch threads per process
 """
 
 from __future__ import annotations
@@ -23,6 +32,7 @@ import os
 import subprocess
 import sys
 import time
+from typing import Any
 
 
 def synthetic_day(nside: int, seed: int = 0):
@@ -45,49 +55,117 @@ def synthetic_day(nside: int, seed: int = 0):
     )
 
 
-def run_case(nside: int, device: str, epochs: int, threads: int | None) -> dict:
-    """Time one (nside, device) case in this process; returns a row of the table."""
+def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
+    """(first, wall, CPU) seconds of one loss evaluation, forward and backward, 12 masks."""
+    import numpy as np
+
+    from eogapfill.fill.foscat import _import_foscat, _loss_function, _operator
+    from eogapfill.fill.masks import local_masks
+
+    scat_cov, _, torch = _import_foscat()
+    day = synthetic_day(nside)
+    values = day.SST_L3S.values
+    sea = np.isfinite(values) | day.gap.values
+    ref_map = np.where(np.isfinite(values), values, np.nanmean(values)).astype("float32")
+    rng = np.random.default_rng(0)
+    start = ref_map + rng.normal(0.0, 0.3, ref_map.size).astype("float32")
+    scat = _operator(scat_cov)
+    bk = scat.backend
+    masks = bk.bk_cast((local_masks(nside) * sea).astype("float32"))
+    args = (None, masks, 0.0, [], 0.0, None, 1.0)
+
+    def evaluate() -> None:
+        x = torch.tensor(start, device=bk.torch_device, requires_grad=True)
+        loss = _loss_function(x, scat, args)
+        torch.autograd.grad(loss, x)
+        if x.is_cuda:
+            torch.cuda.synchronize()
+
+    t0 = time.perf_counter()
+    ref = scat.eval(bk.bk_cast(ref_map), mask=masks)
+    args = (ref, *args[1:])
+    evaluate()
+    first = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    for _ in range(repeats):
+        evaluate()
+    return first, (time.perf_counter() - t0) / repeats, (time.process_time() - c0) / repeats
+
+
+def run_case(
+    nside: int, device: str, epochs: int, threads: int | None, ops: str, repeats: int
+) -> dict:
+    """Time one (nside, device, ops) case in this process; returns a row of the table."""
     import numpy as np
     import torch
 
-    from eogapfill.fill.foscat import fill_foscat
+    import eogapfill.fill.foscat as module
+    from eogapfill.fill import foscat_ops
 
+    foscat_ops.set_enabled(ops == "fast")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    first, loss_wall, loss_cpu = time_loss(nside, repeats)
+
+    # the synthesis of a member is timed on its own: the set-up around it (the OI start
+    # above all) varies more from run to run than an iteration costs
+    member_times: list[tuple[float, float]] = []
+    run_member = module._run_member
+
+    def timed_member(*args: Any, **kwargs: Any) -> Any:
+        start, cpu_start = time.perf_counter(), time.process_time()
+        out = run_member(*args, **kwargs)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        member_times.append((time.perf_counter() - start, time.process_time() - cpu_start))
+        return out
+
+    module._run_member = timed_member
     day = synthetic_day(nside)
     options = {"device": device, "threads": threads, "progress": False}
-    fill_foscat(day, n_epochs=1, **options)  # warm-up: foscat builds and caches its kernels
+    module.fill_foscat(day, n_epochs=1, **options)  # warm-up: foscat builds its kernels
     timings = []
     for n in (epochs, 2 * epochs):
         start, cpu_start = time.perf_counter(), time.process_time()
-        out = fill_foscat(day, n_epochs=n, **options)
-        if device == "cuda":
-            torch.cuda.synchronize()
+        out = module.fill_foscat(day, n_epochs=n, **options)
+        total = (time.perf_counter() - start, time.process_time() - cpu_start)
         run = int(np.isfinite(out.loss.values[0]).sum()) - 1  # iterations actually run
-        timings.append((time.perf_counter() - start, time.process_time() - cpu_start, run))
-    (t1, c1, n1), (t2, c2, n2) = timings
-    per_epoch = (t2 - t1) / max(n2 - n1, 1)
+        timings.append((*total, *member_times[-1], run))
+    (t1, c1, m1, mc1, n1), (t2, c2, m2, mc2, n2) = timings
+    per_epoch = (m2 - m1) / max(n2 - n1, 1)
+    cpu_per_epoch = (mc2 - mc1) / max(n2 - n1, 1)
     n_threads = threads if threads is not None else torch.get_num_threads()
     return {
         "nside": nside,
         "device": device,
+        "ops": ops,
         "name": torch.cuda.get_device_name(0) if device == "cuda" else f"CPU, {n_threads} thread(s)",
+        "first_loss_s": first,
+        "loss_s": loss_wall,
+        "cpu_loss_s": loss_cpu,
         "setup_s": t1 - n1 * per_epoch,
+        "cpu_setup_s": c1 - n1 * cpu_per_epoch,
         "per_epoch_s": per_epoch,
-        "cpu_per_epoch_s": (c2 - c1) / max(n2 - n1, 1),
+        "cpu_per_epoch_s": cpu_per_epoch,
         "epochs": f"{n1}/{n2}",
     }
 
 
-def _spawn(nside: int, device: str, epochs: int, threads: int | None) -> dict:
+def _spawn(
+    nside: int, device: str, epochs: int, threads: int | None, ops: str, repeats: int
+) -> dict:
     env = dict(os.environ)
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
     cmd = [sys.executable, __file__, "--worker", "--nside", str(nside), "--device", device,
-           "--epochs", str(epochs)]
+           "--epochs", str(epochs), "--ops", ops, "--repeats", str(repeats)]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"case nside={nside} device={device} failed:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"case nside={nside} device={device} ops={ops} failed:\n{proc.stderr[-3000:]}"
+        )
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -95,14 +173,20 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--nside", type=int, action="append", help="grid(s) to time")
     parser.add_argument("--large", action="store_true", help="also time nside 128 and 256")
-    parser.add_argument("--epochs", type=int, default=5, help="epochs of the shorter run")
+    parser.add_argument("--epochs", type=int, default=5, help="iterations of the shorter fill")
+    parser.add_argument("--repeats", type=int, default=3, help="loss evaluations timed")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
+    parser.add_argument(
+        "--ops", choices=("foscat", "fast", "both"), default="both",
+        help="foscat's own sparse products (before), the cached ones (after), or both",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--device", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
-        row = run_case(args.nside[0], args.device, args.epochs, args.threads)
+        row = run_case(args.nside[0], args.device, args.epochs, args.threads, args.ops,
+                       args.repeats)
         print(json.dumps(row))
         return
 
@@ -112,30 +196,41 @@ def main(argv: list[str] | None = None) -> None:
     if args.large:
         nsides = sorted(set(nsides) | {128, 256})
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    ops_list = ["foscat", "fast"] if args.ops == "both" else [args.ops]
     rows = []
     for nside in nsides:
         for device in devices:
-            rows.append(_spawn(nside, device, args.epochs, args.threads))
-            print(f"  done nside={nside} {device}", file=sys.stderr, flush=True)
+            for ops in ops_list:
+                rows.append(_spawn(nside, device, args.epochs, args.threads, ops, args.repeats))
+                print(f"  done nside={nside} {device} {ops}", file=sys.stderr, flush=True)
 
     print(
-        f"\nfoscat fill, seconds per L-BFGS epoch (synthetic day, 30% cloud; torch "
-        f"{torch.__version__}); 's/epoch' is wall time, 'cpu s/ep' the process CPU time "
-        "(all threads; on a busy machine it stays honest when wall time does not)"
+        f"\nfoscat fill, seconds per loss evaluation (forward + backward, 12 masks) and per "
+        f"L-BFGS iteration (synthetic day, 30% cloud, one member; torch {torch.__version__}); "
+        "'cpu' columns are process CPU time (all threads; on a busy machine it stays honest "
+        "when wall time does not)"
     )
     header = (
-        f"{'nside':>6} {'device':>6} {'hardware':>28} {'setup s':>8} {'s/epoch':>8} "
-        f"{'cpu s/ep':>8} {'epochs':>6} {'GPU/CPU':>8}"
+        f"{'nside':>5} {'device':>6} {'ops':>6} {'hardware':>20} {'setup s':>8} {'cpu':>7} "
+        f"{'1st loss':>8} {'loss s':>7} {'cpu':>7} {'s/iter':>7} {'cpu':>7} {'iters':>5} "
+        f"{'speed-up':>8}"
     )
     print(header)
     print("-" * len(header))
-    cpu = {r["nside"]: r["per_epoch_s"] for r in rows if r["device"] == "cpu"}
+    before = {(r["nside"], r["device"]): r for r in rows if r["ops"] == "foscat"}
     for r in rows:
-        ratio = f"{r['per_epoch_s'] / cpu[r['nside']]:.3f}" if r["device"] == "cuda" else ""
-        print(
-            f"{r['nside']:>6} {r['device']:>6} {r['name'][:28]:>28} {r['setup_s']:>8.2f} "
-            f"{r['per_epoch_s']:>8.3f} {r['cpu_per_epoch_s']:>8.3f} {r['epochs']:>6} {ratio:>8}"
+        ref = before.get((r["nside"], r["device"]))
+        ratio = (
+            f"{ref['cpu_per_epoch_s'] / r['cpu_per_epoch_s']:.1f}x"
+            if ref is not None and r["ops"] == "fast" and r["cpu_per_epoch_s"] > 0 else ""
         )
+        print(
+            f"{r['nside']:>5} {r['device']:>6} {r['ops']:>6} {r['name'][:20]:>20} "
+            f"{r['setup_s']:>8.2f} {r['cpu_setup_s']:>7.2f} {r['first_loss_s']:>8.2f} "
+            f"{r['loss_s']:>7.3f} {r['cpu_loss_s']:>7.3f} {r['per_epoch_s']:>7.3f} "
+            f"{r['cpu_per_epoch_s']:>7.3f} {r['epochs']:>5} {ratio:>8}"
+        )
+    print("speed-up: CPU seconds per iteration, foscat's products over the cached ones")
     if len(devices) == 1:
         print("(torch sees no GPU: CPU only)")
 
