@@ -724,6 +724,31 @@ def test_default_methods_are_the_package_fills_present(hidden_day):
         assert methods["noise"](hidden.SST_L3S, hidden.gap).sizes["member"] == 2
 
 
+def test_default_methods_read_the_registry(hidden_day):
+    from eogapfill.fill import METHODS, register_method
+
+    register_method("mean_test", _fill_mean, grid="healpix", description="observed mean")
+    try:
+        methods = default_methods()
+    finally:
+        del METHODS["mean_test"]
+    assert list(methods)[-1] == "mean_test"  # a registered method is compared for free
+    _, hidden, _ = hidden_day
+    assert np.isfinite(methods["mean_test"](hidden.SST_L3S, hidden.gap).filled).any()
+
+
+def test_validate_imports_no_fill_module():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, eogapfill.validate; print(sorted(m for m in sys.modules "
+        "if m.startswith('eogapfill.fill.') and m != 'eogapfill.fill.registry'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
 def test_validation_experiment_on_healpix_days(smooth_scene):
     day = _day(smooth_scene)
     other = day.assign(gap=day.sea & xr.DataArray(blob_field(NSIDE, 15, 2) > 0.8, dims="cells"))

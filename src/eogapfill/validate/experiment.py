@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 import time
 from collections.abc import Callable, Mapping
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from eogapfill.fill import METHODS, method_names
 from eogapfill.healpix import check_nside, grid_of
 from eogapfill.validate.hide import cloud_pattern_from, hide_pixels
 from eogapfill.validate.inputs import ArrayLike, map_of, mask_of
@@ -20,16 +20,6 @@ from eogapfill.validate.report import COLUMNS, score_fill
 from eogapfill.validate.texture import large_scale_fit
 
 __all__ = ["ValidationCase", "compare_methods", "default_methods", "validation_experiment"]
-
-
-#: Fills of the package: name -> (module, function, options passed when the function takes them).
-_FILLS = {
-    "laplace": ("eogapfill.fill.laplace", "fill_laplace", ()),
-    "noise": ("eogapfill.fill.noise", "fill_noise", ("n_members", "seed")),
-    "alm": ("eogapfill.fill.alm", "fill_alm", ()),
-    "oi": ("eogapfill.fill.oi", "fill_oi", ("n_members", "seed")),
-    "foscat": ("eogapfill.fill.foscat", "fill_foscat", ("n_members", "seed")),
-}
 
 
 def _accepts(fn: Callable, name: str) -> bool:
@@ -40,31 +30,30 @@ def _accepts(fn: Callable, name: str) -> bool:
 def default_methods(
     n_members: int = 4, seed: int = 0, *, include_foscat: bool = False
 ) -> dict[str, Callable[..., xr.Dataset]]:
-    """The package's fills present at run time, as ``name -> fill(sst, gaps)``.
+    """The package's HEALPix fills present at run time, as ``name -> fill(sst, gaps)``.
 
-    Laplace, the Laplace + noise control, Alm and optimal interpolation (with ``n_members``
-    conditional simulations) when their modules exist; foscat only with
-    ``include_foscat=True`` (slow). ``n_members`` and ``seed`` are passed to the fills that
-    take them.
+    Every HEALPix method of the registry (:data:`eogapfill.fill.METHODS`), in its order,
+    whose modules are installed: Laplace, the Laplace + noise control, Alm and optimal
+    interpolation (with ``n_members`` conditional simulations), and any method registered
+    since; the methods of the ``foscat`` extra only with ``include_foscat=True`` (slow).
+    ``n_members`` and ``seed`` are passed to the stochastic fills that take them.
+
+    Raises
+    ------
+    ImportError
+        With ``include_foscat=True`` when foscat or torch is not installed, saying what to
+        install.
     """
     methods: dict[str, Callable[..., xr.Dataset]] = {}
-    for name, (module, function, options) in _FILLS.items():
-        if name == "foscat" and not include_foscat:
+    for name in method_names("healpix"):
+        entry = METHODS[name]
+        if entry.extra == "foscat" and not include_foscat:
             continue
-        try:
-            mod = importlib.import_module(module)
-        except ImportError as err:
-            if name == "foscat":
-                raise ImportError(
-                    f"foscat fill asked for but not importable ({err}); install the optional "
-                    "dependencies with pip install 'eogapfill[foscat]'"
-                ) from err
-            if err.name == module:  # the module is not there (yet): skip this fill
-                continue
-            raise
-        fn = getattr(mod, function)
+        if entry.extra != "foscat" and not entry.available():
+            continue  # the module is not installed: skip this fill
+        fn = entry.load()  # an ImportError says what to install
         values = {"n_members": n_members, "seed": seed}
-        kwargs = {k: values[k] for k in options if _accepts(fn, k)}
+        kwargs = {k: v for k, v in values.items() if entry.stochastic and _accepts(fn, k)}
         methods[name] = _bind(fn, kwargs)
     return methods
 

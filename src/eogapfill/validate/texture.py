@@ -13,8 +13,8 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.laplace import neighbour_mean
-from eogapfill.healpix import EARTH_RADIUS_KM, healpix_dataset, neighbours
+from eogapfill.harmonics import fit_harmonics
+from eogapfill.healpix import EARTH_RADIUS_KM, neighbour_mean, neighbours
 from eogapfill.validate.inputs import (
     ArrayLike,
     checked_nside,
@@ -47,12 +47,13 @@ def large_scale_fit(
 
     The map to remove from both the fill and the truth before comparing their spectra
     (:func:`small_scale_power_ratio`): the package's Alm fit
-    (:func:`eogapfill.fill.alm.fit_alm`) of the observed cells, evaluated on every cell.
+    (:func:`eogapfill.harmonics.fit_harmonics`, the fit of ``fill_alm``) of the observed cells,
+    evaluated on every cell.
 
     Large holes (continents, big cloud systems) leave some harmonics nearly unconstrained and
     a plain fit can swing by tens of degrees inside them; then the common map dominates both
     masked maps and the spectral ratio drifts back to 1. The default ``ridge=1e-3`` (a
-    Tikhonov penalty, see ``fit_alm``) keeps the fit bounded there at the cost of a few
+    Tikhonov penalty, see ``fit_harmonics``) keeps the fit bounded there at the cost of a few
     hundredths of a degree on the observed cells; ``ridge=0`` gives the plain fit.
 
     Parameters
@@ -79,8 +80,6 @@ def large_scale_fit(
     >>> bool(np.allclose(large_scale_fit(m), 20.0))
     True
     """
-    from eogapfill.fill.alm import fit_alm
-
     v = map_of(values, "values")
     npix = v.size
     nside_map = hp.npix2nside(npix) if nside is None else checked_nside(npix, nside)
@@ -89,9 +88,8 @@ def large_scale_fit(
         obs &= mask_of(observed, npix, "observed")
     if not obs.any():
         raise ValueError("no finite observed cell to fit the large-scale map on")
-    sst = healpix_dataset({"values": np.where(obs, v, np.nan)}, nside_map)["values"]
-    _, large = fit_alm(sst, lmax=lmax, ridge=ridge)
-    return np.asarray(large.values, dtype="float64")
+    _, large = fit_harmonics(np.where(obs, v, np.nan), obs, nside_map, lmax, ridge=ridge)
+    return np.asarray(large, dtype="float64")
 
 
 def common_large_scale(
@@ -211,7 +209,7 @@ def neighbour_variance_ratio(x: ArrayLike, truth: ArrayLike, mask: ArrayLike, ns
     """Variance of ``x - mean of its neighbours`` on the mask, relative to the truth's.
 
     Each map's residual uses its own finite HEALPix neighbours
-    (:func:`eogapfill.fill.laplace.neighbour_mean`: NaN neighbours, such as land or unknown
+    (:func:`eogapfill.healpix.neighbour_mean`: NaN neighbours, such as land or unknown
     truth, are left out). 1: the fill is as rough at the cell scale as the truth;
     0: a harmonic (Laplace) fill; white noise of the right variance also gives 1, so read it
     with :func:`gradient_histogram_distance`.
