@@ -13,8 +13,10 @@ from eogapfill.preprocess import (
     quality_filter,
     save_day,
     sea_mask,
+    temperature_unit,
     to_celsius,
 )
+from eogapfill.seawater import sea_water_bounds
 
 
 def _products(shape=(4, 6), *, day="2024-06-01", lat_descending=False):
@@ -67,6 +69,34 @@ def test_unit_mixups_raise(values, units, match):
     attrs = {} if units is None else {"units": units}
     with pytest.raises(ValueError, match=match):
         to_celsius(xr.DataArray(values, dims="x", attrs=attrs, name="sst"))
+
+
+_SPELLINGS = [
+    *[(u, "kelvin", 300.15) for u in ("K", "kelvin", "Kelvin", "kelvins", "degK", "degrees_K")],
+    *[
+        (u, "degC", 27.0)
+        for u in ("degC", "deg_C", "degrees_C", "degree_Celsius", "degrees_Celsius", "celsius",
+                  "°C", "C", "deg C")
+    ],
+    *[(u, "degF", 80.6) for u in ("degF", "degree_Fahrenheit", "fahrenheit", "°F", "deg F")],
+]
+
+
+@pytest.mark.parametrize(("units", "unit", "value"), _SPELLINGS, ids=lambda x: str(x))
+def test_one_unit_recogniser_for_every_reader(units, unit, value):
+    from eogapfill.plot import _celsius
+
+    assert temperature_unit(units) == unit
+    da = xr.DataArray([value], dims="x", attrs={"units": units}, name="sst")
+    np.testing.assert_allclose(to_celsius(da).values, [27.0])
+    np.testing.assert_allclose(_celsius(da).values, [27.0])
+    low, high = sea_water_bounds(units)
+    assert low < value < high
+
+
+@pytest.mark.parametrize("units", ["", "m", "1", "degrees_north", None])
+def test_what_is_not_a_temperature(units):
+    assert temperature_unit(units) is None
 
 
 def test_quality_filter_keeps_level_5_only():

@@ -417,6 +417,12 @@ BAD_INPUTS = [
         id="kelvin-units",
     ),
     pytest.param(
+        lambda d: d.assign(SST_L3S=(d.SST_L3S * 1.8 + 32).assign_attrs(units="degree_Fahrenheit")),
+        {},
+        "is in degF",
+        id="fahrenheit-units",
+    ),
+    pytest.param(
         lambda d: d.assign(SST_L3S=(d.SST_L3S + 273.15).assign_attrs(units="degC")),
         {},
         "is it kelvin",

@@ -23,6 +23,9 @@ from matplotlib.axes import Axes
 from matplotlib.colors import Colormap, to_rgba
 from matplotlib.figure import Figure
 
+from eogapfill.preprocess import single_day
+from eogapfill.seawater import temperature_unit
+
 __all__ = [
     "CLOUD_COLOR",
     "ICE_COLOR",
@@ -40,8 +43,6 @@ LAND_COLOR = "0.6"
 CLOUD_COLOR = "white"
 #: Colour of sea ice without a value.
 ICE_COLOR = "#c3d3e0"
-
-_KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k"}
 
 
 def sst_cmap(name: str = "roma_r") -> Colormap:
@@ -228,26 +229,20 @@ def plot_latlon(
 
 
 def _celsius(da: xr.DataArray) -> xr.DataArray:
-    units = str(da.attrs.get("units", "")).strip().lower()
-    if units in _KELVIN_UNITS:
+    """A temperature in degC, from any :func:`~eogapfill.seawater.temperature_unit`."""
+    unit = temperature_unit(da.attrs.get("units"))
+    if unit == "kelvin":
         out = da - 273.15
-    elif units in {"degc", "celsius", "degree_celsius", "degrees_celsius", "c"}:
+    elif unit == "degC":
         out = da
+    elif unit == "degF":
+        out = (da - 32.0) / 1.8
     else:
         raise ValueError(
-            f"{da.name!r} has units {da.attrs.get('units')!r}: expected 'kelvin' or 'degC'"
+            f"{da.name!r} has units {da.attrs.get('units')!r}: expected a temperature, "
+            "'kelvin', 'degC' or 'degF'"
         )
     return out.assign_attrs(units="degC")
-
-
-def _one_day(ds: xr.Dataset, what: str) -> xr.Dataset:
-    if "time" in ds.dims:
-        if ds.sizes["time"] != 1:
-            raise ValueError(
-                f"{what} holds {ds.sizes['time']} days: select one, e.g. ds.isel(time=0)"
-            )
-        ds = ds.isel(time=0)
-    return ds
 
 
 def plot_sample_day(
@@ -287,8 +282,8 @@ def plot_sample_day(
     >>> len(fig.axes)
     3
     """
-    l3s = _one_day(l3s_day, "l3s_day")
-    l4 = _one_day(l4_day, "l4_day")
+    l3s = single_day(l3s_day, "l3s_day")
+    l4 = single_day(l4_day, "l4_day")
     for ds, names in (
         (l3s, ("sea_surface_temperature", "quality_level")),
         (l4, ("analysed_sst", "mask")),

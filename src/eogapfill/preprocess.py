@@ -1,7 +1,8 @@
 """Turn the raw L3S and L4 products into one clean day on their common lat/lon grid.
 
-- temperatures go from kelvin to degC with pint-xarray (CF unit strings read by cf_xarray;
-  degF and any other temperature unit pint knows are converted too);
+- temperatures go from kelvin to degC with pint-xarray (the unit strings read by the
+  package's one recogniser, :func:`~eogapfill.seawater.temperature_unit`, then by
+  cf_xarray; degF and any other temperature unit pint knows are converted too);
 - every value is checked for plausibility as sea water (-2.5 to 40 degC,
   :data:`eogapfill.seawater.SEA_WATER_DEGC`, the bounds the fills keep to): a field
   with many implausible values (wrong or mixed units) is refused, a few glitches (a 1e6, an
@@ -25,7 +26,7 @@ import numpy as np
 import pint_xarray  # noqa: F401  (registers the .pint accessor)
 import xarray as xr
 
-from eogapfill.seawater import SEA_WATER_DEGC, ImplausibleTemperatureWarning
+from eogapfill.seawater import SEA_WATER_DEGC, ImplausibleTemperatureWarning, temperature_unit
 
 __all__ = [
     "MASK_FLAGS",
@@ -37,6 +38,8 @@ __all__ = [
     "quality_filter",
     "save_day",
     "sea_mask",
+    "single_day",
+    "temperature_unit",
     "to_celsius",
 ]
 
@@ -60,6 +63,11 @@ class ImplausibleSSTWarning(ImplausibleTemperatureWarning):
     """
 
 
+def _pint_units(units: str) -> str:
+    """``units`` as pint reads it: a :func:`temperature_unit` by its pint name, else as given."""
+    return temperature_unit(units) or units
+
+
 def _quantify(da: xr.DataArray, name: str) -> xr.DataArray:
     units = da.attrs.get("units")
     if units is None:
@@ -67,7 +75,7 @@ def _quantify(da: xr.DataArray, name: str) -> xr.DataArray:
             f"{name!r} has no 'units' attribute: set it, e.g. da.attrs['units'] = 'kelvin'"
         )
     try:
-        quantified = da.pint.quantify()
+        quantified = da.assign_attrs(units=_pint_units(str(units))).pint.quantify()
     except Exception as err:  # pint-xarray groups pint's parse errors
         raise ValueError(
             f"{name!r} has units {units!r}, which pint cannot read as a unit: {_UNIT_HELP} "
@@ -165,7 +173,8 @@ def _explain(raw: np.ndarray, bad: np.ndarray, units: str) -> tuple[str, bool] |
     """A unit other than ``units`` in which the implausible ``raw[bad]`` numbers are plausible,
     and whether the other numbers are plausible in it too (a wrong label, not a mix)."""
     def unit(name: str) -> object:
-        return xr.DataArray([0.0], dims="x", attrs={"units": name}).pint.quantify().pint.units
+        attrs = {"units": _pint_units(name)}
+        return xr.DataArray([0.0], dims="x", attrs=attrs).pint.quantify().pint.units
 
     odd, rest = raw[bad & np.isfinite(raw)], raw[~bad & np.isfinite(raw)]
     if odd.size == 0:
@@ -272,7 +281,15 @@ def sea_mask(mask: xr.DataArray) -> xr.DataArray:
     return out.rename("sea")
 
 
-def _one_day(ds: xr.Dataset, what: str) -> xr.Dataset:
+def single_day(ds: xr.Dataset, what: str) -> xr.Dataset:
+    """The one day of ``ds`` (its ``time`` dimension dropped); ``ValueError`` if it holds more.
+
+    ``what`` names ``ds`` in the message (e.g. ``"l3s"``).
+
+    >>> ds = xr.Dataset({"sst": (("time", "x"), [[1.0, 2.0]])})
+    >>> dict(single_day(ds, "l3s").sizes)
+    {'x': 2}
+    """
     if "time" in ds.dims:
         if ds.sizes["time"] != 1:
             raise ValueError(
@@ -321,7 +338,7 @@ def prepare_day(
                 f"{what} has no {', '.join(map(repr, missing))}: open it with "
                 f"eogapfill.data.open_{what}(...)"
             )
-    l3s, l4 = _one_day(l3s, "l3s"), _one_day(l4, "l4")
+    l3s, l4 = single_day(l3s, "l3s"), single_day(l4, "l4")
     if "time" in l3s.coords and "time" in l4.coords:
         t3, t4 = l3s["time"].values.astype("datetime64[D]"), l4["time"].values.astype("datetime64[D]")
         if t3 != t4:

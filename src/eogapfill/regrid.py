@@ -41,12 +41,11 @@ import numpy as np
 import xarray as xr
 
 from eogapfill.healpix import HealpixGrid, check_nside, grid_of, healpix_dataset, nest_to_ring
+from eogapfill.seawater import temperature_unit
 
 __all__ = ["to_healpix", "to_latlon"]
 
 _CONTRACT_VARIABLES = ("SST_L3S", "SST_L4")
-_KELVIN_UNITS = {"k", "kelvin", "kelvins", "degk", "deg_k", "degrees_k"}
-_CELSIUS_UNITS = {"degc", "deg_c", "celsius", "degree_celsius", "degrees_celsius", "°c"}
 _MAX_DEGC = 100.0  # a cell mean above this is not a sea temperature in degC
 _BAND_POINTS = 2**20  # source points per bincount pass on numpy inputs
 _SQUEEZABLE = ("time",)  # length-1 dims dropped from the day (kept as scalar coords)
@@ -130,10 +129,10 @@ def _check_day(day: xr.Dataset, variables: tuple[str, ...]) -> xr.Dataset:
                 "('latitude', 'longitude'): select one time with day.isel(time=i), or rename "
                 "the dims, e.g. day.rename(lat='latitude', lon='longitude')"
             )
-        units = str(sub[name].attrs.get("units", "")).strip().lower()
-        if units in _KELVIN_UNITS:
+        unit = temperature_unit(sub[name].attrs.get("units"))
+        if unit in ("kelvin", "degF"):
             raise ValueError(
-                f"{name!r} is in kelvin; the HEALPix day is in degC: convert it first "
+                f"{name!r} is in {unit}; the HEALPix day is in degC: convert it first "
                 "(eogapfill.preprocess.to_celsius, or prepare_day does it)"
             )
     for dim in ("latitude", "longitude"):
@@ -479,7 +478,7 @@ def to_healpix(
     checked = [
         v
         if v in _CONTRACT_VARIABLES
-        or str(sub[v].attrs.get("units", "")).strip().lower() in _CELSIUS_UNITS
+        or temperature_unit(sub[v].attrs.get("units")) == "degC"
         else None
         for v in variables
     ]

@@ -64,8 +64,8 @@ def fit_alm(
     Returns
     -------
     coeffs : xarray.DataArray
-        Shape ``((lmax+1)**2,)`` on dim ``harmonic`` with coords ``l`` and ``m`` (the column order of
-        :func:`real_ylm_basis`), units of the map times ``sqrt(sr)``.
+        Shape ``((lmax+1)**2,)`` on dim ``harmonic`` with coords ``l`` and ``m`` (the column
+        order of :func:`real_ylm_basis`), units of the map times ``sqrt(sr)``.
     large_scale : xarray.DataArray
         The fitted map on every cell (land included), same dims and coords as ``sst``.
 

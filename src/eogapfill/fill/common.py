@@ -26,6 +26,7 @@ from eogapfill.seawater import (
     SEA_WATER_DEGC,
     ImplausibleTemperatureWarning,
     sea_water_bounds,
+    temperature_unit,
 )
 
 __all__ = [
@@ -313,7 +314,7 @@ def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
 
     Checks ``filled`` and ``members`` in the gap cells; records the count in the attribute
     ``n_implausible`` (0 when all are plausible). Maps whose units are not a temperature
-    (neither degC nor kelvin) are not checked.
+    (:func:`~eogapfill.seawater.temperature_unit`; no units = degC) are not checked.
     """
     units = str(inputs.sst.attrs.get("units", ""))
     bounds = sea_water_bounds(units)
@@ -335,7 +336,7 @@ def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
     out.attrs["n_implausible"] = count
     if not count:
         return
-    shown = "degC" if low < 100 else "K"
+    shown = {"kelvin": "K", "degF": "degF"}.get(temperature_unit(units) or "degC", "degC")
     warnings.warn(
         f"{method}: {count} gap value(s) lie outside what sea water can have "
         f"({low:g} to {high:g} {shown}), e.g. {worst:.1f} {shown}{_where(inputs.sst, worst_cell)}. "
