@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from eogapfill.data import L3S_URL, L4_URLS, StoreError, open_l3s, open_l4, open_store
+from eogapfill.data import (
+    L3S_URL,
+    L4_URLS,
+    StoreError,
+    open_day,
+    open_l3s,
+    open_l4,
+    open_store,
+)
+from eogapfill.preprocess import prepare_day
 from eogapfill.sample import SAMPLE_START
 from tests.conftest import TEST_RESOLUTION
 
@@ -85,3 +94,22 @@ def test_remote_defaults_are_the_public_arco_stores():
     assert L3S_URL.endswith("timeChunked.zarr") and "L3S" in L3S_URL
     assert "mdl-arco-geo" in L4_URLS["geo"] and L4_URLS["geo"].endswith("geoChunked.zarr")
     assert "mdl-arco-time" in L4_URLS["time"]
+
+
+def test_open_day_is_open_and_prepare(sample_day):
+    day = open_day(DAY, resolution=TEST_RESOLUTION)
+    assert isinstance(day["SST_L3S"].data, dask.array.Array)  # lazy until asked
+    xr.testing.assert_identical(day.load(), sample_day)
+    strict = open_day(DAY, resolution=TEST_RESOLUTION, min_quality=3, implausible="raise")
+    expected = prepare_day(
+        open_l3s(DAY, resolution=TEST_RESOLUTION),
+        open_l4(DAY, resolution=TEST_RESOLUTION),
+        min_quality=3,
+    )
+    xr.testing.assert_identical(strict.load(), expected.load())
+
+
+@pytest.mark.parametrize("date", [None, slice("2024-06-01", "2024-06-02")], ids=["none", "range"])
+def test_open_day_opens_one_day(date):
+    with pytest.raises(ValueError, match="open_day opens one day"):
+        open_day(date, resolution=TEST_RESOLUTION)

@@ -42,6 +42,7 @@ __all__ = [
     "L4_URLS",
     "TIMEOUT_ENV",
     "StoreError",
+    "open_day",
     "open_l3s",
     "open_l4",
     "open_store",
@@ -617,4 +618,59 @@ def open_l4(
         resolution=resolution,
         timeout=timeout,
         missing_chunks=missing_chunks,
+    )
+
+
+def open_day(
+    date: DayLike,
+    *,
+    source: Source = "sample",
+    resolution: float = 0.25,
+    storage_options: dict | None = None,
+    timeout: Timeout = None,
+    min_quality: int = 5,
+    implausible: Literal["mask", "raise"] = "mask",
+) -> xr.Dataset:
+    """One clean day, opened and prepared: ``prepare_day(open_l3s(date), open_l4(date))``.
+
+    Parameters
+    ----------
+    date
+        One UTC day (``"2024-06-01"``, a date or ``numpy.datetime64``); for a range of days
+        open the products with :func:`open_l3s` and :func:`open_l4`.
+    source, resolution, storage_options, timeout
+        As in :func:`open_l3s`, for both products (L4 time-chunked).
+    min_quality, implausible
+        As in :func:`eogapfill.preprocess.prepare_day`.
+
+    Returns
+    -------
+    xr.Dataset
+        ``SST_L3S`` and ``SST_L4`` (degC), ``mask`` and ``sea`` on ``(latitude, longitude)``,
+        lazy (dask-backed): call ``.load()`` to compute it once.
+
+    Examples
+    --------
+    >>> day = open_day("2024-06-01")  # doctest: +SKIP
+    >>> sorted(day.data_vars)  # doctest: +SKIP
+    ['SST_L3S', 'SST_L4', 'mask', 'sea']
+    """
+    from eogapfill.preprocess import prepare_day  # preprocess is the layer above
+
+    if date is None or isinstance(date, slice):
+        raise ValueError(
+            f"open_day opens one day, got {date!r}: pass a day such as '2024-06-01', or open "
+            "a range of days with open_l3s and open_l4"
+        )
+    where = {
+        "source": source,
+        "resolution": resolution,
+        "storage_options": storage_options,
+        "timeout": timeout,
+    }
+    return prepare_day(
+        open_l3s(date, **where),
+        open_l4(date, **where),
+        min_quality=min_quality,
+        implausible=implausible,
     )
