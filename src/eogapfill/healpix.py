@@ -246,9 +246,10 @@ def rings(nside: int) -> Rings:
     return _rings(nside)
 
 
-@lru_cache(maxsize=4)
-def _ring_to_nest(nside: int) -> np.ndarray:
-    idx = hp.ring2nest(nside, np.arange(12 * nside**2, dtype=np.int64))
+@lru_cache(maxsize=8)
+def _reorder(nside: int, to_nest: bool) -> np.ndarray:
+    convert = hp.ring2nest if to_nest else hp.nest2ring
+    idx = convert(nside, np.arange(12 * nside**2, dtype=np.int64))
     idx.setflags(write=False)
     return idx
 
@@ -262,14 +263,7 @@ def ring_to_nest(nside: int) -> np.ndarray:
     [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     """
     check_nside(nside)
-    return _ring_to_nest(nside)
-
-
-@lru_cache(maxsize=4)
-def _nest_to_ring(nside: int) -> np.ndarray:
-    idx = hp.nest2ring(nside, np.arange(12 * nside**2, dtype=np.int64))
-    idx.setflags(write=False)
-    return idx
+    return _reorder(nside, True)
 
 
 def nest_to_ring(nside: int) -> np.ndarray:
@@ -282,7 +276,7 @@ def nest_to_ring(nside: int) -> np.ndarray:
     True
     """
     check_nside(nside)
-    return _nest_to_ring(nside)
+    return _reorder(nside, False)
 
 
 def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
