@@ -42,17 +42,61 @@ __all__ = [
 _INT32_MAX = 2**31 - 1
 
 
-def _compact(csr: torch.Tensor) -> torch.Tensor:
-    """``csr`` with 32-bit indices when its size allows it (faster sparse products)."""
-    if max(csr.shape) < _INT32_MAX and csr._nnz() < _INT32_MAX:
-        return torch.sparse_csr_tensor(
-            csr.crow_indices().to(torch.int32),
-            csr.col_indices().to(torch.int32),
-            csr.values(),
-            size=csr.shape,
-            check_invariants=False,  # the indices of a CSR tensor, already valid
+def _index_dtype(shape: tuple[int, ...], nnz: int) -> torch.dtype:
+    """32-bit indices when the matrix allows them (faster products, half the memory)."""
+    return torch.int32 if max(*shape, nnz) < _INT32_MAX else torch.int64
+
+
+class _Pattern:
+    """The index arrays of a CSR matrix ``(n_in, n_out)`` and of its transpose.
+
+    Several of foscat's matrices share one pattern (the real and imaginary parts of the
+    wavelets): their :class:`CsrPair` share these arrays. ``perm`` ``(nnz,)`` orders the
+    values of ``W`` as those of ``W^T``.
+    """
+
+    def __init__(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> None:
+        import scipy.sparse as sp
+
+        dtype = _index_dtype(shape, int(col.numel()))
+        self.shape = shape
+        self.crow = crow.to(dtype)
+        self.col = col.to(dtype)
+        order = sp.csr_matrix(  # transposed in O(nnz) by scipy, positions as values
+            (np.arange(col.numel(), dtype="int64"), col.cpu().numpy(), crow.cpu().numpy()),
+            shape=shape,
+        ).T.tocsr()
+        order.sort_indices()
+        device = crow.device
+        self.crow_t = torch.from_numpy(order.indptr.astype(np.int64)).to(device, dtype)
+        self.col_t = torch.from_numpy(order.indices.astype(np.int64)).to(device, dtype)
+        self.perm = torch.from_numpy(order.data).to(device)
+
+    def matches(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> bool:
+        return (
+            shape == self.shape
+            and col.numel() == self.col.numel()
+            and crow.device == self.crow.device
+            and torch.equal(crow.to(self.crow.dtype), self.crow)
+            and torch.equal(col.to(self.col.dtype), self.col)
         )
-    return csr
+
+
+class _Patterns:
+    """The index patterns met so far (few: three matrices per nside), found by content."""
+
+    def __init__(self) -> None:
+        self._known: list[_Pattern] = []
+        self.lock = threading.RLock()
+
+    def find(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> _Pattern:
+        with self.lock:
+            for pattern in self._known:
+                if pattern.matches(crow, col, shape):
+                    return pattern
+            pattern = _Pattern(crow, col, shape)
+            self._known.append(pattern)
+            return pattern
 
 
 class CsrPair:
@@ -66,15 +110,29 @@ class CsrPair:
         ``W^T``, CSR ``(n_out, n_in)``: the forward product.
     """
 
-    def __init__(self, w: torch.Tensor) -> None:
+    def __init__(self, w: torch.Tensor, patterns: _Patterns | None = None) -> None:
         if w.layout != torch.sparse_csr or w.dim() != 2:
             raise ValueError(f"expected a 2-D sparse CSR matrix, got layout {w.layout}, {w.dim()}-D")
-        self.w = _compact(w)
-        self.w_t = _compact(w.t().to_sparse_csr())
+        shape = (int(w.shape[0]), int(w.shape[1]))
+        crow, col, values = w.crow_indices(), w.col_indices(), w.values()
+        pattern = (patterns or _Patterns()).find(crow, col, shape)
+        if crow.dtype == pattern.crow.dtype and col.dtype == pattern.col.dtype:
+            self.w = w  # already compact: no copy
+        else:
+            self.w = _csr(pattern.crow, pattern.col, values, shape)
+        self.w_t = _csr(pattern.crow_t, pattern.col_t, values[pattern.perm], shape[::-1])
 
     @property
     def shape(self) -> tuple[int, int]:
         return int(self.w.shape[0]), int(self.w.shape[1])
+
+
+def _csr(
+    crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
+) -> torch.Tensor:
+    return torch.sparse_csr_tensor(
+        crow, col, values, size=shape, check_invariants=False  # valid by construction
+    )
 
 
 class SparseRightMatmul(torch.autograd.Function):
@@ -105,17 +163,17 @@ class _FastProduct:
     the operator anyway), so that an ``id`` is never reused for another one.
     """
 
-    def __init__(self, original: Any) -> None:
+    def __init__(self, original: Any, patterns: _Patterns | None = None) -> None:
         self.original = original
+        self.patterns = patterns or _Patterns()
         self._pairs: dict[int, tuple[torch.Tensor, CsrPair]] = {}
-        self._lock = threading.Lock()
 
     def pair(self, w: torch.Tensor) -> CsrPair:
         """The cached :class:`CsrPair` of ``w`` (built on first use)."""
-        with self._lock:
+        with self.patterns.lock:
             entry = self._pairs.get(id(w))
             if entry is None or entry[0] is not w:
-                entry = self._pairs[id(w)] = (w, CsrPair(w))
+                entry = self._pairs[id(w)] = (w, CsrPair(w, self.patterns))
         return entry[1]
 
     def __call__(self, smat: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
@@ -135,6 +193,43 @@ class _FastProduct:
         return self.original(smat, mat)
 
 
+class _FastSparseTensor:
+    """A backend's ``bk_SparseTensor`` (COO entries -> CSR matrix, duplicates summed) built by
+    scipy in O(nnz) instead of torch's sort, with 32-bit indices shared by the matrices of
+    one pattern. Complex values and other shapes go to ``original``."""
+
+    def __init__(self, original: Any, device: Any, patterns: _Patterns) -> None:
+        self.original = original
+        self.device = device
+        self.patterns = patterns
+
+    def __call__(self, indice: Any, w: Any, dense_shape: Any = ()) -> torch.Tensor:
+        import scipy.sparse as sp
+
+        shape = tuple(int(n) for n in dense_shape)
+        index = torch.as_tensor(indice)
+        values = torch.as_tensor(w)
+        if (
+            len(shape) != 2
+            or index.dim() != 2
+            or index.shape[0] != 2
+            or values.dim() != 1
+            or values.is_complex()
+            or values.numel() != index.shape[1]
+        ):
+            return self.original(indice, w, dense_shape)
+        rows, cols = index.detach().cpu().long().numpy()
+        matrix = sp.coo_matrix((values.detach().cpu().numpy(), (rows, cols)), shape=shape).tocsr()
+        matrix.sum_duplicates()  # as torch's coalesce, and sorted within each row
+        pattern = self.patterns.find(
+            torch.from_numpy(matrix.indptr.astype(np.int64)).to(self.device),
+            torch.from_numpy(matrix.indices.astype(np.int64)).to(self.device),
+            (shape[0], shape[1]),
+        )
+        data = torch.from_numpy(matrix.data).to(self.device, values.dtype)
+        return _csr(pattern.crow, pattern.col, data, (shape[0], shape[1]))
+
+
 class _FastDownGrade:
     """An operator's ``ud_grade_2`` (HEALPix, nside -> nside/2) as ``x @ M^T`` with both
     layouts of foscat's down-grading matrix ``M`` ``(K_out, K_in)`` cached.
@@ -145,11 +240,11 @@ class _FastDownGrade:
     subset grids also go there.
     """
 
-    def __init__(self, operator: Any, original: Any) -> None:
+    def __init__(self, operator: Any, original: Any, patterns: _Patterns | None = None) -> None:
         self.operator = operator
         self.original = original
+        self.patterns = patterns or _Patterns()
         self._pairs: dict[int, tuple[torch.Tensor, CsrPair]] = {}
-        self._lock = threading.Lock()
 
     def __call__(
         self,
@@ -175,14 +270,24 @@ class _FastDownGrade:
             or matrix.device != im.device
         ):
             return self.original(im, axis=axis, cell_ids=cell_ids, nside=nside, max_poll=max_poll)
-        with self._lock:
+        with self.patterns.lock:
             entry = self._pairs.get(id(matrix))
             if entry is None or entry[0] is not matrix:
-                entry = self._pairs[id(matrix)] = (matrix, CsrPair(matrix.t().to_sparse_csr()))
+                entry = self._pairs[id(matrix)] = (matrix, _transposed_pair(matrix, self.patterns))
         shape = list(im.shape)
         out_cells = down.cell_ids_out_t.to(im.device)
         y = SparseRightMatmul.apply(im.reshape(-1, shape[-1]), entry[1])
         return y.reshape(shape[:-1] + [int(matrix.shape[0])]), out_cells
+
+
+def _transposed_pair(m: torch.Tensor, patterns: _Patterns) -> CsrPair:
+    """The :class:`CsrPair` of ``W = M^T`` for a CSR ``M``: ``w_t`` is ``M`` itself."""
+    pair = CsrPair.__new__(CsrPair)
+    shape = (int(m.shape[0]), int(m.shape[1]))
+    pattern = patterns.find(m.crow_indices(), m.col_indices(), shape)
+    pair.w_t = _csr(pattern.crow, pattern.col, m.values(), shape)
+    pair.w = _csr(pattern.crow_t, pattern.col_t, m.values()[pattern.perm], shape[::-1])
+    return pair
 
 
 class _FastMaskedMean:
@@ -243,16 +348,23 @@ class _FastMaskedMean:
 def install(operator: Any) -> None:
     """Speed ``operator`` (a ``foscat.scat_cov.funct``) up on HEALPix maps, in place.
 
-    Its backend's ``bk_sparse_dense_matmul`` (wavelets, smoothing) and its ``ud_grade_2``
-    (down-grading) multiply by their constant sparse matrices with cached layouts
-    (:class:`SparseRightMatmul`), and its ``masked_mean`` is one matrix product. Only this
-    instance changes; idempotent.
+    Its backend builds its sparse matrices with scipy (``bk_SparseTensor``, 32-bit indices),
+    multiplies by them (``bk_sparse_dense_matmul``: wavelets, smoothing) and down-grades maps
+    (``ud_grade_2``) with cached layouts (:class:`SparseRightMatmul`), and its
+    ``masked_mean`` is one matrix product. Only this instance changes; idempotent. Install
+    it before the operator's first evaluation for the faster kernel building.
     """
     backend = operator.backend
-    if not isinstance(backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct):
-        backend.bk_sparse_dense_matmul = _FastProduct(backend.bk_sparse_dense_matmul)
+    product = backend.__dict__.get("bk_sparse_dense_matmul")
+    if not isinstance(product, _FastProduct):
+        product = backend.bk_sparse_dense_matmul = _FastProduct(backend.bk_sparse_dense_matmul)
+    patterns = product.patterns
+    if not isinstance(backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor):
+        backend.bk_SparseTensor = _FastSparseTensor(
+            backend.bk_SparseTensor, backend.torch_device, patterns
+        )
     if not isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade):
-        operator.ud_grade_2 = _FastDownGrade(operator, operator.ud_grade_2)
+        operator.ud_grade_2 = _FastDownGrade(operator, operator.ud_grade_2, patterns)
     if not isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean):
         operator.masked_mean = _FastMaskedMean(operator, operator.masked_mean)
 
@@ -262,6 +374,8 @@ def uninstall(operator: Any) -> None:
     backend = operator.backend
     if isinstance(backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct):
         del backend.bk_sparse_dense_matmul
+    if isinstance(backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor):
+        del backend.bk_SparseTensor
     for name, kind in (("ud_grade_2", _FastDownGrade), ("masked_mean", _FastMaskedMean)):
         if isinstance(operator.__dict__.get(name), kind):
             delattr(operator, name)
@@ -271,6 +385,7 @@ def installed(operator: Any) -> bool:
     """Whether :func:`install` is in effect on ``operator``."""
     return (
         isinstance(operator.backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct)
+        and isinstance(operator.backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor)
         and isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade)
         and isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean)
     )
