@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.eogapfill-installed
 
-.PHONY: demo test book lint clean
+.PHONY: demo test test-fast book lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -15,13 +15,17 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m eogapfill.demo --out outputs
+	$(PY) -m eogapfill demo --out outputs
 	$(VENV)/bin/jupyter-book build . --keep-going
 	@echo "Figures: outputs/   Book: _build/html/index.html"
 
 test: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest
+
+# the inner loop: the suite without the long computations (foscat syntheses, the book)
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow"
 
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks

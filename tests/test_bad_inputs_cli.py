@@ -18,6 +18,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from eogapfill import cli, pipeline  # noqa: E402
+from eogapfill.pipeline import cluster, runner, store  # noqa: E402
 
 FILL = ["fill", "--start", "2024-06-01", "--end", "2024-06-02"]
 QUICK = ["--nside", "16", "--resolution", "1.0", "--quiet"]
@@ -40,9 +41,9 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a cluster starts, a day is computed or prepared, or a sample written."""
     from eogapfill import preprocess, sample
 
-    monkeypatch.setattr(pipeline, "_default_cluster", _no_work)
-    monkeypatch.setattr(pipeline, "connect_scheduler", _no_work)
-    monkeypatch.setattr(pipeline, "process_day", _no_work)
+    monkeypatch.setattr(runner, "_default_cluster", _no_work)
+    monkeypatch.setattr(runner, "connect_scheduler", _no_work)
+    monkeypatch.setattr(runner, "process_day", _no_work)
     monkeypatch.setattr(preprocess, "prepare_day", _no_work)
     monkeypatch.setattr(sample, "write_sample", _no_work)
 
@@ -217,7 +218,7 @@ def test_bad_inputs_found_while_starting_stop_with_status_1(make_args, words, ab
 
 def test_a_busy_store_is_refused_with_its_holder(tmp_path, capsys, no_work, sample_dir):
     out = tmp_path / "store.zarr"
-    with pipeline._store_lock(out):
+    with store._store_lock(out):
         assert cli.main([*FILL, *QUICK, "--out", str(out)]) == 1
     line = _one_line(capsys.readouterr().err)
     for word in (f"{out} is being written by another run (pid {os.getpid()}",
@@ -285,18 +286,18 @@ def test_a_scheduler_that_never_answers_fails_in_time(how, silent, silent_port, 
         assert word in line, word
     assert elapsed < 60, f"{elapsed:.0f} s"
     assert not (tmp_path / "store.zarr").exists()
-    assert not pipeline._lock_path(tmp_path / "store.zarr").exists()
+    assert not store._lock_path(tmp_path / "store.zarr").exists()
 
 
 def test_the_default_scheduler_timeout_is_the_dask_config():
     import dask
 
-    assert pipeline._connect_timeout(None) == 30.0
+    assert cluster._connect_timeout(None) == 30.0
     with dask.config.set({"distributed.comm.timeouts.connect": "7s"}):
-        assert pipeline._connect_timeout(None) == 7.0
-    assert pipeline._connect_timeout(2.5) == 2.5
+        assert cluster._connect_timeout(None) == 7.0
+    assert cluster._connect_timeout(2.5) == 2.5
     with pytest.raises(ValueError, match="must be positive"):
-        pipeline._connect_timeout(0)
+        cluster._connect_timeout(0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -319,10 +320,11 @@ _SLOW_CLI = textwrap.dedent(
     """
     import sys
 
-    from eogapfill import cli, pipeline
+    from eogapfill import cli
+    from eogapfill.fill import register_method
 
     if __name__ == "__main__":
-        pipeline.register_method("laplace", "slowfill:slow_laplace")
+        register_method("laplace", "slowfill:slow_laplace")
         sys.exit(cli.main(sys.argv[1:]))
     """
 )
@@ -355,7 +357,7 @@ def test_ctrl_c_prints_one_resume_line_and_the_run_resumes(tmp_path, sample_dir)
     assert stdout == ""
     kept = pipeline.stored_days(out)
     assert 1 <= len(kept) < 8
-    assert not pipeline._lock_path(out).exists()
+    assert not store._lock_path(out).exists()
 
     import distributed
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import typing
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from eogapfill import cli, pipeline, sample
+from eogapfill import cli, data, pipeline, sample
 from eogapfill.data import open_l3s, open_l4
+from eogapfill.fill import METHODS, method_names
 
 DAYS = ["2024-06-01", "2024-06-02"]
 QUICK = ["--nside", "16", "--resolution", "1.0"]  # small grids for the tests
@@ -114,10 +116,23 @@ def test_a_failure_while_running_gives_one_line_and_status_1(tmp_path, sample_di
     assert not (tmp_path / "x.zarr").exists()
 
 
-def test_choices_match_the_package() -> None:
-    assert cli._RESOLUTIONS == sample.RESOLUTIONS
-    assert set(cli._METHODS) == set(pipeline.METHODS)
-    assert cli._SAMPLE_START == sample.SAMPLE_START
+def _choices(command: str, option: str) -> tuple:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices[command]
+    return tuple(next(a for a in sub._actions if option in a.option_strings).choices)
+
+
+def test_choices_come_from_the_package(monkeypatch, capsys) -> None:
+    assert _choices("fill", "--method") == method_names("healpix")
+    for command in ("fill", "validate"):
+        assert _choices(command, "--source") == typing.get_args(data.Source)
+    defaults = cli.build_parser().parse_args(["validate"])
+    assert defaults.date.isoformat() == sample.SAMPLE_START
+    assert cli.main(["sample", "--out", "x", "--resolution", "0.3"]) == 2
+    assert ", ".join(map(str, sample.RESOLUTIONS)) in capsys.readouterr().err
+    # a method registered before the parser is built is offered
+    monkeypatch.setitem(METHODS, "laplace2", METHODS["laplace"])
+    assert "laplace2" in _choices("fill", "--method")
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,7 +168,6 @@ def test_fill_end_to_end_then_resume(tmp_path, capsys, sample_dir) -> None:
 
 
 def test_validate_writes_a_score_table(tmp_path, capsys, sample_dir) -> None:
-    pytest.importorskip("eogapfill.validate")
     table = tmp_path / "scores.csv"
     assert cli.main(["validate", "--date", DAYS[0], *QUICK, "--methods", "laplace,alm",
                      "--out", str(table)]) == 0
@@ -171,8 +185,6 @@ def test_validate_writes_a_score_table(tmp_path, capsys, sample_dir) -> None:
 def test_demo_writes_figures_and_a_validation_table(tmp_path, capsys, sample_dir) -> None:
     from eogapfill.demo import run_demo
 
-    pytest.importorskip("eogapfill.plot")
-    pytest.importorskip("eogapfill.validate")
     written = run_demo(tmp_path, nside=16, resolution=1.0, methods=("laplace", "alm"))
     names = {p.name for p in written.values()}
     assert {"sample_day.png", "healpix_observed.png", "fill_laplace.png", "fill_alm.png",
@@ -200,10 +212,29 @@ def test_demo_skips_missing_modules_with_a_note(tmp_path, capsys, monkeypatch, s
     assert not (tmp_path / "validation.csv").exists()
 
 
-def test_python_m_demo_is_the_demo_command(capsys) -> None:
+def test_the_demo_command_checks_its_arguments(capsys) -> None:
+    assert cli.main(["demo", "--nside", "12"]) == 2
+    assert "use 8 or 16 instead" in _one_line_error(capsys.readouterr().err)
+
+
+def test_the_demo_runs_the_registry_methods_without_extra_or_control() -> None:
+    from eogapfill.demo import demo_methods
+
+    assert demo_methods() == tuple(m for m in method_names("healpix")
+                                   if METHODS[m].extra is None and not METHODS[m].control)
+    assert demo_methods() == ("laplace", "alm", "oi")  # the figures of the demo
+
+
+def test_cli_is_the_only_entry_point() -> None:
+    """The demo does not import the command line (no import cycle cli <-> demo)."""
+    import ast
+    import inspect
+
     from eogapfill import demo
 
-    assert demo.main(["--help"]) == 0
-    assert "eogapfill demo" in capsys.readouterr().out
-    assert demo.main(["--nside", "12"]) == 2
-    assert "use 8 or 16 instead" in _one_line_error(capsys.readouterr().err)
+    tree = ast.parse(inspect.getsource(demo))
+    imported = {f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                for a in n.names}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert not {"eogapfill.cli", "eogapfill.cli.main"} & imported
+    assert not [name for name in imported if name.startswith("eogapfill.cli.")]

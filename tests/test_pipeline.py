@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -17,7 +18,9 @@ import xarray as xr
 distributed = pytest.importorskip("distributed")
 
 from eogapfill import pipeline  # noqa: E402
+from eogapfill.fill import METHODS, FillMethod, register_method  # noqa: E402
 from eogapfill.healpix import decode  # noqa: E402
+from eogapfill.pipeline import runner, store  # noqa: E402
 
 NSIDE = 16
 RESOLUTION = 1.0  # the sample's coarsest grid: quick
@@ -42,6 +45,11 @@ def failing_on_second_day(day: xr.Dataset, **options: object) -> xr.Dataset:
     if str(day["time"].values)[:10] == DAYS[1]:
         raise RuntimeError("simulated failure of the fill")
     return fill_laplace(day, **options)
+
+
+def _as_laplace(fill) -> FillMethod:
+    """The registry's Laplace entry with another function: patch it in with setitem."""
+    return dataclasses.replace(METHODS["laplace"], target=fill)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +77,8 @@ def filled_store(tmp_path_factory: pytest.TempPathFactory, client, sample_dir: P
     """A week of sample days filled by (counted) Laplace at nside 16 on two workers."""
     out = tmp_path_factory.mktemp("pipeline") / "filled.zarr"
     with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(pipeline.METHODS, "laplace", counting_laplace)
-        mp.setattr(pipeline, "_window", lambda client: 2)  # fewer tasks in flight than days
+        mp.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
+        mp.setattr(runner, "_window", lambda client: 2)  # fewer tasks in flight than days
         CALLS.clear()
         pipeline.run(DAYS[0], DAYS[-1], method="laplace", nside=NSIDE, resolution=RESOLUTION,
                      out=out, client=client, progress=False)
@@ -131,7 +139,7 @@ def test_filled_has_no_gap_keeps_observations_and_land(filled_store: Path) -> No
 def test_rerun_skips_finished_days(filled_store, tmp_path, client, monkeypatch, reference):
     out = _copy(filled_store, tmp_path)
     files = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
-    monkeypatch.setitem(pipeline.METHODS, "laplace", counting_laplace)
+    monkeypatch.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
     CALLS.clear()
 
     pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
@@ -204,13 +212,13 @@ def test_bad_requests_fail_before_any_work(tmp_path, monkeypatch, start, end, kw
     def no_work(*args, **kwargs):
         raise AssertionError("a bad request must be refused before any work starts")
 
-    monkeypatch.setattr(pipeline, "_default_cluster", no_work)
-    monkeypatch.setattr(pipeline, "connect_scheduler", no_work)
+    monkeypatch.setattr(runner, "_default_cluster", no_work)
+    monkeypatch.setattr(runner, "connect_scheduler", no_work)
     options = {"nside": NSIDE, "resolution": RESOLUTION, "progress": False, **kwargs}
     with pytest.raises(ValueError, match=match):
         pipeline.run(start, end, out=out, **options)
     assert not out.exists()
-    assert not pipeline._lock_path(out).exists()
+    assert not store._lock_path(out).exists()
 
 
 def test_output_must_be_a_pipeline_store(tmp_path, sample_dir):
@@ -230,14 +238,14 @@ def test_output_must_be_a_pipeline_store(tmp_path, sample_dir):
 # --------------------------------------------------------------------------------------------
 def test_a_failing_day_keeps_the_days_before_it(tmp_path, client, monkeypatch, reference):
     out = tmp_path / "filled.zarr"
-    monkeypatch.setitem(pipeline.METHODS, "laplace", failing_on_second_day)
+    monkeypatch.setitem(METHODS, "laplace", _as_laplace(failing_on_second_day))
     with pytest.raises(RuntimeError, match=f"filling {DAYS[1]} failed.*run the same command"):
         pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
                      client=client, progress=False)
     assert pipeline.stored_days(out) == [pd.Timestamp(DAYS[0])]
     _assert_days_equal(pipeline.open_output(out, decode=False), reference, DAYS[:1])
 
-    monkeypatch.setitem(pipeline.METHODS, "laplace", counting_laplace)
+    monkeypatch.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
     CALLS.clear()
     ds = pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
                       client=client, progress=False)
@@ -316,7 +324,7 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
         assert max(_shapes_on_disk(out).values()) == 2, "the crash must be mid-append"
         _assert_days_equal(pipeline.open_output(out, decode=False), reference, committed)
         # What the next run does first: cut the arrays back to the committed day.
-        assert pipeline._rollback_uncommitted(out)
+        assert store._rollback_uncommitted(out)
         assert set(_shapes_on_disk(out).values()) == {1}
         assert not [p for p in out.glob("*/1*") if p.parent.name != "cell_ids"]
         _assert_days_equal(xr.open_zarr(out, consolidated=False), reference, committed)
@@ -332,19 +340,33 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
 # --------------------------------------------------------------------------------------------
 # methods
 # --------------------------------------------------------------------------------------------
-def test_method_registry_resolves_lazily(monkeypatch):
-    assert {"laplace", "alm", "oi", "foscat"} <= set(pipeline.METHODS)
-    assert all(isinstance(t, str) for t in pipeline.METHODS.values())
-    assert "laplace" in pipeline.available_methods()
+def test_the_pipeline_runs_the_registry_healpix_methods(monkeypatch):
+    assert pipeline.available_methods() == [
+        name for name, entry in METHODS.items() if entry.grid == "healpix" and entry.available()]
+    assert all(isinstance(entry.target, str) for entry in METHODS.values())
     assert pipeline.resolve_method("alm").__name__ == "fill_alm"
     with pytest.raises(ValueError, match="unknown fill method 'nope'"):
         pipeline.resolve_method("nope")
-    monkeypatch.setitem(pipeline.METHODS, "missing", "eogapfill.fill.no_such_module:fill")
+    with pytest.raises(ValueError, match="lat/lon grid.*choose one of laplace"):
+        pipeline.check_method_options("interpolate_na", {})
+    monkeypatch.setitem(METHODS, "missing", FillMethod("missing",
+                                                       "eogapfill.fill.no_such_module:fill"))
     assert "missing" not in pipeline.available_methods()
     with pytest.raises(ValueError, match="not available in this installation"):
         pipeline.run(DAYS[0], DAYS[0], method="missing", out="unused.zarr", progress=False)
     with pytest.raises(ValueError, match="without ':'"):
-        pipeline.register_method("a:b", counting_laplace)
+        register_method("a:b", counting_laplace)
+    assert "a:b" not in METHODS
+
+
+def test_a_fill_gets_the_task_threads_and_no_progress_bar_when_it_takes_them():
+    def fill(sst, gaps=None, *, threads: int | None = None, progress: bool = True): ...
+
+    def plain(sst, gaps=None, *, lmax: int = 3): ...
+
+    assert runner._run_options(fill, None, 3) == {"threads": 3, "progress": False}
+    assert runner._run_options(fill, {"threads": 1}, 3) == {"threads": 1, "progress": False}
+    assert runner._run_options(plain, {"lmax": 2}, 3) == {"lmax": 2}
 
 
 def laplace_with_std(day: xr.Dataset, **options: object) -> xr.Dataset:
@@ -367,7 +389,8 @@ def laplace_with_std(day: xr.Dataset, **options: object) -> xr.Dataset:
 
 
 def test_uncertainty_is_stored_when_the_method_gives_one(tmp_path, client, monkeypatch):
-    monkeypatch.setitem(pipeline.METHODS, "laplace_with_std", laplace_with_std)
+    monkeypatch.setitem(METHODS, "laplace_with_std", FillMethod("laplace_with_std",
+                                                                laplace_with_std))
     ds = pipeline.run(DAYS[0], DAYS[0], method="laplace_with_std", nside=NSIDE,
                       resolution=RESOLUTION, out=tmp_path / "std.zarr", client=client,
                       progress=False).load()

@@ -19,6 +19,7 @@ import xarray as xr
 distributed = pytest.importorskip("distributed")
 
 from eogapfill import pipeline  # noqa: E402
+from eogapfill.pipeline import runner, store  # noqa: E402
 
 NSIDE = 16
 RESOLUTION = 1.0
@@ -36,6 +37,7 @@ _GATED_WRITER = textwrap.dedent(
     from distributed import Client, LocalCluster
 
     from eogapfill import pipeline
+    from eogapfill.fill import register_method
 
     out, gate, start, end, wait = sys.argv[1:6]
 
@@ -50,7 +52,7 @@ _GATED_WRITER = textwrap.dedent(
 
 
     if __name__ == "__main__":
-        pipeline.register_method("laplace", gated_laplace)
+        register_method("laplace", gated_laplace)
         with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
                           dashboard_address=None) as cluster, Client(cluster) as client:
             ds = pipeline.run(start, end, nside=16, resolution=1.0, out=out, client=client,
@@ -108,7 +110,7 @@ def _start_gated_writer(tmp_path: Path, out: Path, start: str, end: str,
 
 def _wait_for_lock_holder(out: Path, proc: subprocess.Popen) -> dict:
     """The note of the lock once ``proc`` holds it."""
-    lock = pipeline._lock_path(out)
+    lock = store._lock_path(out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()[1][-3000:]
@@ -172,7 +174,7 @@ def test_a_second_writer_refuses_and_names_the_first(case, tmp_path, client, ref
     assert first.returncode == 0, stderr[-3000:]
     assert stdout.strip() == f"written {len(DAYS)}"
     _assert_store_holds(out, reference, DAYS)
-    assert not pipeline._lock_path(out).exists(), "a finished run removes its lock file"
+    assert not store._lock_path(out).exists(), "a finished run removes its lock file"
 
     again = _cli("fill", "--start", DAYS[0], "--end", DAYS[-1], *QUICK, "--out", str(out))
     assert again.returncode == 0, again.stderr
@@ -228,7 +230,7 @@ def test_a_killed_writer_leaves_no_lock_that_blocks(tmp_path, client, reference,
     os.kill(first.pid, signal.SIGKILL)
     first.communicate(timeout=60)
     assert first.returncode == -signal.SIGKILL
-    lock = pipeline._lock_path(out)
+    lock = store._lock_path(out)
     assert json.loads(lock.read_text())["pid"] == first.pid, "the killed run's note is left"
 
     ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out,
@@ -246,8 +248,8 @@ def test_the_lock_is_taken_before_any_work_in_this_process_too(tmp_path, two_day
     def no_cluster(*args, **kwargs):
         raise AssertionError("a refused run must not start a cluster")
 
-    monkeypatch.setattr(pipeline, "_default_cluster", no_cluster)
-    with pipeline._store_lock(out):
+    monkeypatch.setattr(runner, "_default_cluster", no_cluster)
+    with store._store_lock(out):
         with pytest.raises(pipeline.StoreBusyError,
                            match=rf"pid {os.getpid()} on host .*one writer at a time"):
             pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
@@ -265,14 +267,14 @@ def test_a_store_changed_behind_the_lock_stops_the_run(tmp_path, two_day_store, 
     """A writer that ignores the lock (another tool) is caught before a day is duplicated."""
     out = two_day_store
     foreign = pipeline.process_day(DAYS[-1], nside=NSIDE, resolution=RESOLUTION)
-    real = pipeline._compute_and_write
+    real = runner._compute_and_write
 
     def intruder_first(client, todo, out, attrs, progress, task, committed):
         foreign.assign_attrs(attrs).to_zarr(out, mode="a-", append_dim="time", zarr_format=2,
                                             consolidated=True)
         return real(client, todo, out, attrs, progress, task, committed)
 
-    monkeypatch.setattr(pipeline, "_compute_and_write", intruder_first)
+    monkeypatch.setattr(runner, "_compute_and_write", intruder_first)
     with pytest.raises(RuntimeError, match="changed by another writer.*holds 3 day.*expected 2"):
         pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
                      client=client, progress=False)

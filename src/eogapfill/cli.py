@@ -14,14 +14,12 @@ import logging
 import math
 import sys
 import textwrap
+import typing
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
 __all__ = ["build_parser", "main"]
-
-_METHODS = ("laplace", "alm", "oi", "foscat")
-_SAMPLE_START = "2024-06-01"  # the sample's first day (eogapfill.sample.SAMPLE_START)
 
 _MAIN_EPILOG = """\
 examples:
@@ -145,18 +143,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
-#: Grid spacings of the sample, degrees (eogapfill.sample.RESOLUTIONS).
-_RESOLUTIONS = (1.0, 0.5, 0.25, 0.1)
-
-
 def _resolution(text: str) -> float:
+    from eogapfill.sample import RESOLUTIONS
+
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of degrees") from None
-    if value not in _RESOLUTIONS:
+    if value not in RESOLUTIONS:
         raise argparse.ArgumentTypeError(
-            f"the sample exists at {', '.join(map(str, _RESOLUTIONS))} degrees, not {value}"
+            f"the sample exists at {', '.join(map(str, RESOLUTIONS))} degrees, not {value}"
         )
     return value
 
@@ -178,7 +174,7 @@ def _method_list(text: str) -> list[str]:
     names = [n.strip() for n in text.split(",") if n.strip()]
     if not names:
         raise argparse.ArgumentTypeError("give at least one method, e.g. laplace,alm")
-    allowed = ("laplace", "noise", "alm", "oi", "foscat")
+    allowed = _healpix_methods()
     unknown = [n for n in names if n not in allowed]
     if unknown:
         raise argparse.ArgumentTypeError(
@@ -187,12 +183,41 @@ def _method_list(text: str) -> list[str]:
     return names
 
 
+def _healpix_methods() -> tuple[str, ...]:
+    """The fill methods of the registry on the HEALPix grid (those the commands run)."""
+    from eogapfill.fill import method_names
+
+    return method_names("healpix")
+
+
+def _sources() -> tuple[str, ...]:
+    """Every source of :func:`eogapfill.data.open_l3s` (``data.Source``)."""
+    from eogapfill.data import Source
+
+    return typing.get_args(Source)
+
+
+_SOURCE_HELP = ("sample = the offline embedded sample (default), cmems = the Copernicus Marine "
+                "ARCO stores, copernicusmarine = the same through the copernicusmarine toolbox "
+                "(both need the network)")
+
+
 # --------------------------------------------------------------------------------------------
 # the parser
 # --------------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
-    """The ``eogapfill`` argument parser (sub-commands fill, sample, validate, demo)."""
+    """The ``eogapfill`` argument parser (sub-commands fill, sample, validate, demo).
+
+    The method and source choices come from the package: the fill registry
+    (:data:`eogapfill.fill.METHODS`, HEALPix methods) and :data:`eogapfill.data.Source`.
+    """
     from eogapfill import __version__
+    from eogapfill.fill import METHODS
+    from eogapfill.sample import SAMPLE_START
+
+    methods = _healpix_methods()
+    method_help = "; ".join(f"{m} = {METHODS[m].description}" for m in methods)
+    sources = _sources()
 
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
@@ -220,16 +245,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="first day")
     fill.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD",
                       help="last day (included)")
-    fill.add_argument("--method", choices=_METHODS, default="laplace",
-                      help="fill method (default: %(default)s): laplace = smooth neighbour "
-                      "average, alm = spherical-harmonic fit, oi = optimal interpolation, "
-                      "foscat = scattering-transform synthesis (slow, needs torch)")
+    fill.add_argument("--method", choices=methods, default="laplace",
+                      help=f"fill method (default: %(default)s): {method_help}")
     fill.add_argument("--nside", type=_nside, default=128,
                       help="HEALPix resolution, a power of two (default: %(default)s, "
                       "50 km cells; 64 is 100 km, 256 is 25 km)")
-    fill.add_argument("--source", choices=("sample", "cmems"), default="sample",
-                      help="sample = the offline embedded sample (default), cmems = the "
-                      "Copernicus Marine ARCO stores (needs the network)")
+    fill.add_argument("--source", choices=sources, default="sample", help=_SOURCE_HELP)
     fill.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
                       help="grid spacing of the sample in degrees (default: %(default)s)")
     fill.add_argument("--out", type=Path, required=True, help="output Zarr store (a folder)")
@@ -261,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     sample.add_argument("--out", type=Path, required=True, help="folder to write into")
-    sample.add_argument("--start", type=_date, default=dt.date.fromisoformat(_SAMPLE_START),
+    sample.add_argument("--start", type=_date, default=dt.date.fromisoformat(SAMPLE_START),
                         metavar="YYYY-MM-DD", help="first day (default: %(default)s)")
     sample.add_argument("--days", type=_positive_int, default=None, metavar="N",
                         help="number of days (default: the sample's 10)")
@@ -281,17 +302,17 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_VALIDATE_EPILOG,
         formatter_class=fmt,
     )
-    validate.add_argument("--date", type=_date, default=dt.date.fromisoformat(_SAMPLE_START),
+    validate.add_argument("--date", type=_date, default=dt.date.fromisoformat(SAMPLE_START),
                           metavar="YYYY-MM-DD", help="day to validate on (default: %(default)s)")
     validate.add_argument("--clouds-from", type=_date, default=None, metavar="YYYY-MM-DD",
                           help="day whose clouds hide the pixels (default: the next day)")
     validate.add_argument("--nside", type=_nside, default=64,
                           help="HEALPix resolution, a power of two (default: %(default)s)")
     validate.add_argument("--methods", type=_method_list, default=None, metavar="M1,M2",
-                          help="comma-separated methods among laplace, noise, alm, oi, "
-                          "foscat (default: all available except foscat)")
-    validate.add_argument("--source", choices=("sample", "cmems"), default="sample",
-                          help="data source (default: %(default)s)")
+                          help=f"comma-separated methods among {', '.join(methods)} "
+                          "(default: all available except foscat)")
+    validate.add_argument("--source", choices=sources, default="sample",
+                          help=f"data source: {_SOURCE_HELP}")
     validate.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
                           help="grid spacing of the sample in degrees (default: %(default)s)")
     validate.add_argument("--members", type=_positive_int, default=4, metavar="N",
@@ -322,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------------------------
 def _cmd_fill(args: argparse.Namespace) -> int:
     from eogapfill import pipeline
+    from eogapfill.pipeline.runner import fill_days
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import distributed  # noqa: F401 - it sets its loggers up on import: quiet them after
@@ -334,7 +356,7 @@ def _cmd_fill(args: argparse.Namespace) -> int:
         pipeline.check_method_options(args.method, options)
     except ValueError as err:
         raise _BadArgument(f"--option: {err}") from err
-    ds, added = pipeline._run(
+    ds, added = fill_days(
         args.start.isoformat(), args.end.isoformat(), method=args.method, nside=args.nside,
         source=args.source, out=args.out, client=None, resolution=args.resolution,
         method_options=options, progress=not args.quiet, n_workers=args.workers,

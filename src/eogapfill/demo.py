@@ -1,13 +1,13 @@
 """The whole story on the embedded sample day, from the raw products to a score table.
 
-Run it with ``python -m eogapfill.demo --out outputs`` or ``eogapfill demo --out outputs``.
+Run it with ``eogapfill demo --out outputs`` (or ``python -m eogapfill demo --out outputs``).
 It takes about a minute on two cores once the sample is cached (the first call generates
 the 0.25 degree sample, about half a minute more), and writes under ``--out``:
 
 =========================  ===============================================================
 ``sample_day.png``         the L3S observations (white = clouds) and the L4 analysis
 ``healpix_observed.png``   the observations regridded to HEALPix (grey = land and clouds)
-``fill_<method>.png``      the day filled by each method (Laplace, Alm, OI when present)
+``fill_<method>.png``      the day filled by each method (:func:`demo_methods`)
 ``validation.csv``/``.md`` scores on observed pixels hidden under the next day's clouds
 =========================  ===============================================================
 
@@ -19,7 +19,6 @@ installed is skipped with a printed note.
 from __future__ import annotations
 
 import importlib
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,10 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["DEMO_METHODS", "main", "markdown_table", "run_demo"]
+__all__ = ["demo_methods", "markdown_table", "run_demo"]
 
-#: Fills the demo runs, in this order, when their module is installed.
-DEMO_METHODS = ("laplace", "alm", "oi")
+
+def demo_methods() -> tuple[str, ...]:
+    """The fills the demo runs: the registry's HEALPix methods that need no optional extra
+    (foscat is slow) and are not a control (noise), in registry order.
+
+    >>> demo_methods()
+    ('laplace', 'alm', 'oi')
+    """
+    from eogapfill.fill import METHODS, method_names
+
+    return tuple(name for name in method_names("healpix")
+                 if METHODS[name].extra is None and not METHODS[name].control)
 
 
 def markdown_table(table: pd.DataFrame, digits: int = 3) -> str:
@@ -81,7 +90,7 @@ def run_demo(
     *,
     nside: int = 64,
     resolution: float = 0.25,
-    methods: Sequence[str] = DEMO_METHODS,
+    methods: Sequence[str] | None = None,
 ) -> dict[str, Path]:
     """Open, prepare, draw, regrid, fill and validate the sample day; save what it shows.
 
@@ -94,7 +103,8 @@ def run_demo(
     resolution
         Grid spacing of the sample, degrees (0.25 default; 1.0 for a very quick run).
     methods
-        Fill methods to run, among ``laplace``, ``noise``, ``alm``, ``oi``, ``foscat``.
+        Fill methods to run, among the registry's HEALPix methods
+        (:data:`eogapfill.fill.METHODS`); default: :func:`demo_methods`.
 
     Returns
     -------
@@ -106,13 +116,14 @@ def run_demo(
     >>> paths = run_demo("outputs", nside=16, resolution=1.0)  # doctest: +SKIP
     """
     from eogapfill.data import open_l3s, open_l4
-    from eogapfill.fill import get_method
+    from eogapfill.fill import method_info
     from eogapfill.healpix import HealpixGrid, check_nside
     from eogapfill.preprocess import prepare_day
     from eogapfill.regrid import to_healpix
     from eogapfill.sample import SAMPLE_START
 
     check_nside(nside)
+    methods = demo_methods() if methods is None else tuple(methods)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -151,10 +162,12 @@ def run_demo(
           "not a score, see step 5)")
     fills: dict[str, Callable[..., Any]] = {}
     for name in methods:
-        try:
-            fills[name] = get_method(name)
-        except ModuleNotFoundError as err:
-            _note(f"{name} fill skipped: {err.name} is not available in this installation")
+        entry = method_info(name)
+        if missing := entry.missing():
+            _note(f"{name} fill skipped: {', '.join(missing)} is not available in this "
+                  "installation")
+            continue
+        fills[name] = entry.load()
     for name, fill in fills.items():
         tick = time.perf_counter()
         result = fill(hp_day)
@@ -192,15 +205,3 @@ def run_demo(
     for path in written.values():
         print(f"  {path.name}")
     return written
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m eogapfill.demo [--out DIR] [--nside N] [--resolution DEG]``: the same as
-    ``eogapfill demo`` (see :mod:`eogapfill.cli`); returns the exit status."""
-    from eogapfill.cli import main as cli_main
-
-    return cli_main(["demo", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

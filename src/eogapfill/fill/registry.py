@@ -101,6 +101,8 @@ class FillMethod:
         The optional extra it needs (a key of :data:`EXTRAS`), or None.
     description
         What it does, in one line.
+    control
+        True for a baseline that a method must beat rather than a fill to use (``noise``).
     """
 
     name: str
@@ -109,6 +111,7 @@ class FillMethod:
     stochastic: bool = False
     extra: str | None = None
     description: str = ""
+    control: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -163,8 +166,8 @@ class FillMethod:
             return getattr(importlib.import_module(module), attr)
         except ImportError as err:
             hint = f" (pip install 'eogapfill[{self.extra}]')" if self.extra else ""
-            raise ImportError(f"the fill method {self.name!r} needs {module}, which cannot be "
-                              f"imported: {err}{hint}") from err
+            raise type(err)(f"the fill method {self.name!r} needs {module}, which cannot be "
+                            f"imported: {err}{hint}", name=err.name, path=err.path) from err
 
     @property
     def options(self) -> dict[str, Option]:
@@ -233,6 +236,7 @@ def register_method(
     stochastic: bool = False,
     extra: str | None = None,
     description: str = "",
+    control: bool = False,
 ) -> Any:
     """Add a fill method to :data:`METHODS` (a name registered again is replaced).
 
@@ -249,7 +253,7 @@ def register_method(
     """
     def register(function: str | FillFunction) -> FillMethod:
         entry = FillMethod(name, function, grid=grid, stochastic=stochastic, extra=extra,
-                           description=description)
+                           description=description, control=control)
         METHODS[name] = entry
         return entry
 
@@ -393,7 +397,7 @@ def _accepts(hint: Any, value: Any) -> bool:
 register_method("laplace", "eogapfill.fill.laplace:fill_laplace", grid="healpix",
                 description="Laplace equation on the neighbour graph (smooth, strong)")
 register_method("noise", "eogapfill.fill.noise:fill_noise", grid="healpix", stochastic=True,
-                description="Laplace + white noise members: a null stochastic control")
+                control=True, description="Laplace + white noise members: a null stochastic control")
 register_method("alm", "eogapfill.fill.alm:fill_alm", grid="healpix",
                 description="least-squares spherical-harmonic fit up to lmax")
 register_method("oi", "eogapfill.fill.oi:fill_oi", grid="healpix", stochastic=True,

@@ -1,0 +1,56 @@
+"""Fill many days at once on a Dask cluster, into one resumable Zarr store.
+
+:func:`run` takes a range of days and, for each one, opens the L3S and L4 products,
+prepares the day (:func:`eogapfill.preprocess.prepare_day`), regrids it to HEALPix
+(:func:`eogapfill.regrid.to_healpix`) and fills its gaps with the chosen method. Days are
+computed in parallel, one task per day, on a ``dask.distributed`` client (a local cluster of
+two single-threaded worker processes by default; any client works, a Dask Gateway cluster
+too). Each task returns a small in-memory dataset (nside 128 is 196 608 cells), and the
+process that called :func:`run` writes the finished days to **one** Zarr store (format 2,
+consolidated), appended along ``time`` in date order, one day per chunk.
+
+The store (:mod:`eogapfill.pipeline.store`) holds ``SST_L3S``, ``SST_filled``, ``SST_L4``,
+``gap``, ``sea`` (and ``filled_std`` when the method gives one) on dims ``(time, cells)``;
+open it with :func:`open_output`. It survives a crash (a re-run resumes) and takes one writer
+at a time (:class:`StoreBusyError`): see that module's notes. The run itself, days and tasks,
+is :mod:`eogapfill.pipeline.runner`; the Dask cluster, :mod:`eogapfill.pipeline.cluster`.
+
+Examples
+--------
+>>> from eogapfill.pipeline import run, open_output
+>>> ds = run("2024-06-01", "2024-06-03", method="laplace", nside=64,
+...          out="filled.zarr")  # doctest: +SKIP
+>>> open_output("filled.zarr").SST_filled.sizes  # doctest: +SKIP
+Frozen({'time': 3, 'cells': 49152})
+"""
+
+from __future__ import annotations
+
+from eogapfill.fill.registry import register_method
+from eogapfill.pipeline.cluster import connect_scheduler
+from eogapfill.pipeline.runner import (
+    available_methods,
+    check_method_options,
+    day_range,
+    process_day,
+    resolve_method,
+    run,
+    source_days,
+)
+from eogapfill.pipeline.store import OUTPUT_VARIABLES, StoreBusyError, open_output, stored_days
+
+__all__ = [
+    "OUTPUT_VARIABLES",
+    "StoreBusyError",
+    "available_methods",
+    "check_method_options",
+    "connect_scheduler",
+    "day_range",
+    "open_output",
+    "process_day",
+    "register_method",
+    "resolve_method",
+    "run",
+    "source_days",
+    "stored_days",
+]

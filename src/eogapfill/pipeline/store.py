@@ -1,0 +1,363 @@
+"""The pipeline's Zarr store: created, appended a day at a time, rolled back, locked.
+
+Variables of the store, dims ``(time, cells)``, SST in degC stored as float32:
+
+================  ==========================================================
+``SST_L3S``       observed SST, NaN where there is no observation
+``SST_filled``    SST with the gaps filled (observed cells equal ``SST_L3S``)
+``SST_L4``        the L4 analysis, for reference (NaN off the sea)
+``gap``           bool, the sea cells that were filled
+``sea``           bool, the sea cells
+``filled_std``    the method's uncertainty, when it gives one (0 outside the gaps)
+================  ==========================================================
+
+``cell_ids`` carries the xdggs attributes; open the store with :func:`open_output`, which
+decodes it (decode *after* opening: a decoded dataset loses the attributes when written).
+
+How a crash is survived
+-----------------------
+Appending with xarray (``to_zarr(append_dim="time")``, zarr 3, format 2) writes, variable by
+variable, the array's new shape then its new chunk, and the consolidated metadata
+(``.zmetadata``) **last**; zarr's local store writes every file atomically (temporary file,
+then rename). The consolidated metadata is therefore the commit record of the store:
+
+- readers open the store through ``.zmetadata`` (``xr.open_zarr`` does by default), so they
+  see the committed days only, never a half-written one;
+- the first day creates the store in a hidden temporary folder next to ``out`` that is then
+  renamed to ``out``: a store either exists with a complete first day, or not at all;
+- at the start of every run, any array whose own shape runs ahead of the committed one (a run
+  killed in the middle of an append) is cut back to it, which also deletes its uncommitted
+  chunk, and left-over temporary folders are removed;
+- days already in the store are skipped, so running the same command again resumes.
+
+A crash thus loses at most the days not yet written. Days are written in date order: when a
+day fails, the days before it are kept, later ones are discarded and the error is raised.
+
+One writer at a time
+--------------------
+A run holds a lock on the store from its first look at it to its last write: the file
+``.<name>.lock`` next to the store, locked with ``flock`` and holding the writer's pid, host,
+start time and command. A second run into the same store refuses at once with a
+:class:`StoreBusyError` that names the holder (or, with ``wait=``, waits for it, then skips
+the days it wrote). The operating system releases the lock when the holder ends, however it
+ends (even ``kill -9``), so a crashed run never blocks the next one; a lock file left behind
+is harmless. The store must be on a local file system (``flock`` is not reliable over every
+network file system).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import socket
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+import pandas as pd
+import xarray as xr
+
+__all__ = ["OUTPUT_VARIABLES", "StoreBusyError", "open_output", "stored_days"]
+
+logger = logging.getLogger(__name__)
+
+#: Variables of every stored day (``filled_std`` too when the method gives one).
+OUTPUT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "gap", "sea")
+_FLOAT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "filled_std")
+_STORE_KIND = "eogapfill.pipeline"
+_TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian",
+                  "dtype": "int64"}
+
+
+def _zmetadata(out: Path) -> dict[str, Any]:
+    path = out / ".zmetadata"
+    if not path.is_file():
+        raise ValueError(
+            f"{out} exists but is not an eogapfill pipeline store (no consolidated metadata): "
+            "choose another output path, or delete it"
+        )
+    return json.loads(path.read_text())["metadata"]
+
+
+def _store_attrs(out: Path) -> dict[str, Any]:
+    attrs = _zmetadata(out).get(".zattrs", {})
+    if attrs.get("store_kind") != _STORE_KIND:
+        raise ValueError(
+            f"{out} is a Zarr store but was not written by eogapfill.pipeline.run: choose "
+            "another output path"
+        )
+    return attrs
+
+
+def _is_new(out: Path) -> bool:
+    """No store yet: nothing at ``out``, or an empty folder."""
+    return not out.exists() or (out.is_dir() and not any(out.iterdir()))
+
+
+def stored_days(out: str | Path) -> list[pd.Timestamp]:
+    """The days committed to a pipeline store (empty when it does not exist yet)."""
+    out = Path(out)
+    if _is_new(out):
+        return []
+    _store_attrs(out)
+    with xr.open_zarr(out, consolidated=True) as ds:
+        return [pd.Timestamp(t).floor("D") for t in ds["time"].values]
+
+
+def _rollback_uncommitted(out: Path) -> list[str]:
+    """Cut every array back to its committed shape; return the names of those cut."""
+    import zarr
+
+    meta = _zmetadata(out)
+    cut = []
+    for key, committed in meta.items():
+        if not key.endswith("/.zarray"):
+            continue
+        name = key[: -len("/.zarray")]
+        on_disk = json.loads((out / key).read_text())
+        if on_disk["shape"] != committed["shape"]:
+            array = zarr.open_array(store=str(out), path=name, mode="r+", zarr_format=2,
+                                    use_consolidated=False)
+            array.resize(tuple(committed["shape"]))
+            cut.append(name)
+    if cut:
+        logger.warning("%s: cut back %s to the last committed day (an earlier run stopped "
+                       "while writing)", out, ", ".join(sorted(cut)))
+    return cut
+
+
+def _remove_stale_partials(out: Path) -> None:
+    for partial in out.parent.glob(f".{out.name}.partial-*"):
+        if partial.is_dir():
+            logger.warning("removing %s, left by a run that stopped while creating the store",
+                           partial)
+            shutil.rmtree(partial)
+
+
+def _run_attrs(method: str, nside: int, source: str, resolution: float,
+               method_options: Mapping[str, Any] | None) -> dict[str, Any]:
+    from eogapfill import __version__
+
+    return {
+        "title": f"SST gaps filled by {method} on HEALPix nside {nside}",
+        "store_kind": _STORE_KIND,
+        "fill_method": method,
+        "nside": int(nside),
+        "source": source,
+        "resolution_deg": float(resolution),
+        "method_options": json.dumps(dict(method_options or {}), sort_keys=True, default=str),
+        "eogapfill_version": __version__,
+        "Conventions": "CF-1.8",
+    }
+
+
+def _check_compatible(out: Path, attrs: Mapping[str, Any]) -> None:
+    stored = _store_attrs(out)
+    for key in ("fill_method", "nside", "source", "resolution_deg", "method_options"):
+        if stored.get(key) != attrs[key]:
+            raise ValueError(
+                f"{out} holds {key}={stored.get(key)!r} but this run asks for {attrs[key]!r}: "
+                "a store holds one configuration; write to another output path"
+            )
+
+
+def _encoding(ds: xr.Dataset) -> dict[str, dict[str, Any]]:
+    enc: dict[str, dict[str, Any]] = {"time": dict(_TIME_ENCODING)}
+    for name, var in ds.data_vars.items():
+        enc[name] = {"chunks": (1, var.sizes["cells"])}
+    return enc
+
+
+def _create_store(ds: xr.Dataset, out: Path) -> None:
+    """Write the first day to a hidden temporary store, then rename it to ``out``."""
+    partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex}"
+    try:
+        ds.to_zarr(partial, mode="w-", zarr_format=2, consolidated=True, encoding=_encoding(ds))
+        os.rename(partial, out)  # atomic; replaces an empty folder, fails on anything else
+    finally:
+        if partial.exists():
+            shutil.rmtree(partial)
+
+
+def _append_day(ds: xr.Dataset, out: Path) -> None:
+    if not _is_new(out):
+        ds.to_zarr(out, mode="a-", append_dim="time", zarr_format=2, consolidated=True)
+    else:
+        _create_store(ds, out)
+    logger.info("wrote %s to %s", pd.Timestamp(ds["time"].values[0]).date(), out)
+
+
+def open_output(out: str | Path, *, decode: bool = True) -> xr.Dataset:
+    """Open a store written by :func:`run` lazily; decode its HEALPix grid with xdggs.
+
+    Only committed days are seen (the store is opened through its consolidated metadata).
+    """
+    out = Path(out)
+    if not out.exists():
+        raise FileNotFoundError(f"no pipeline output at {out}: write one with "
+                                "eogapfill.pipeline.run(...) or `eogapfill fill`")
+    _store_attrs(out)
+    ds = xr.open_zarr(out, consolidated=True)
+    if decode:
+        from eogapfill.healpix import decode as decode_grid
+
+        ds = decode_grid(ds)
+    return ds
+
+
+# --------------------------------------------------------------------------------------------
+# one writer at a time
+# --------------------------------------------------------------------------------------------
+class StoreBusyError(RuntimeError):
+    """Another run is writing the same store (it holds the store's lock)."""
+
+
+def _lock_path(out: Path) -> Path:
+    real = Path(os.path.realpath(out))
+    return real.parent / f".{real.name}.lock"
+
+
+def _lock_fd(fd: int) -> bool:
+    """Lock an open file without waiting; False when another process holds it."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+    import msvcrt  # pragma: no cover - Windows: lock one byte far past the holder's note
+
+    os.lseek(fd, 1 << 20, os.SEEK_SET)  # pragma: no cover
+    try:  # pragma: no cover
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    except OSError:  # pragma: no cover
+        return False
+    return True  # pragma: no cover
+
+
+def _try_lock(path: Path) -> int | None:
+    """The locked lock file's descriptor, or None when another run holds it."""
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            locked = _lock_fd(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        if not locked:
+            os.close(fd)
+            return None
+        # The holder removes the file as it finishes: a lock on a removed file is no lock.
+        try:
+            on_disk = os.stat(path)
+        except FileNotFoundError:
+            on_disk = None
+        mine = os.fstat(fd)
+        if on_disk is not None and (on_disk.st_ino, on_disk.st_dev) == (mine.st_ino, mine.st_dev):
+            return fd
+        os.close(fd)
+
+
+def _try_lock_or_explain(path: Path, out: Path) -> int | None:
+    try:
+        return _try_lock(path)
+    except OSError as err:
+        raise ValueError(
+            f"cannot lock the store {out} ({err.strerror}: {path}): choose an output path on a "
+            "local file system, in a folder you can write to"
+        ) from err
+
+
+def _holder(path: Path) -> str:
+    """Who holds the lock, in words, from the note the holder wrote in it."""
+    try:
+        note = json.loads(path.read_text() or "{}")
+    except (OSError, ValueError):
+        note = {}
+    if "pid" not in note:
+        return "another run (it is starting)"
+    return (f"another run (pid {note['pid']} on host {note.get('host', '?')}, since "
+            f"{note.get('started', '?')}: {note.get('command', '?')})")
+
+
+@contextlib.contextmanager
+def _store_lock(out: Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold the lock of the store ``out`` for the block; wait up to ``wait`` seconds for it."""
+    path = _lock_path(out)
+    deadline = time.monotonic() + wait
+    told = False
+    while (fd := _try_lock_or_explain(path, out)) is None:
+        holder = _holder(path)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise StoreBusyError(
+                f"{out} is being written by {holder}. A store takes one writer at a time: "
+                "let that run finish (its days are then skipped), wait for it (wait=SECONDS; "
+                "--wait on the command line), or write to another output path. The lock is "
+                f"released when that process ends, even if it is killed ({path})"
+            )
+        if not told:
+            logger.warning("%s is being written by %s: waiting for it to finish", out, holder)
+            told = True
+        time.sleep(min(0.5, left))
+    try:
+        note = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "command": _command_line(),
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(note).encode(), 0)
+        yield path
+    finally:
+        with contextlib.suppress(OSError):
+            if fcntl is not None:
+                os.unlink(path)  # before the lock goes: see _try_lock
+        os.close(fd)
+
+
+def _command_line() -> str:
+    """This process's command, as its user typed it (``python -m eogapfill`` is eogapfill)."""
+    argv = [a for a in sys.argv if a] or ["python"]
+    program = Path(argv[0])
+    name = program.parent.name if program.name == "__main__.py" else program.name
+    return " ".join([name, *argv[1:]])[:300]
+
+
+def _committed_length(out: Path) -> int:
+    """Days committed to the store (0 when it does not exist yet), from its metadata only."""
+    if _is_new(out):
+        return 0
+    return int(_zmetadata(out)["time/.zarray"]["shape"][0])
+
+
+def _check_output_path(out: Path) -> None:
+    """Refuse an output path that is a file or cannot be written, before any work."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} is a file, not a Zarr store: choose another output path")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(
+            f"cannot create the folder {out.parent} for the store ({err.strerror}: "
+            f"{err.filename}): choose an output path in a folder you can write to"
+        ) from err
+    for folder in (out.parent, out) if out.exists() else (out.parent,):
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise ValueError(
+                f"cannot write to {folder} (permission denied): choose an output path in a "
+                "folder you can write to"
+            )
