@@ -132,16 +132,6 @@ def test_error_on_a_smooth_field_decreases_with_nside():
     assert errors[1] / errors[2] > 2.5
 
 
-def test_values_inside_the_gaps_are_ignored():
-    nside = 16
-    ds, _ = make_day(nside, smooth_field(nside))
-    garbage = ds.copy()
-    garbage["SST_L3S"] = ds.SST_L3S.where(~ds.gap, 1.0e6)
-    assert np.array_equal(
-        fill_laplace(ds).filled.values, fill_laplace(garbage).filled.values, equal_nan=True
-    )
-
-
 def test_dataarray_and_numpy_gaps_give_the_same_fill():
     nside = 16
     ds, _ = make_day(nside, smooth_field(nside))
