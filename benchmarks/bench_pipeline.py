@@ -52,10 +52,11 @@ def bench(method: str, workers: int, days: list[str], nside: int, resolution: fl
     from distributed import Client, LocalCluster
 
     from eogapfill import pipeline
+    from eogapfill.pipeline import runner
 
     out = scratch / f"{method}-{workers}.zarr"
     shutil.rmtree(out, ignore_errors=True)
-    append, writing = pipeline._append_day, []
+    append, writing = runner._append_day, []
 
     def timed_append(ds, path):  # the driver's serial part
         tick = time.perf_counter()
@@ -70,12 +71,12 @@ def bench(method: str, workers: int, days: list[str], nside: int, resolution: fl
         client.run(_warm_up, nside, resolution)
         before = client.run(_worker_usage)
         start = time.perf_counter()
-        pipeline._append_day = timed_append
+        runner._append_day = timed_append
         try:
             pipeline.run(days[0], days[-1], method=method, nside=nside, resolution=resolution,
                          out=out, client=client, progress=False)
         finally:
-            pipeline._append_day = append
+            runner._append_day = append
         seconds = time.perf_counter() - start
         after = client.run(_worker_usage)
     cpu = sum(after[w][0] - before[w][0] for w in after)
