@@ -423,7 +423,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
           f"({int(case.hidden_mask.sum())} cells); scores on the hidden pixels, degC:")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if args.out is not None:
-        from eogapfill.demo import markdown_table
+        from eogapfill.validate import markdown_table
 
         args.out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(args.out, index=False)
