@@ -102,9 +102,9 @@ def test_timeout_from_the_environment(silent_server, monkeypatch):
 
 
 def test_the_default_timeout_is_the_one_applied(silent_server, monkeypatch):
-    import eogapfill.data
+    import eogapfill.stores
 
-    monkeypatch.setattr(eogapfill.data, "DEFAULT_TIMEOUT", QUICK)  # no keyword, no variable
+    monkeypatch.setattr(eogapfill.stores, "DEFAULT_TIMEOUT", QUICK)  # no keyword, no variable
     start = time.monotonic()
     with pytest.raises(StoreError, match=r"connect 10 s, read 1 s"):
         open_l4(DAY, url=f"http://{silent_server}/l4_time.zarr")
@@ -137,7 +137,7 @@ def test_the_default_timeout_is_the_one_applied(silent_server, monkeypatch):
     ],
 )
 def test_timeouts_join_the_storage_options(url, given, expected):
-    from eogapfill.data import _remote_options
+    from eogapfill.stores import _remote_options
 
     options = _remote_options(url, given, DEFAULT_TIMEOUT)
     timeout = options.get("client_kwargs", {}).pop("timeout", None)
@@ -391,7 +391,7 @@ def _mixed_units(l3s: xr.Dataset, fraction: float) -> xr.Dataset:
             id="degF-labelled-degC",
         ),
         pytest.param(
-            lambda d: d, "Kelvins", ValueError, ["pint cannot read", "'kelvin'"], id="unknown-unit"
+            lambda d: d, "kelvn", ValueError, ["pint cannot read", "'kelvin'"], id="unknown-unit"
         ),
         pytest.param(lambda d: d, "", ValueError, ["not a temperature", "'degC'"], id="empty-unit"),
         pytest.param(
