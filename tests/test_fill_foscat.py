@@ -455,3 +455,86 @@ def test_texture_term_brings_the_gap_texture_to_the_clear_sky_value(
     assert mismatch(held.filled.values) < 0.5 * mismatch(pair.members.values[0])
     observed = np.isfinite(day.SST_L3S.values) & ~day.gap.values
     np.testing.assert_array_equal(held.filled.values[observed], day.SST_L3S.values[observed])
+
+
+# --- coarse-to-fine ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def day32() -> xr.Dataset:
+    return synthetic_day(nside=32, time="2024-06-02")
+
+
+@pytest.mark.slow
+def test_coarse_to_fine_keeps_observed_cells_and_honest_statistics(day32: xr.Dataset) -> None:
+    from eogapfill.fill import foscat as module
+
+    gap = day32.gap.values
+    observed = np.isfinite(day32.SST_L3S.values) & ~gap
+    options = {"start": "laplace", "threads": 1, "progress": False}
+    out = fill_foscat(day32, n_epochs=2, coarse_epochs=(3,), **options)
+    assert out.attrs["coarse_to_fine"] == "3 at nside 16"
+    assert out.loss.sizes["epoch"] == 3  # the history of the map's own grid
+    np.testing.assert_array_equal(out.filled.values[observed], day32.SST_L3S.values[observed])
+    assert np.all(np.isfinite(out.filled.values[gap]))
+    # the values inside the gaps enter no level: the same fill from a map with them leaked
+    leaked = day32.assign(SST_L3S=day32.SST_L3S.where(~day32.gap, day32.SST_L4 + 5.0))
+    again = fill_foscat(leaked, n_epochs=2, coarse_epochs=(3,), **options)
+    np.testing.assert_array_equal(again.filled.values, out.filled.values)
+    single = fill_foscat(day32, n_epochs=2, **options)
+    assert single.attrs["coarse_to_fine"] == "none"
+    assert not np.array_equal(single.filled.values, out.filled.values)
+    # the synthesis itself (before the observed cells are copied back) leaves them alone
+    captured: list[np.ndarray] = []
+    run_member = module._run_member
+
+    def capture(problem: object, *args: object, **kwargs: object) -> tuple:
+        values, history = run_member(problem, *args, **kwargs)
+        captured.append(problem.starts[0].astype("float32").astype("float64"))
+        captured.append(values)
+        return values, history
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "_run_member", capture)
+        fill_foscat(day32, n_epochs=1, coarse_epochs=(2,), **options)
+    start, values = captured
+    fixed = ~gap
+    np.testing.assert_array_equal(values[fixed], start[fixed])
+
+
+def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
+    from eogapfill.fill.foscat import _coarse_level, _down, _Problem, _up
+
+    nside = 32
+    npix = 12 * nside**2
+    rng = np.random.default_rng(0)
+    gaps = rng.random(npix) < 0.1
+    observed = ~gaps
+    base = local_masks(nside)
+    start = rng.normal(size=npix)
+    problem = _Problem(
+        nside=nside, starts=start[None, :], noise_std=0.0, gaps=gaps, ref_map=start,
+        ref_masks=base * observed[None, :], learn_masks=base, anchor=1.0, n_epochs=1,
+        blocks=[[]],
+    )
+    level = _coarse_level(problem, 16, 5, observed, start, honest=True)
+    assert level.nside == 16 and level.n_epochs == 5
+    np.testing.assert_array_equal(level.gaps, gaps.reshape(-1, 4).any(axis=1))
+    assert np.all(level.ref_masks[:, level.gaps] == 0.0)
+    assert np.all(level.ref_masks[:, ~level.gaps].sum(axis=0) > 0.0)
+    np.testing.assert_allclose(level.starts[0], _down(start, 4))
+    np.testing.assert_allclose(_up(np.full(12 * 16**2, 3.5), 16, 64), 3.5)
+
+
+@pytest.mark.parametrize(
+    "coarse_epochs, match",
+    [
+        pytest.param((2,), "nside >= 16", id="below-nside-16"),
+        pytest.param(5, "sequence", id="not-a-sequence"),
+        pytest.param("5", "sequence", id="a-string"),
+        pytest.param((0,), "coarse_epochs", id="zero-iterations"),
+    ],
+)
+def test_bad_coarse_epochs_raise(day: xr.Dataset, coarse_epochs: object, match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        fill_foscat(day, coarse_epochs=coarse_epochs, **FAST)

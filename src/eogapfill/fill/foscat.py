@@ -49,12 +49,13 @@ foscat runs on torch and puts its tensors on the GPU whenever torch sees one.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import sys
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -207,6 +208,71 @@ class _Problem:
     texture_weight: float = 0.0  # weight of the cell-scale texture term
     pairs: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), dtype="int64"))
     pair_target: float = 1.0  # degC**2, mean squared difference of observed neighbour pairs
+    coarse: list[_Problem] = field(default_factory=list)  # coarser levels, coarsest first
+    _reference: dict = field(default_factory=dict, repr=False, compare=False)  # statistics
+
+
+def _down(values: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over NESTED groups of ``factor`` cells: a map (..., npix) at a coarser nside."""
+    return values.reshape(*values.shape[:-1], -1, factor).mean(axis=-1)
+
+
+def _coarse_level(
+    problem: _Problem, nside: int, n_epochs: int, observed: np.ndarray, values: np.ndarray,
+    honest: bool,
+) -> _Problem:
+    """``problem`` on the coarser grid ``nside``: one level of a coarse-to-fine synthesis.
+
+    Maps and masks are averaged over the NESTED groups of cells of a coarse cell. A coarse cell
+    moves when one of its cells is a gap. With the honest reference, the reference masks are
+    zero on those cells too: no value from a gap enters the statistics at any level.
+    ``observed`` (npix,) marks the observed cells of the target grid and ``values`` (npix,)
+    holds their values (degC), for the texture term's pairs.
+    """
+    factor = (problem.nside // nside) ** 2
+    gaps = problem.gaps.reshape(-1, factor).any(axis=1)
+    ref_masks = _down(problem.ref_masks, factor)
+    if honest:
+        ref_masks = ref_masks * ~gaps[None, :]
+    starts = _down(problem.starts, factor)
+    level = _Problem(
+        nside=nside,
+        starts=starts,
+        noise_std=0.0,
+        gaps=gaps,
+        ref_map=_down(problem.ref_map, factor),
+        ref_masks=ref_masks,
+        learn_masks=_down(problem.learn_masks, factor),
+        anchor=problem.anchor,
+        n_epochs=int(n_epochs),
+        blocks=[_anchor_blocks(st, gaps, nside) for st in starts] if problem.blocks else [],
+        texture_weight=problem.texture_weight,
+    )
+    _check_masked(level.ref_masks, f"reference (nside {nside})")
+    if problem.texture_weight > 0:
+        full = observed.reshape(-1, factor).all(axis=1)
+        coarse_values = np.where(full, _down(np.where(observed, values, 0.0), factor), np.nan)
+        level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, nside)
+    return level
+
+
+@functools.lru_cache(maxsize=8)
+def _interpolation(nside: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear interpolation from nside to 2 * nside (NESTED): (cells (4, npix), weights)."""
+    import healpy as hp
+
+    theta, phi = hp.pix2ang(2 * nside, np.arange(12 * (2 * nside) ** 2), nest=True)
+    cells, weights = hp.get_interp_weights(nside, theta, phi, nest=True)
+    return cells, weights
+
+
+def _up(values: np.ndarray, nside: int, target: int) -> np.ndarray:
+    """A map at ``nside`` interpolated (bilinear) to the finer ``target`` nside."""
+    while nside < target:
+        cells, weights = _interpolation(nside)
+        values = (values[cells] * weights).sum(axis=0)
+        nside *= 2
+    return values
 
 
 def _anchor_blocks(
@@ -265,19 +331,6 @@ def _run_member(
     scat_cov, synthesis, torch = _import_foscat()
     from tqdm.auto import tqdm
 
-    class _QuietSynthesis(synthesis.Synthesis):
-        """foscat's Synthesis with a tqdm bar instead of its printed log."""
-
-        bar: Any = None
-
-        def info_back(self, x: np.ndarray) -> None:  # called once per L-BFGS iteration
-            if self.itt > 0 and self.bar is not None:
-                self.bar.set_postfix(loss=f"{self.history[self.nlog]:.4g}", refresh=False)
-                self.bar.update(1)
-            self.nlog += 1
-            self.itt2 = 0
-            self.itt += 1
-
     previous_threads = torch.get_num_threads()
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -289,44 +342,79 @@ def _run_member(
         x0 = problem.starts[which].copy()
         if problem.noise_std > 0:
             x0[problem.gaps] += rng.normal(0.0, problem.noise_std, int(problem.gaps.sum()))
-        with _quiet_stdout():
+        levels = [*problem.coarse, problem]
+        total = sum(level.n_epochs for level in levels)
+        with _quiet_stdout(), tqdm(total=total, desc=desc, disable=not progress,
+                                   leave=False) as bar:
             scat = _operator(scat_cov)
-            bk = scat.backend
-            ref = scat.eval(
-                bk.bk_cast(problem.ref_map.astype("float32")),
-                mask=bk.bk_cast(problem.ref_masks.astype("float32")),
-            )
-            blocks = [
-                (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
-                for size, idx, target in (problem.blocks[which] if problem.blocks else [])
-            ]
-            loss = synthesis.Loss(
-                _loss_function,
-                scat,
-                ref,
-                bk.bk_cast(problem.learn_masks.astype("float32")),
-                float(problem.anchor),
-                blocks,
-                float(problem.texture_weight),
-                torch.as_tensor(problem.pairs, device=bk.torch_device),
-                float(problem.pair_target),
-            )
-            synth = _QuietSynthesis([loss])
-            with tqdm(total=problem.n_epochs, desc=desc, disable=not progress, leave=False) as bar:
-                synth.bar = bar
-                out = synth.run(
-                    bk.bk_cast(x0.astype("float32")),
-                    NUM_EPOCHS=problem.n_epochs,
-                    EVAL_FREQUENCY=max(problem.n_epochs, 1),
-                    grd_mask=bk.bk_cast(problem.gaps.astype("float32")),
+            change: np.ndarray | None = None  # the synthesis's change of the gap cells
+            coarse_nside = 0
+            for level in levels:
+                start = _down(x0, (problem.nside // level.nside) ** 2)
+                if change is not None:
+                    start = start + level.gaps * _up(change, coarse_nside, level.nside)
+                values, history = _synthesise(level, start, which, scat, synthesis, torch, bar)
+                change = np.where(
+                    level.gaps, values - _down(x0, (problem.nside // level.nside) ** 2), 0.0
                 )
-        values = np.asarray(bk.to_numpy(out), dtype="float64").reshape(-1)
-        history = np.asarray(synth.get_history(), dtype="float64")
+                coarse_nside = level.nside
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
         if restore_threads:
             torch.set_num_threads(previous_threads)
     return values, history
+
+
+def _synthesise(level: _Problem, start: np.ndarray, which: int, scat: Any, synthesis: Any,
+                torch: Any, bar: Any) -> tuple[np.ndarray, np.ndarray]:
+    """L-BFGS on the gap cells of one level from ``start`` (npix,): (map, loss history)."""
+
+    class _QuietSynthesis(synthesis.Synthesis):
+        """foscat's Synthesis with a tqdm bar instead of its printed log."""
+
+        def info_back(self, x: np.ndarray) -> None:  # called once per L-BFGS iteration
+            if self.itt > 0:
+                bar.set_postfix(nside=level.nside, loss=f"{self.history[self.nlog]:.4g}",
+                                refresh=False)
+                bar.update(1)
+            self.nlog += 1
+            self.itt2 = 0
+            self.itt += 1
+
+    bk = scat.backend
+    key = (level.nside, str(bk.torch_device))
+    ref = level._reference.get(key)
+    if ref is None:  # the same for every member: computed once
+        ref = level._reference[key] = scat.eval(
+            bk.bk_cast(level.ref_map.astype("float32")),
+            mask=bk.bk_cast(level.ref_masks.astype("float32")),
+        )
+    blocks = [
+        (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
+        for size, idx, target in (level.blocks[which] if level.blocks else [])
+    ]
+    loss = synthesis.Loss(
+        _loss_function,
+        scat,
+        ref,
+        bk.bk_cast(level.learn_masks.astype("float32")),
+        float(level.anchor),
+        blocks,
+        float(level.texture_weight),
+        torch.as_tensor(level.pairs, device=bk.torch_device),
+        float(level.pair_target),
+    )
+    synth = _QuietSynthesis([loss])
+    done = bar.n
+    out = synth.run(
+        bk.bk_cast(start.astype("float32")),
+        NUM_EPOCHS=level.n_epochs,
+        EVAL_FREQUENCY=max(level.n_epochs, 1),
+        grd_mask=bk.bk_cast(level.gaps.astype("float32")),
+    )
+    bar.update(done + level.n_epochs - bar.n)  # an early stop: the level is done all the same
+    values = np.asarray(bk.to_numpy(out), dtype="float64").reshape(-1)
+    return values, np.asarray(synth.get_history(), dtype="float64")
 
 
 def _continued(da: xr.DataArray, holes: np.ndarray) -> np.ndarray:
@@ -518,6 +606,7 @@ def fill_foscat(
     reference: str | xr.Dataset | xr.DataArray = "observed",
     start: str = "oi",
     n_epochs: int = 100,
+    coarse_epochs: Sequence[int] = (),
     seed: int | None = 0,
     n_members: int = 1,
     anchor: float | None = None,
@@ -556,7 +645,17 @@ def fill_foscat(
         synthesis needs as a full-sphere map, gets a Laplace continuation of the filled sea
         in every case (it stays NaN in the output).
     n_epochs
-        Maximum number of L-BFGS iterations per member (it may stop earlier once converged).
+        Maximum number of L-BFGS iterations per member (it may stop earlier once converged),
+        at the map's nside.
+    coarse_epochs
+        Coarse-to-fine synthesis: iterations on coarser grids first, coarsest first; e.g.
+        ``(30, 15)`` runs 30 iterations at nside/4, then 15 at nside/2, then ``n_epochs`` at
+        nside, each level starting from the start plus the change that the coarser level made
+        in the gaps (interpolated). A coarse cell moves when one of its cells is a gap, and the
+        honest reference weights no coarse cell that holds a gap: the observed cells stay
+        fixed and the statistics honest at every level. An iteration costs about 4 times
+        less at each halving of nside. The coarsest grid must have nside >= 16. Default: one
+        level.
     seed
         Seed of member 0's start noise and of the synthesis; member ``i`` uses ``seed + i``
         (the conditional simulations of ``start="oi"`` are drawn together, from ``seed``).
@@ -632,6 +731,12 @@ def fill_foscat(
     """
     # --- inputs -------------------------------------------------------------------------
     n_epochs = check_count(n_epochs, "n_epochs", method=METHOD)
+    if isinstance(coarse_epochs, str | bytes) or not isinstance(coarse_epochs, Sequence):
+        raise ValueError(
+            f"{METHOD}: coarse_epochs must be a sequence of iteration counts, coarsest grid "
+            f"first, such as (30, 15), got {coarse_epochs!r}"
+        )
+    coarse_epochs = [check_count(n, "coarse_epochs", method=METHOD) for n in coarse_epochs]
     n_members = check_count(n_members, "n_members", method=METHOD)
     seed = check_seed(seed, method=METHOD)
     if threads is not None:
@@ -648,6 +753,12 @@ def fill_foscat(
         raise ValueError(
             f"{METHOD}: nside {nside} is too small for the scattering transform and its local "
             f"masks; use nside >= {MIN_NSIDE}"
+        )
+    if nside >> len(coarse_epochs) < MIN_NSIDE:
+        raise ValueError(
+            f"{METHOD}: {len(coarse_epochs)} coarser level(s) below nside {nside} reach nside "
+            f"{nside >> len(coarse_epochs)}; the coarsest grid needs nside >= {MIN_NSIDE}: "
+            "give fewer coarse_epochs"
         )
     if start not in ("laplace", "alm", "oi"):
         raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
@@ -749,6 +860,11 @@ def fill_foscat(
     if texture_weight > 0:
         problem.texture_weight = float(texture_weight)
         problem.pairs, problem.pair_target = gap_pairs(inputs.values, inputs.gaps, nside)
+    problem.coarse = [
+        _coarse_level(problem, nside >> (len(coarse_epochs) - k), n, observed, inputs.values,
+                      honest=protocol == "honest")
+        for k, n in enumerate(coarse_epochs)
+    ]
 
     # --- members ---------------------------------------------------------------------------
     seeds = [int(seed) + i for i in range(n_members)]
@@ -798,6 +914,10 @@ def fill_foscat(
         "texture_weight": float(texture_weight),
         "near_gaps_km": float("nan") if near_gaps_km is None else float(near_gaps_km),
         "n_epochs": int(n_epochs),
+        "coarse_to_fine": ", ".join(
+            f"{n} at nside {nside >> (len(coarse_epochs) - k)}"
+            for k, n in enumerate(coarse_epochs)
+        ) or "none",
         "n_members": int(n_members),
         "seed": int(seed),
         "device": device,
@@ -809,7 +929,8 @@ def fill_foscat(
         dims=("member", "epoch"),
         coords={"member": out["member"].values, "epoch": np.arange(n_epochs + 1)},
         attrs={
-            "long_name": "foscat loss after each L-BFGS iteration (epoch 0: the start)",
+            "long_name": "foscat loss after each L-BFGS iteration at the map's nside "
+        "(epoch 0: the start)",
             "units": "1",
         },
     )

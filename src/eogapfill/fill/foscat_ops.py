@@ -14,9 +14,14 @@ three places of foscat (torch backend), all patched here at run time on one oper
     ``sum(mask * x)`` over a ``(n_maps, n_masks, npix)`` product, plus an unused
     ``sum(mask * x * x)``: one ``(n_maps, npix) @ (npix, n_masks)`` product instead.
 
+and, once per process and grid, in building the kernels: ``BkTorch.bk_SparseTensor`` sorts the
+COO entries with torch (scipy's O(nnz) conversion here, 32-bit indices shared by the real and
+imaginary wavelets), and ``FoCUS.init_index`` skips foscat's disk cache for the coarser grids
+of a full-sphere map (they were built again in every process).
+
 :class:`SparseRightMatmul` computes ``x @ W`` from two CSR layouts built once per matrix,
 ``W^T`` (forward: ``(W^T x^T)^T``) and ``W`` (backward: ``dL/dx = (W (dL/dy)^T)^T``), with
-32-bit indices where they fit. :func:`install` puts the three in place, :func:`uninstall`
+32-bit indices where they fit. :func:`install` puts all of them in place, :func:`uninstall`
 gives foscat its own back. The statistics equal foscat's to float32 rounding (the sums run in
 another order).
 """
@@ -345,14 +350,39 @@ class _FastMaskedMean:
         return means.reshape(out_shape)
 
 
+class _FullSphereInitIndex:
+    """An operator's ``init_index`` that reads foscat's disk cache for full-sphere maps.
+
+    ``scat_cov.eval`` passes the cell ids of the coarser grids (all of them, for a
+    full-sphere map) to ``convol``, and ``init_index`` neither reads nor writes its disk cache
+    when it is given cell ids: the kernels of every grid below the map's were built again in
+    every process. The full-sphere ids are dropped here, which gives the same kernels.
+    """
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def __call__(
+        self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0
+    ) -> Any:
+        if cell_ids is not None and spin == 0:
+            ids = np.asarray(cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor)
+                             else cell_ids)
+            npix = 12 * int(nside) ** 2
+            if ids.shape == (npix,) and np.array_equal(ids, np.arange(npix)):
+                cell_ids = None
+        return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
+
+
 def install(operator: Any) -> None:
     """Speed ``operator`` (a ``foscat.scat_cov.funct``) up on HEALPix maps, in place.
 
     Its backend builds its sparse matrices with scipy (``bk_SparseTensor``, 32-bit indices),
     multiplies by them (``bk_sparse_dense_matmul``: wavelets, smoothing) and down-grades maps
-    (``ud_grade_2``) with cached layouts (:class:`SparseRightMatmul`), and its
-    ``masked_mean`` is one matrix product. Only this instance changes; idempotent. Install
-    it before the operator's first evaluation for the faster kernel building.
+    (``ud_grade_2``) with cached layouts (:class:`SparseRightMatmul`), its ``masked_mean``
+    is one matrix product, and its ``init_index`` reads foscat's disk cache for every grid of
+    a full-sphere map. Only this instance changes; idempotent. Install it before the
+    operator's first evaluation for the faster kernel building.
     """
     backend = operator.backend
     product = backend.__dict__.get("bk_sparse_dense_matmul")
@@ -367,6 +397,8 @@ def install(operator: Any) -> None:
         operator.ud_grade_2 = _FastDownGrade(operator, operator.ud_grade_2, patterns)
     if not isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean):
         operator.masked_mean = _FastMaskedMean(operator, operator.masked_mean)
+    if not isinstance(operator.__dict__.get("init_index"), _FullSphereInitIndex):
+        operator.init_index = _FullSphereInitIndex(operator.init_index)
 
 
 def uninstall(operator: Any) -> None:
@@ -376,7 +408,11 @@ def uninstall(operator: Any) -> None:
         del backend.bk_sparse_dense_matmul
     if isinstance(backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor):
         del backend.bk_SparseTensor
-    for name, kind in (("ud_grade_2", _FastDownGrade), ("masked_mean", _FastMaskedMean)):
+    for name, kind in (
+        ("ud_grade_2", _FastDownGrade),
+        ("masked_mean", _FastMaskedMean),
+        ("init_index", _FullSphereInitIndex),
+    ):
         if isinstance(operator.__dict__.get(name), kind):
             delattr(operator, name)
 
@@ -388,6 +424,7 @@ def installed(operator: Any) -> bool:
         and isinstance(operator.backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor)
         and isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade)
         and isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean)
+        and isinstance(operator.__dict__.get("init_index"), _FullSphereInitIndex)
     )
 
 
