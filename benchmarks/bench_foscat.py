@@ -13,8 +13,10 @@ evaluations. Then it fills a synthetic day (meridional SST gradient, eddies, a c
 cloud, the default OI start, one member) twice, with ``--epochs`` and ``2 * --epochs``
 iterations: the difference of the two members' synthesis times over the difference of the
 iterations run is the cost of one iteration (an iteration may evaluate the loss more than
-once), the rest of the fill is the set-up (OI start, masks, reference statistics). Wall time and process CPU time (all threads)
-are both reported: on a shared machine the CPU time stays honest when the wall time does not.
+once), the rest of the fill is the set-up (OI start, masks, reference statistics). Wall
+time and process CPU time (all threads) are both reported: on a shared machine the CPU time
+stays honest when the wall time does not. ``peak MB`` is the largest resident set of the
+case's process.
 
 Usage::
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -148,6 +151,7 @@ def run_case(
         "per_epoch_s": per_epoch,
         "cpu_per_epoch_s": cpu_per_epoch,
         "epochs": f"{n1}/{n2}",
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,  # kB on Linux
     }
 
 
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     header = (
         f"{'nside':>5} {'device':>6} {'ops':>6} {'hardware':>20} {'setup s':>8} {'cpu':>7} "
         f"{'1st loss':>8} {'loss s':>7} {'cpu':>7} {'s/iter':>7} {'cpu':>7} {'iters':>5} "
-        f"{'speed-up':>8}"
+        f"{'speed-up':>8} {'peak MB':>7}"
     )
     print(header)
     print("-" * len(header))
@@ -228,9 +232,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['nside']:>5} {r['device']:>6} {r['ops']:>6} {r['name'][:20]:>20} "
             f"{r['setup_s']:>8.2f} {r['cpu_setup_s']:>7.2f} {r['first_loss_s']:>8.2f} "
             f"{r['loss_s']:>7.3f} {r['cpu_loss_s']:>7.3f} {r['per_epoch_s']:>7.3f} "
-            f"{r['cpu_per_epoch_s']:>7.3f} {r['epochs']:>5} {ratio:>8}"
+            f"{r['cpu_per_epoch_s']:>7.3f} {r['epochs']:>5} {ratio:>8} {r['peak_mb']:>7.0f}"
         )
-    print("speed-up: CPU seconds per iteration, foscat's products over the cached ones")
+    print("speed-up: CPU seconds per iteration, foscat's products over the cached ones; "
+          "peak MB: the case's process (its largest resident set)")
     if len(devices) == 1:
         print("(torch sees no GPU: CPU only)")
 
