@@ -19,16 +19,19 @@ demo: $(STAMP)
 	$(VENV)/bin/jupyter-book build . --keep-going
 	@echo "Figures: outputs/   Book: _build/html/index.html"
 
-test: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
+test: lint
 	$(PY) -m pytest
 
 # the inner loop: the suite without the long computations (foscat syntheses, the book)
 test-fast: $(STAMP)
 	$(PY) -m pytest -m "not slow"
 
+# ruff (checks and format), notebooks stored without outputs, a valid pyproject.toml
 lint: $(STAMP)
 	$(PY) -m ruff check src tests benchmarks
+	$(PY) -m ruff format --check src tests benchmarks
+	$(VENV)/bin/nbstripout --keep-id --verify book/*.ipynb
+	$(VENV)/bin/validate-pyproject pyproject.toml
 
 clean:
 	rm -rf _build outputs .pytest_cache
