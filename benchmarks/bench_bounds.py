@@ -54,18 +54,26 @@ def main(argv: list[str] | None = None) -> int:
                 if "members" in out:
                     values.append(out["members"].values[:, gaps].ravel())
                 both = np.concatenate(values)
-                rows.append({
-                    "date": date.strftime("%Y-%m-%d"), "nside": nside, "method": method,
-                    "min": both.min(), "max": both.max(),
-                    "outside": int(((both < low) | (both > high)).sum()),
-                    "warned": any(issubclass(w.category, ImplausibleTemperatureWarning)
-                                  for w in caught),
-                    "seconds": seconds,
-                })
+                rows.append(
+                    {
+                        "date": date.strftime("%Y-%m-%d"),
+                        "nside": nside,
+                        "method": method,
+                        "min": both.min(),
+                        "max": both.max(),
+                        "outside": int(((both < low) | (both > high)).sum()),
+                        "warned": any(
+                            issubclass(w.category, ImplausibleTemperatureWarning) for w in caught
+                        ),
+                        "seconds": seconds,
+                    }
+                )
                 print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
     summary = table.groupby(["nside", "method"]).agg(
-        coldest=("min", "min"), warmest=("max", "max"), outside=("outside", "sum"),
+        coldest=("min", "min"),
+        warmest=("max", "max"),
+        outside=("outside", "sum"),
         median_seconds=("seconds", "median"),
     )
     print(f"\nsea water: {low} .. {high} degC, {SAMPLE_DAYS} days, {args.resolution} deg sample")

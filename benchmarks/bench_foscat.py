@@ -53,9 +53,7 @@ def synthetic_day(nside: int, seed: int = 0):
     truth = 28.0 - 26.0 * np.sin(np.radians(lat)) ** 2 + 1.5 * eddies / eddies.std()
     land = ((np.abs(lat) < 35) & (lon > 10) & (lon < 50)) | (lat < -70)
     gap = (clouds > np.quantile(clouds, 0.7)) & ~land
-    return healpix_dataset(
-        {"SST_L3S": np.where(gap | land, np.nan, truth), "gap": gap}, nside
-    )
+    return healpix_dataset({"SST_L3S": np.where(gap | land, np.nan, truth), "gap": gap}, nside)
 
 
 def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
@@ -142,7 +140,9 @@ def run_case(
         "nside": nside,
         "device": device,
         "ops": ops,
-        "name": torch.cuda.get_device_name(0) if device == "cuda" else f"CPU, {n_threads} thread(s)",
+        "name": torch.cuda.get_device_name(0)
+        if device == "cuda"
+        else f"CPU, {n_threads} thread(s)",
         "first_loss_s": first,
         "loss_s": loss_wall,
         "cpu_loss_s": loss_cpu,
@@ -161,8 +161,21 @@ def _spawn(
     env = dict(os.environ)
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
-    cmd = [sys.executable, __file__, "--worker", "--nside", str(nside), "--device", device,
-           "--epochs", str(epochs), "--ops", ops, "--repeats", str(repeats)]
+    cmd = [
+        sys.executable,
+        __file__,
+        "--worker",
+        "--nside",
+        str(nside),
+        "--device",
+        device,
+        "--epochs",
+        str(epochs),
+        "--ops",
+        ops,
+        "--repeats",
+        str(repeats),
+    ]
     if threads is not None:
         cmd += ["--threads", str(threads)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
@@ -181,7 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="loss evaluations timed")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: all)")
     parser.add_argument(
-        "--ops", choices=("foscat", "fast", "both"), default="both",
+        "--ops",
+        choices=("foscat", "fast", "both"),
+        default="both",
         help="foscat's own sparse products (before), the cached ones (after), or both",
     )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
@@ -189,8 +204,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
 
     if args.worker:
-        row = run_case(args.nside[0], args.device, args.epochs, args.threads, args.ops,
-                       args.repeats)
+        row = run_case(
+            args.nside[0], args.device, args.epochs, args.threads, args.ops, args.repeats
+        )
         print(json.dumps(row))
         return
 
@@ -226,7 +242,8 @@ def main(argv: list[str] | None = None) -> None:
         ref = before.get((r["nside"], r["device"]))
         ratio = (
             f"{ref['cpu_per_epoch_s'] / r['cpu_per_epoch_s']:.1f}x"
-            if ref is not None and r["ops"] == "fast" and r["cpu_per_epoch_s"] > 0 else ""
+            if ref is not None and r["ops"] == "fast" and r["cpu_per_epoch_s"] > 0
+            else ""
         )
         print(
             f"{r['nside']:>5} {r['device']:>6} {r['ops']:>6} {r['name'][:20]:>20} "
@@ -234,8 +251,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{r['loss_s']:>7.3f} {r['cpu_loss_s']:>7.3f} {r['per_epoch_s']:>7.3f} "
             f"{r['cpu_per_epoch_s']:>7.3f} {r['epochs']:>5} {ratio:>8} {r['peak_mb']:>7.0f}"
         )
-    print("speed-up: CPU seconds per iteration, foscat's products over the cached ones; "
-          "peak MB: the case's process (its largest resident set)")
+    print(
+        "speed-up: CPU seconds per iteration, foscat's products over the cached ones; "
+        "peak MB: the case's process (its largest resident set)"
+    )
     if len(devices) == 1:
         print("(torch sees no GPU: CPU only)")
 

@@ -43,12 +43,14 @@ def _warm_up(nside: int, resolution: float) -> None:
     """Import what a day needs and build the cached grids, on a worker."""
     from eogapfill import pipeline
 
-    pipeline.process_day("2024-06-01", method="laplace", nside=nside, resolution=resolution,
-                         threads=1)
+    pipeline.process_day(
+        "2024-06-01", method="laplace", nside=nside, resolution=resolution, threads=1
+    )
 
 
-def bench(method: str, workers: int, days: list[str], nside: int, resolution: float,
-          scratch: Path) -> dict[str, float | int | str]:
+def bench(
+    method: str, workers: int, days: list[str], nside: int, resolution: float, scratch: Path
+) -> dict[str, float | int | str]:
     from distributed import Client, LocalCluster
 
     from eogapfill import pipeline
@@ -64,8 +66,9 @@ def bench(method: str, workers: int, days: list[str], nside: int, resolution: fl
         writing.append(time.perf_counter() - tick)
 
     with (
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                     dashboard_address=None) as cluster,
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
         Client(cluster) as client,
     ):
         client.run(_warm_up, nside, resolution)
@@ -73,8 +76,16 @@ def bench(method: str, workers: int, days: list[str], nside: int, resolution: fl
         start = time.perf_counter()
         runner._append_day = timed_append
         try:
-            pipeline.run(days[0], days[-1], method=method, nside=nside, resolution=resolution,
-                         out=out, client=client, progress=False)
+            pipeline.run(
+                days[0],
+                days[-1],
+                method=method,
+                nside=nside,
+                resolution=resolution,
+                out=out,
+                client=client,
+                progress=False,
+            )
         finally:
             runner._append_day = append
         seconds = time.perf_counter() - start
@@ -126,9 +137,11 @@ def main() -> None:
     table = pd.DataFrame(rows)
     one = table[table["workers"] == min(worker_counts)].set_index("method")["seconds"]
     table["speed_up"] = [one[m] / s for m, s in zip(table["method"], table["seconds"], strict=True)]
-    print(f"\nnside {args.nside}, sample at {args.resolution} deg, {args.days} days; "
-          f"{os.cpu_count()} CPUs, load average before: {load[0]:.1f} {load[1]:.1f} "
-          f"{load[2]:.1f}; after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n")
+    print(
+        f"\nnside {args.nside}, sample at {args.resolution} deg, {args.days} days; "
+        f"{os.cpu_count()} CPUs, load average before: {load[0]:.1f} {load[1]:.1f} "
+        f"{load[2]:.1f}; after: {' '.join(f'{x:.1f}' for x in os.getloadavg())}\n"
+    )
     print(markdown_table(table, digits=2), end="")
 
 

@@ -72,8 +72,9 @@ COLUMNS = [
 ]
 
 
-def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
-            near_gaps_km: float = 500.0) -> dict:
+def methods(
+    truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool, near_gaps_km: float = 500.0
+) -> dict:
     """The fills to compare, as ``name -> fill(sst, gaps)``."""
     laplace, noise, alm, oi = (get_method(m) for m in ("laplace", "noise", "alm", "oi"))
     out = {
@@ -88,25 +89,50 @@ def methods(truth_map: xr.DataArray, *, members: int, epochs: int, foscat: bool,
             s, g, n_members=members, n_epochs=epochs, seed=0, progress=False
         )
         out["foscat-texture"] = lambda s, g: fill_foscat(
-            s, g, texture_weight=10.0, n_members=members, n_epochs=epochs, seed=0,
+            s,
+            g,
+            texture_weight=10.0,
+            n_members=members,
+            n_epochs=epochs,
+            seed=0,
             progress=False,
         )
         out["foscat-laplace"] = lambda s, g: fill_foscat(
             s, g, start="laplace", n_members=members, n_epochs=epochs, seed=0, progress=False
         )
         out["foscat-near-gaps"] = lambda s, g: fill_foscat(
-            s, g, start="laplace", near_gaps_km=near_gaps_km, n_members=members,
-            n_epochs=epochs, seed=0, progress=False,
+            s,
+            g,
+            start="laplace",
+            near_gaps_km=near_gaps_km,
+            n_members=members,
+            n_epochs=epochs,
+            seed=0,
+            progress=False,
         )
         out["foscat-oracle"] = lambda s, g: fill_foscat(
-            s, g, reference="l4", start="alm", l4=truth_map, n_epochs=epochs, seed=0,
+            s,
+            g,
+            reference="l4",
+            start="alm",
+            l4=truth_map,
+            n_epochs=epochs,
+            seed=0,
             progress=False,
         )
     return out
 
 
-def table(nside: int, day: xr.Dataset, *, members: int, epochs: int, foscat: bool,
-          only: list[str] | None = None, shift_clouds: float = 0.0) -> pd.DataFrame:
+def table(
+    nside: int,
+    day: xr.Dataset,
+    *,
+    members: int,
+    epochs: int,
+    foscat: bool,
+    only: list[str] | None = None,
+    shift_clouds: float = 0.0,
+) -> pd.DataFrame:
     if shift_clouds:
         steps = int(round(shift_clouds / _step(day)))
         moved = day["cloud"].fillna(0.0).roll(longitude=steps, roll_coords=False)
@@ -138,9 +164,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members", type=int, default=4)
     parser.add_argument("--no-foscat", action="store_true")
     parser.add_argument("--only", nargs="+", help="run these rows only, e.g. --only laplace oi")
-    parser.add_argument("--shift-clouds", type=float, default=0.0, metavar="DEG",
-                        help="move the cloud pattern east by DEG degrees of longitude over "
-                             "the same truth: another case")
+    parser.add_argument(
+        "--shift-clouds",
+        type=float,
+        default=0.0,
+        metavar="DEG",
+        help="move the cloud pattern east by DEG degrees of longitude over "
+        "the same truth: another case",
+    )
     args = parser.parse_args(argv)
     if not (OISST.exists() and SSMIS.exists()):
         print(f"benchmark data not found under {SHARED / 'data'}: nothing to do")
@@ -148,9 +179,15 @@ def main(argv: list[str] | None = None) -> int:
     day = latlon_day()
     start = time.perf_counter()
     for nside in args.nside:
-        result = table(nside, day, members=args.members, epochs=args.epochs,
-                       foscat=not args.no_foscat, only=args.only,
-                       shift_clouds=args.shift_clouds)
+        result = table(
+            nside,
+            day,
+            members=args.members,
+            epochs=args.epochs,
+            foscat=not args.no_foscat,
+            only=args.only,
+            shift_clouds=args.shift_clouds,
+        )
         cols = [c for c in COLUMNS if c in result]
         print(
             f"\n{date.today()}, {platform.machine()}, {args.members} members, "

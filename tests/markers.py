@@ -27,8 +27,9 @@ def requires(extra: str) -> list[pytest.MarkDecorator]:
     missing = _missing(extra)
     return [
         getattr(pytest.mark, f"requires_{extra}"),
-        pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} "
-                           f"(pip install 'eogapfill[{extra}]')"),
+        pytest.mark.skipif(
+            bool(missing), reason=f"needs {', '.join(missing)} (pip install 'eogapfill[{extra}]')"
+        ),
     ]
 
 

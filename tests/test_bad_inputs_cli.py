@@ -54,49 +54,91 @@ def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        pytest.param(["fill", "--start", "2024-06-41", "--end", "2024-06-42", "--out", "x"],
-                     ["argument --start: '2024-06-41' is not a date",
-                      "YYYY-MM-DD"], id="date-not-a-day"),
-        pytest.param(["fill", "--start", "2024-06-01T00:00+02:00", "--end", "2024-06-02",
-                      "--out", "x"], ["is not a date", "no time zone", "UTC days"],
-                     id="date-with-time-zone"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-02Z", "--out", "x"],
-                     ["--end", "'2024-06-02Z' is not a date", "no time zone"],
-                     id="date-with-utc-suffix"),
-        pytest.param(["validate", "--date", "1 June 2024"],
-                     ["--date", "'1 June 2024' is not a date", "e.g. 2024-06-01"],
-                     id="validate-date-in-words"),
-        pytest.param(["fill", "--start", "2024-06-03", "--end", "2024-06-01", "--out", "x"],
-                     ["--end 2024-06-01 is before --start 2024-06-03"], id="end-before-start"),
-        pytest.param([*FILL, "--out", "x", "--nside", str(2**14)],
-                     ["--nside", "16384", "8192"], id="nside-2-to-the-14"),
-        pytest.param([*FILL, "--out", "x", "--nside", "64.0"], ["'64.0' is not an integer"],
-                     id="nside-not-an-integer"),
-        pytest.param([*FILL, "--out", "x", "--method", "oi", "--option", "n_members=true"],
-                     ["--option: the oi fill's option n_members must be int",
-                      "got True (bool)"], id="option-bool-for-a-count"),
-        pytest.param([*FILL, "--out", "x", "--method", "alm", "--option", "lmaxx=20"],
-                     ["--option: the alm fill has no option 'lmaxx'", "its options:", "lmax"],
-                     id="option-unknown-name"),
-        pytest.param([*FILL, "--out", "x", "--method", "alm", "--option", "lmax=twenty"],
-                     ["the alm fill's option lmax must be int", "'twenty' (str)",
-                      "e.g. lmax="], id="option-text-for-an-integer"),
-        pytest.param([*FILL, "--out", "x", "--method", "oi", "--option", "seed=-3"],
-                     ["seed must be an integer in [0, 2**32)", "-3"], id="option-negative-seed"),
-        pytest.param([*FILL, "--out", "x", "--method", "oi", "--option", "seed=1.5"],
-                     ["seed must be int", "1.5 (float)"], id="option-fractional-seed"),
-        pytest.param([*FILL, "--out", "x", "--method", "foscat", "--option", "threads=0"],
-                     ["threads must be an integer >= 1", "got 0"], id="option-zero-threads"),
-        pytest.param([*FILL, "--out", "x", "--option", "client=1"],
-                     ["the laplace fill has no option 'client'"], id="option-of-the-pipeline"),
-        pytest.param([*FILL, "--out", "x", "--scheduler-timeout", "0"],
-                     ["--scheduler-timeout", "positive number of seconds"],
-                     id="scheduler-timeout-zero"),
-        pytest.param([*FILL, "--out", "x", "--wait", "soon"],
-                     ["--wait", "'soon' is not a number of seconds"], id="wait-not-a-number"),
-        pytest.param(["validate", "--date", "2024-06-03", "--clouds-from", "2024-06-03"],
-                     ["--clouds-from must be another day than --date"],
-                     id="validate-clouds-from-the-same-day"),
+        pytest.param(
+            ["fill", "--start", "2024-06-41", "--end", "2024-06-42", "--out", "x"],
+            ["argument --start: '2024-06-41' is not a date", "YYYY-MM-DD"],
+            id="date-not-a-day",
+        ),
+        pytest.param(
+            ["fill", "--start", "2024-06-01T00:00+02:00", "--end", "2024-06-02", "--out", "x"],
+            ["is not a date", "no time zone", "UTC days"],
+            id="date-with-time-zone",
+        ),
+        pytest.param(
+            ["fill", "--start", "2024-06-01", "--end", "2024-06-02Z", "--out", "x"],
+            ["--end", "'2024-06-02Z' is not a date", "no time zone"],
+            id="date-with-utc-suffix",
+        ),
+        pytest.param(
+            ["validate", "--date", "1 June 2024"],
+            ["--date", "'1 June 2024' is not a date", "e.g. 2024-06-01"],
+            id="validate-date-in-words",
+        ),
+        pytest.param(
+            ["fill", "--start", "2024-06-03", "--end", "2024-06-01", "--out", "x"],
+            ["--end 2024-06-01 is before --start 2024-06-03"],
+            id="end-before-start",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--nside", str(2**14)],
+            ["--nside", "16384", "8192"],
+            id="nside-2-to-the-14",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--nside", "64.0"],
+            ["'64.0' is not an integer"],
+            id="nside-not-an-integer",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "oi", "--option", "n_members=true"],
+            ["--option: the oi fill's option n_members must be int", "got True (bool)"],
+            id="option-bool-for-a-count",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "alm", "--option", "lmaxx=20"],
+            ["--option: the alm fill has no option 'lmaxx'", "its options:", "lmax"],
+            id="option-unknown-name",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "alm", "--option", "lmax=twenty"],
+            ["the alm fill's option lmax must be int", "'twenty' (str)", "e.g. lmax="],
+            id="option-text-for-an-integer",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "oi", "--option", "seed=-3"],
+            ["seed must be an integer in [0, 2**32)", "-3"],
+            id="option-negative-seed",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "oi", "--option", "seed=1.5"],
+            ["seed must be int", "1.5 (float)"],
+            id="option-fractional-seed",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--method", "foscat", "--option", "threads=0"],
+            ["threads must be an integer >= 1", "got 0"],
+            id="option-zero-threads",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--option", "client=1"],
+            ["the laplace fill has no option 'client'"],
+            id="option-of-the-pipeline",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--scheduler-timeout", "0"],
+            ["--scheduler-timeout", "positive number of seconds"],
+            id="scheduler-timeout-zero",
+        ),
+        pytest.param(
+            [*FILL, "--out", "x", "--wait", "soon"],
+            ["--wait", "'soon' is not a number of seconds"],
+            id="wait-not-a-number",
+        ),
+        pytest.param(
+            ["validate", "--date", "2024-06-03", "--clouds-from", "2024-06-03"],
+            ["--clouds-from must be another day than --date"],
+            id="validate-clouds-from-the-same-day",
+        ),
     ],
 )
 def test_bad_arguments_stop_with_status_2(args, words, capsys, no_work, tmp_path, monkeypatch):
@@ -140,13 +182,20 @@ def _out_in_proc(tmp_path: Path) -> list[str]:
 
 
 def _days_outside_sample(tmp_path: Path) -> list[str]:
-    return ["fill", "--start", "2030-01-01", "--end", "2030-01-02", *QUICK, "--out",
-            str(tmp_path / "store.zarr")]
+    return [
+        "fill",
+        "--start",
+        "2030-01-01",
+        "--end",
+        "2030-01-02",
+        *QUICK,
+        "--out",
+        str(tmp_path / "store.zarr"),
+    ]
 
 
 def _scheduler_not_an_address(tmp_path: Path) -> list[str]:
-    return [*FILL, *QUICK, "--out", str(tmp_path / "store.zarr"), "--scheduler",
-            "localhost:8786"]
+    return [*FILL, *QUICK, "--out", str(tmp_path / "store.zarr"), "--scheduler", "localhost:8786"]
 
 
 def _sample_exists(tmp_path: Path) -> list[str]:
@@ -169,41 +218,92 @@ def _validate_clouds_outside(tmp_path: Path) -> list[str]:
 @pytest.mark.parametrize(
     ("make_args", "words", "absent"),
     [
-        pytest.param(_out_is_a_file, ["store.zarr is a file, not a Zarr store",
-                                      "choose another output path"], [], id="out-is-a-file"),
-        pytest.param(_out_inside_a_file, ["cannot create the folder", "notes.txt",
-                                          "choose an output path in a folder you can write to"],
-                     [], id="out-inside-a-file"),
-        pytest.param(_out_read_only, ["read-only", "permission denied",
-                                      "choose an output path in a folder you can write to"],
-                     [], id="out-read-only"),
-        pytest.param(_out_in_proc, ["cannot write to /proc/self", "permission denied",
-                                    "choose an output path in a folder you can write to"],
-                     [], id="out-in-a-system-folder"),
-        pytest.param(_days_outside_sample,
-                     ["no data for 2 of the days asked (first: 2030-01-01)",
-                      "holds 2024-06-01 to 2024-06-10", "pick days in that range",
-                      "source 'cmems'"], ["eogapfill sample"], id="days-outside-the-sample"),
-        pytest.param(_scheduler_not_an_address,
-                     ["'localhost:8786' is not a Dask scheduler address", "tcp://HOST:PORT"], [],
-                     id="scheduler-not-an-address"),
-        pytest.param(_sample_exists, ["l3s.zarr already exist", "pass --overwrite"],
-                     ["overwrite=True"], id="sample-exists-without-overwrite"),
-        pytest.param(_validate_last_day,
-                     ["--clouds-from is by default the day after --date, 2024-06-11",
-                      "holds 2024-06-01 to 2024-06-10", "pass --clouds-from 2024-06-09"], [],
-                     id="validate-last-day-default-clouds"),
-        pytest.param(_validate_date_outside,
-                     ["--date 2030-01-01 is not in the data", "holds 2024-06-01 to 2024-06-10"],
-                     ["--clouds-from"], id="validate-date-outside-the-sample"),
-        pytest.param(_validate_clouds_outside,
-                     ["--clouds-from 2030-01-01 is not in the data",
-                      "pass --clouds-from 2024-06-02"], ["by default"],
-                     id="validate-clouds-outside-the-sample"),
+        pytest.param(
+            _out_is_a_file,
+            ["store.zarr is a file, not a Zarr store", "choose another output path"],
+            [],
+            id="out-is-a-file",
+        ),
+        pytest.param(
+            _out_inside_a_file,
+            [
+                "cannot create the folder",
+                "notes.txt",
+                "choose an output path in a folder you can write to",
+            ],
+            [],
+            id="out-inside-a-file",
+        ),
+        pytest.param(
+            _out_read_only,
+            [
+                "read-only",
+                "permission denied",
+                "choose an output path in a folder you can write to",
+            ],
+            [],
+            id="out-read-only",
+        ),
+        pytest.param(
+            _out_in_proc,
+            [
+                "cannot write to /proc/self",
+                "permission denied",
+                "choose an output path in a folder you can write to",
+            ],
+            [],
+            id="out-in-a-system-folder",
+        ),
+        pytest.param(
+            _days_outside_sample,
+            [
+                "no data for 2 of the days asked (first: 2030-01-01)",
+                "holds 2024-06-01 to 2024-06-10",
+                "pick days in that range",
+                "source 'cmems'",
+            ],
+            ["eogapfill sample"],
+            id="days-outside-the-sample",
+        ),
+        pytest.param(
+            _scheduler_not_an_address,
+            ["'localhost:8786' is not a Dask scheduler address", "tcp://HOST:PORT"],
+            [],
+            id="scheduler-not-an-address",
+        ),
+        pytest.param(
+            _sample_exists,
+            ["l3s.zarr already exist", "pass --overwrite"],
+            ["overwrite=True"],
+            id="sample-exists-without-overwrite",
+        ),
+        pytest.param(
+            _validate_last_day,
+            [
+                "--clouds-from is by default the day after --date, 2024-06-11",
+                "holds 2024-06-01 to 2024-06-10",
+                "pass --clouds-from 2024-06-09",
+            ],
+            [],
+            id="validate-last-day-default-clouds",
+        ),
+        pytest.param(
+            _validate_date_outside,
+            ["--date 2030-01-01 is not in the data", "holds 2024-06-01 to 2024-06-10"],
+            ["--clouds-from"],
+            id="validate-date-outside-the-sample",
+        ),
+        pytest.param(
+            _validate_clouds_outside,
+            ["--clouds-from 2030-01-01 is not in the data", "pass --clouds-from 2024-06-02"],
+            ["by default"],
+            id="validate-clouds-outside-the-sample",
+        ),
     ],
 )
-def test_bad_inputs_found_while_starting_stop_with_status_1(make_args, words, absent, capsys,
-                                                             no_work, tmp_path, sample_dir):
+def test_bad_inputs_found_while_starting_stop_with_status_1(
+    make_args, words, absent, capsys, no_work, tmp_path, sample_dir
+):
     args = make_args(tmp_path)
     assert cli.main(args) == 1
     captured = capsys.readouterr()
@@ -221,8 +321,12 @@ def test_a_busy_store_is_refused_with_its_holder(tmp_path, capsys, no_work, samp
     with store._store_lock(out):
         assert cli.main([*FILL, *QUICK, "--out", str(out)]) == 1
     line = _one_line(capsys.readouterr().err)
-    for word in (f"{out} is being written by another run (pid {os.getpid()}",
-                 "one writer at a time", "--wait", "even if it is killed"):
+    for word in (
+        f"{out} is being written by another run (pid {os.getpid()}",
+        "one writer at a time",
+        "--wait",
+        "even if it is killed",
+    ):
         assert word in line, word
 
 
@@ -265,8 +369,9 @@ def _closed_port() -> int:
         pytest.param("flag", False, id="closed-port-flag"),
     ],
 )
-def test_a_scheduler_that_never_answers_fails_in_time(how, silent, silent_port, tmp_path,
-                                                      sample_dir):
+def test_a_scheduler_that_never_answers_fails_in_time(
+    how, silent, silent_port, tmp_path, sample_dir
+):
     port = silent_port if silent else _closed_port()
     address = f"tcp://127.0.0.1:{port}"
     env = dict(os.environ)
@@ -276,13 +381,22 @@ def test_a_scheduler_that_never_answers_fails_in_time(how, silent, silent_port, 
     else:
         env["DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT"] = "2s"
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "eogapfill", *args], capture_output=True,
-                          text=True, timeout=120, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-m", "eogapfill", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     elapsed = time.monotonic() - started
     assert proc.returncode == 1, proc.stderr
     line = _one_line(proc.stderr)
-    for word in (f"no Dask scheduler answered at {address} within 2 s", "check the address",
-                 "--scheduler-timeout SECONDS", "distributed.comm.timeouts.connect"):
+    for word in (
+        f"no Dask scheduler answered at {address} within 2 s",
+        "check the address",
+        "--scheduler-timeout SECONDS",
+        "distributed.comm.timeouts.connect",
+    ):
         assert word in line, word
     assert elapsed < 60, f"{elapsed:.0f} s"
     assert not (tmp_path / "store.zarr").exists()
@@ -334,13 +448,32 @@ def test_ctrl_c_prints_one_resume_line_and_the_run_resumes(tmp_path, sample_dir)
     (tmp_path / "slowfill.py").write_text(_SLOW_FILL)
     (tmp_path / "slow_cli.py").write_text(_SLOW_CLI)
     out = tmp_path / "store.zarr"
-    args = ["fill", "--start", "2024-06-01", "--end", "2024-06-08", *QUICK, "--out", str(out),
-            "--workers", "2"]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "slow_cli.py"), *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)  # its own group: Ctrl-C reaches all of it
+    args = [
+        "fill",
+        "--start",
+        "2024-06-01",
+        "--end",
+        "2024-06-08",
+        *QUICK,
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+    ]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [str(tmp_path), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, str(tmp_path / "slow_cli.py"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )  # its own group: Ctrl-C reaches all of it
     try:
         deadline = time.monotonic() + 180
         while not (out / ".zmetadata").exists():
@@ -362,10 +495,18 @@ def test_ctrl_c_prints_one_resume_line_and_the_run_resumes(tmp_path, sample_dir)
     import distributed
 
     with (
-        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                 dashboard_address=None) as cluster,
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
         distributed.Client(cluster) as client,
     ):
-        ds = pipeline.run("2024-06-01", "2024-06-08", nside=16, resolution=1.0, out=out,
-                          client=client, progress=False)
+        ds = pipeline.run(
+            "2024-06-01",
+            "2024-06-08",
+            nside=16,
+            resolution=1.0,
+            out=out,
+            client=client,
+            progress=False,
+        )
     assert [str(t)[:10] for t in ds["time"].values] == [f"2024-06-0{d}" for d in range(1, 9)]

@@ -158,16 +158,51 @@ def _small_map() -> xr.Dataset:
 @pytest.mark.parametrize(
     ("fill", "kwargs", "match"),
     [
-        pytest.param(fill_oi, {"n_members": True}, "n_members must be an integer", id="oi-bool-members"),
-        pytest.param(fill_oi, {"n_members": -1}, "n_members must be an integer >= 0", id="oi-negative-members"),
-        pytest.param(fill_oi, {"n_members": 2.0}, "n_members must be an integer", id="oi-float-members"),
-        pytest.param(fill_oi, {"n_neighbours": 0}, "n_neighbours must be an integer >= 1", id="oi-no-neighbours"),
-        pytest.param(fill_oi, {"n_members": 1, "seed": -1}, "seed must be an integer", id="oi-negative-seed"),
-        pytest.param(fill_oi, {"n_members": 1, "seed": 1.5}, "seed must be an integer", id="oi-fractional-seed"),
-        pytest.param(fill_oi, {"background": "zonal"}, "background must be one of", id="oi-unknown-background"),
-        pytest.param(fill_oi, {"background_reach_km": 0}, "background_reach_km must be > 0", id="oi-zero-reach"),
-        pytest.param(fill_noise, {"n_members": True}, "n_members must be an integer", id="noise-bool-members"),
-        pytest.param(fill_noise, {"n_members": 0}, "n_members must be an integer >= 1", id="noise-no-members"),
+        pytest.param(
+            fill_oi, {"n_members": True}, "n_members must be an integer", id="oi-bool-members"
+        ),
+        pytest.param(
+            fill_oi,
+            {"n_members": -1},
+            "n_members must be an integer >= 0",
+            id="oi-negative-members",
+        ),
+        pytest.param(
+            fill_oi, {"n_members": 2.0}, "n_members must be an integer", id="oi-float-members"
+        ),
+        pytest.param(
+            fill_oi,
+            {"n_neighbours": 0},
+            "n_neighbours must be an integer >= 1",
+            id="oi-no-neighbours",
+        ),
+        pytest.param(
+            fill_oi, {"n_members": 1, "seed": -1}, "seed must be an integer", id="oi-negative-seed"
+        ),
+        pytest.param(
+            fill_oi,
+            {"n_members": 1, "seed": 1.5},
+            "seed must be an integer",
+            id="oi-fractional-seed",
+        ),
+        pytest.param(
+            fill_oi,
+            {"background": "zonal"},
+            "background must be one of",
+            id="oi-unknown-background",
+        ),
+        pytest.param(
+            fill_oi,
+            {"background_reach_km": 0},
+            "background_reach_km must be > 0",
+            id="oi-zero-reach",
+        ),
+        pytest.param(
+            fill_noise, {"n_members": True}, "n_members must be an integer", id="noise-bool-members"
+        ),
+        pytest.param(
+            fill_noise, {"n_members": 0}, "n_members must be an integer >= 1", id="noise-no-members"
+        ),
         pytest.param(fill_noise, {"seed": -3}, "seed must be an integer", id="noise-negative-seed"),
         pytest.param(fill_noise, {"seed": True}, "seed must be an integer", id="noise-bool-seed"),
     ],
@@ -177,7 +212,9 @@ def test_bad_fill_options_raise_before_any_work(fill, kwargs, match) -> None:
         fill(_small_map(), **kwargs)
 
 
-@pytest.mark.parametrize("fill", [pytest.param(fill_oi, id="oi"), pytest.param(fill_noise, id="noise")])
+@pytest.mark.parametrize(
+    "fill", [pytest.param(fill_oi, id="oi"), pytest.param(fill_noise, id="noise")]
+)
 def test_no_seed_records_one_that_reproduces_the_members(fill) -> None:
     ds = _small_map()
     first = fill(ds, n_members=2, seed=None)

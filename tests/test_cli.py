@@ -20,8 +20,9 @@ QUICK = ["--nside", "16", "--resolution", "1.0"]  # small grids for the tests
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "eogapfill", *args], capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "eogapfill", *args], capture_output=True, text=True, timeout=300
+    )
 
 
 def _one_line_error(err: str) -> str:
@@ -44,12 +45,24 @@ def test_help_lists_the_commands_with_examples() -> None:
 @pytest.mark.parametrize(
     ("command", "expected"),
     [
-        pytest.param("fill", ["--start", "--end", "--method", "--nside", "--workers",
-                              "eogapfill fill --start 2024-06-01", "resume", "--wait",
-                              "One run at a time", "--scheduler-timeout"], id="fill"),
+        pytest.param(
+            "fill",
+            [
+                "--start",
+                "--end",
+                "--method",
+                "--nside",
+                "--workers",
+                "eogapfill fill --start 2024-06-01",
+                "resume",
+                "--wait",
+                "One run at a time",
+                "--scheduler-timeout",
+            ],
+            id="fill",
+        ),
         pytest.param("sample", ["--out", "--days", "--resolution", "l3s.zarr"], id="sample"),
-        pytest.param("validate", ["--date", "--methods", "--clouds-from", "hidden"],
-                     id="validate"),
+        pytest.param("validate", ["--date", "--methods", "--clouds-from", "hidden"], id="validate"),
         pytest.param("demo", ["--out", "eogapfill demo --out"], id="demo"),
     ],
 )
@@ -71,24 +84,89 @@ def test_console_script_is_installed() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        pytest.param(["fill", "--start", "2024-06-41", "--end", "2024-06-02", "--out", "x"],
-                     "not a date", id="bad-date"),
-        pytest.param(["fill", "--start", "2024-06-03", "--end", "2024-06-01", "--out", "x"],
-                     "is before --start", id="end-before-start"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-01", "--out", "x",
-                      "--nside", "100"], "power of two", id="nside-not-power-of-two"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-01", "--out", "x",
-                      "--method", "kriging"], "invalid choice: 'kriging'", id="unknown-method"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-01"],
-                     "--out", id="missing-out"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-01", "--out", "x",
-                      "--option", "lmax"], "KEY=VALUE", id="bad-option"),
-        pytest.param(["fill", "--start", "2024-06-01", "--end", "2024-06-01", "--out", "x",
-                      "--workers", "0"], "at least 1", id="no-workers"),
-        pytest.param(["sample", "--out", "x", "--resolution", "0.3"], "sample exists at",
-                     id="resolution-not-in-sample"),
-        pytest.param(["validate", "--methods", "laplace,magic"], "unknown method 'magic'",
-                     id="unknown-validate-method"),
+        pytest.param(
+            ["fill", "--start", "2024-06-41", "--end", "2024-06-02", "--out", "x"],
+            "not a date",
+            id="bad-date",
+        ),
+        pytest.param(
+            ["fill", "--start", "2024-06-03", "--end", "2024-06-01", "--out", "x"],
+            "is before --start",
+            id="end-before-start",
+        ),
+        pytest.param(
+            [
+                "fill",
+                "--start",
+                "2024-06-01",
+                "--end",
+                "2024-06-01",
+                "--out",
+                "x",
+                "--nside",
+                "100",
+            ],
+            "power of two",
+            id="nside-not-power-of-two",
+        ),
+        pytest.param(
+            [
+                "fill",
+                "--start",
+                "2024-06-01",
+                "--end",
+                "2024-06-01",
+                "--out",
+                "x",
+                "--method",
+                "kriging",
+            ],
+            "invalid choice: 'kriging'",
+            id="unknown-method",
+        ),
+        pytest.param(
+            ["fill", "--start", "2024-06-01", "--end", "2024-06-01"], "--out", id="missing-out"
+        ),
+        pytest.param(
+            [
+                "fill",
+                "--start",
+                "2024-06-01",
+                "--end",
+                "2024-06-01",
+                "--out",
+                "x",
+                "--option",
+                "lmax",
+            ],
+            "KEY=VALUE",
+            id="bad-option",
+        ),
+        pytest.param(
+            [
+                "fill",
+                "--start",
+                "2024-06-01",
+                "--end",
+                "2024-06-01",
+                "--out",
+                "x",
+                "--workers",
+                "0",
+            ],
+            "at least 1",
+            id="no-workers",
+        ),
+        pytest.param(
+            ["sample", "--out", "x", "--resolution", "0.3"],
+            "sample exists at",
+            id="resolution-not-in-sample",
+        ),
+        pytest.param(
+            ["validate", "--methods", "laplace,magic"],
+            "unknown method 'magic'",
+            id="unknown-validate-method",
+        ),
         pytest.param(["sail"], "invalid choice: 'sail'", id="unknown-command"),
     ],
 )
@@ -101,15 +179,24 @@ def test_bad_arguments_give_one_line_and_status_2(args, message, capsys) -> None
 
 
 def test_bad_arguments_exit_2_through_python_m() -> None:
-    proc = _run("fill", "--start", "2024-06-01", "--end", "2024-06-01", "--nside", "12",
-                "--out", "x.zarr")
+    proc = _run(
+        "fill", "--start", "2024-06-01", "--end", "2024-06-01", "--nside", "12", "--out", "x.zarr"
+    )
     assert proc.returncode == 2
     assert "use 8 or 16 instead" in _one_line_error(proc.stderr)
 
 
 def test_a_failure_while_running_gives_one_line_and_status_1(tmp_path, sample_dir) -> None:
-    proc = _run("fill", "--start", "2030-01-01", "--end", "2030-01-02", *QUICK,
-                "--out", str(tmp_path / "x.zarr"))
+    proc = _run(
+        "fill",
+        "--start",
+        "2030-01-01",
+        "--end",
+        "2030-01-02",
+        *QUICK,
+        "--out",
+        str(tmp_path / "x.zarr"),
+    )
     assert proc.returncode == 1
     line = _one_line_error(proc.stderr)
     assert "no data" in line and "2030-01-01" in line
@@ -140,8 +227,22 @@ def test_choices_come_from_the_package(monkeypatch, capsys) -> None:
 # --------------------------------------------------------------------------------------------
 def test_sample_writes_stores_that_open_l3s_reads(tmp_path, capsys) -> None:
     out = tmp_path / "sample"
-    assert cli.main(["sample", "--out", str(out), "--start", "2024-07-01", "--days", "2",
-                     "--resolution", "1.0"]) == 0
+    assert (
+        cli.main(
+            [
+                "sample",
+                "--out",
+                str(out),
+                "--start",
+                "2024-07-01",
+                "--days",
+                "2",
+                "--resolution",
+                "1.0",
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     l3s = open_l3s("2024-07-02", url=out / "l3s.zarr")
     l4 = open_l4(url=out / "l4_time.zarr")
@@ -154,8 +255,21 @@ def test_sample_writes_stores_that_open_l3s_reads(tmp_path, capsys) -> None:
 
 def test_fill_end_to_end_then_resume(tmp_path, capsys, sample_dir) -> None:
     out = tmp_path / "filled.zarr"
-    args = ["fill", "--start", DAYS[0], "--end", DAYS[1], "--method", "laplace", *QUICK,
-            "--out", str(out), "--workers", "2", "--quiet"]
+    args = [
+        "fill",
+        "--start",
+        DAYS[0],
+        "--end",
+        DAYS[1],
+        "--method",
+        "laplace",
+        *QUICK,
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--quiet",
+    ]
     assert cli.main(args) == 0
     assert capsys.readouterr().out.startswith("2 day(s) written")
     ds = pipeline.open_output(out)
@@ -169,8 +283,12 @@ def test_fill_end_to_end_then_resume(tmp_path, capsys, sample_dir) -> None:
 
 def test_validate_writes_a_score_table(tmp_path, capsys, sample_dir) -> None:
     table = tmp_path / "scores.csv"
-    assert cli.main(["validate", "--date", DAYS[0], *QUICK, "--methods", "laplace,alm",
-                     "--out", str(table)]) == 0
+    assert (
+        cli.main(
+            ["validate", "--date", DAYS[0], *QUICK, "--methods", "laplace,alm", "--out", str(table)]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     scores = pd.read_csv(table)
     assert list(scores["method"]) == ["laplace", "alm"]
@@ -187,8 +305,14 @@ def test_demo_writes_figures_and_a_validation_table(tmp_path, capsys, sample_dir
 
     written = run_demo(tmp_path, nside=16, resolution=1.0, methods=("laplace", "alm"))
     names = {p.name for p in written.values()}
-    assert {"sample_day.png", "healpix_observed.png", "fill_laplace.png", "fill_alm.png",
-            "validation.csv", "validation.md"} <= names
+    assert {
+        "sample_day.png",
+        "healpix_observed.png",
+        "fill_laplace.png",
+        "fill_alm.png",
+        "validation.csv",
+        "validation.md",
+    } <= names
     for path in written.values():
         assert path.stat().st_size > 500, path
     scores = pd.read_csv(tmp_path / "validation.csv")
@@ -220,8 +344,9 @@ def test_the_demo_command_checks_its_arguments(capsys) -> None:
 def test_the_demo_runs_the_registry_methods_without_extra_or_control() -> None:
     from eogapfill.demo import demo_methods
 
-    assert demo_methods() == tuple(m for m in method_names("healpix")
-                                   if METHODS[m].extra is None and not METHODS[m].control)
+    assert demo_methods() == tuple(
+        m for m in method_names("healpix") if METHODS[m].extra is None and not METHODS[m].control
+    )
     assert demo_methods() == ("laplace", "alm", "oi")  # the figures of the demo
 
 
@@ -233,8 +358,12 @@ def test_cli_is_the_only_entry_point() -> None:
     from eogapfill import demo
 
     tree = ast.parse(inspect.getsource(demo))
-    imported = {f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                for a in n.names}
+    imported = {
+        f"{n.module}.{a.name}"
+        for n in ast.walk(tree)
+        if isinstance(n, ast.ImportFrom)
+        for a in n.names
+    }
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert not {"eogapfill.cli", "eogapfill.cli.main"} & imported
     assert not [name for name in imported if name.startswith("eogapfill.cli.")]

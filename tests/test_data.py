@@ -65,7 +65,11 @@ def test_time_slice_selects_whole_days():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        pytest.param({"url": "http://127.0.0.1:9/nothing.zarr"}, "cannot open the Zarr store", id="unreachable"),
+        pytest.param(
+            {"url": "http://127.0.0.1:9/nothing.zarr"},
+            "cannot open the Zarr store",
+            id="unreachable",
+        ),
         pytest.param({"url": "/no/such/store.zarr"}, "no Zarr store at", id="missing-path"),
         pytest.param({"source": "ftp"}, "unknown source", id="bad-source"),
     ],

@@ -63,7 +63,9 @@ def _pyproject() -> dict[str, str]:
 
 def _add(found: dict[str, str], name: str, spec: str, line: str) -> None:
     if name in found and found[name] and spec and found[name] != spec:
-        raise AssertionError(f"{name} is pinned twice in pyproject.toml: {found[name]!r} and {line!r}")
+        raise AssertionError(
+            f"{name} is pinned twice in pyproject.toml: {found[name]!r} and {line!r}"
+        )
     found[name] = found.get(name) or spec
 
 
@@ -145,7 +147,9 @@ def test_binder_and_conda_environments_are_the_same():
     ("entry", "expected"),
     [
         pytest.param("numpy>=1.26", ("numpy", ">=1.26"), id="lower-bound"),
-        pytest.param("jupyter-book=1.0.4.post1", ("jupyter-book", "==1.0.4.post1"), id="conda-equals"),
+        pytest.param(
+            "jupyter-book=1.0.4.post1", ("jupyter-book", "==1.0.4.post1"), id="conda-equals"
+        ),
         pytest.param("python=3.11", ("python", "==3.11"), id="python"),
         pytest.param("ruff", ("ruff", ""), id="no-pin"),
     ],

@@ -43,8 +43,9 @@ def _healpix_scene(seed: int = 0) -> tuple[xr.Dataset, np.ndarray]:
     rng = np.random.default_rng(seed)
     field = 18.0 + 8.0 * z + 2.0 * x * y + rng.normal(0.0, 0.3, npix)
     land = np.zeros(npix, dtype=bool)
-    land[hp.query_disc(NSIDE, hp.ang2vec(20.0, 10.0, lonlat=True), np.radians(30),
-                       nest=True)] = True
+    land[hp.query_disc(NSIDE, hp.ang2vec(20.0, 10.0, lonlat=True), np.radians(30), nest=True)] = (
+        True
+    )
     gap = np.zeros(npix, dtype=bool)
     for lon, lat in rng.uniform([-180, -60], [180, 60], size=(10, 2)):
         vec = hp.ang2vec(lon, lat, lonlat=True)
@@ -63,24 +64,29 @@ def _latlon_scene(seed: int = 0) -> tuple[xr.Dataset, np.ndarray]:
     la, lo = np.meshgrid(lat, lon, indexing="ij")
     rad_la, rad_lo = np.radians(la), np.radians(lo)
     field = 28.0 - 30.0 * np.sin(rad_la) ** 2 + 2.0 * np.cos(rad_lo) * np.cos(rad_la)
-    land = (((abs(lo - 20) < 25) & (abs(la - 10) < 30)) | ((abs(lo + 100) < 20)
-            & (abs(la - 45) < 15)) | (la < -75))
+    land = (
+        ((abs(lo - 20) < 25) & (abs(la - 10) < 30))
+        | ((abs(lo + 100) < 20) & (abs(la - 45) < 15))
+        | (la < -75)
+    )
     rng = np.random.default_rng(seed)
     gap = np.zeros(la.shape, dtype=bool)
     for _ in range(12):
         c_la, c_lo = np.arcsin(rng.uniform(-0.9, 0.9)), rng.uniform(-np.pi, np.pi)
-        cos = (np.sin(rad_la) * np.sin(c_la)
-               + np.cos(rad_la) * np.cos(c_la) * np.cos(rad_lo - c_lo))
+        cos = np.sin(rad_la) * np.sin(c_la) + np.cos(rad_la) * np.cos(c_la) * np.cos(rad_lo - c_lo)
         gap |= cos > np.cos(np.radians(rng.uniform(5.0, 15.0)))
     gap &= ~land
     coords = {"latitude": lat, "longitude": lon}
     dims = ("latitude", "longitude")
-    ds = xr.Dataset({
-        "SST_L3S": xr.DataArray(np.where(land | gap, np.nan, field), coords, dims,
-                                attrs={"units": "degC"}),
-        "gap": xr.DataArray(gap, coords, dims),
-        "sea": xr.DataArray(~land, coords, dims),
-    })
+    ds = xr.Dataset(
+        {
+            "SST_L3S": xr.DataArray(
+                np.where(land | gap, np.nan, field), coords, dims, attrs={"units": "degC"}
+            ),
+            "gap": xr.DataArray(gap, coords, dims),
+            "sea": xr.DataArray(~land, coords, dims),
+        }
+    )
     return ds, land
 
 
@@ -96,8 +102,9 @@ def _options(entry: FillMethod, seed: int = 1) -> dict:
     return {key: value for key, value in quick.items() if key in entry.options}
 
 
-def _fill(name: str, sst: xr.DataArray, gaps: xr.DataArray | np.ndarray,
-          seed: int = 1) -> xr.Dataset:
+def _fill(
+    name: str, sst: xr.DataArray, gaps: xr.DataArray | np.ndarray, seed: int = 1
+) -> xr.Dataset:
     entry = METHODS[name]
     return entry.load()(sst, gaps, **_options(entry, seed))
 
@@ -130,8 +137,9 @@ def test_observed_cells_come_back_bit_identical(name, scenes, results) -> None:
     for variable in _variables(out):
         values = out[variable].values.reshape(-1, *observed.shape)
         for member in values:
-            assert np.array_equal(member[observed], day.SST_L3S.values[observed],
-                                  equal_nan=True), variable
+            assert np.array_equal(member[observed], day.SST_L3S.values[observed], equal_nan=True), (
+                variable
+            )
     assert out.filled.dims == day.SST_L3S.dims
 
 
@@ -151,8 +159,9 @@ def test_values_inside_the_gaps_are_ignored(name, scenes, results) -> None:
     garbage = day.SST_L3S.where(~day.gap, 1.0e6)
     again = _fill(name, garbage, day.gap)
     for variable in _variables(again):
-        assert np.array_equal(again[variable].values, results[name][variable].values,
-                              equal_nan=True), variable
+        assert np.array_equal(
+            again[variable].values, results[name][variable].values, equal_nan=True
+        ), variable
 
 
 @pytest.mark.parametrize("name", _params())
@@ -185,11 +194,14 @@ def test_same_seed_same_members_other_seed_other_members(name, scenes, results) 
 def test_observed_cells_bit_identical_for_any_gap_mask(name, scenes) -> None:
     """Property: whatever the gap mask (scattered cells, from few to half the sea)."""
     day, land = scenes[METHODS[name].grid]
-    complete = day.SST_L3S.fillna(day.SST_L3S.mean()).where(~xr.DataArray(land,
-                                                                          dims=day.gap.dims))
+    complete = day.SST_L3S.fillna(day.SST_L3S.mean()).where(~xr.DataArray(land, dims=day.gap.dims))
 
-    @settings(max_examples=10, deadline=None, derandomize=True,
-              suppress_health_check=[HealthCheck.too_slow])
+    @settings(
+        max_examples=10,
+        deadline=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
     @given(seed=st.integers(0, 2**32 - 1), fraction=st.floats(0.01, 0.5))
     def check(seed: int, fraction: float) -> None:
         rng = np.random.default_rng(seed)
@@ -200,8 +212,7 @@ def test_observed_cells_bit_identical_for_any_gap_mask(name, scenes) -> None:
         for variable in _variables(out):
             values = out[variable].values.reshape(-1, *land.shape)
             for member in values:
-                assert np.array_equal(member[observed], complete.values[observed],
-                                      equal_nan=True)
+                assert np.array_equal(member[observed], complete.values[observed], equal_nan=True)
 
     check()
 
@@ -210,4 +221,5 @@ def test_every_registered_method_is_in_the_matrix() -> None:
     names = {p.values[0] for p in _params()}
     assert names == set(METHODS)
     assert {p.values[0] for p in _params(stochastic=True)} == {
-        name for name, entry in METHODS.items() if entry.stochastic}
+        name for name, entry in METHODS.items() if entry.stochastic
+    }

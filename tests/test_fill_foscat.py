@@ -116,7 +116,9 @@ def test_min_nside_is_the_documented_one() -> None:
 
 
 @pytest.mark.slow
-def test_observed_cells_are_bit_identical_and_land_stays_nan(day: xr.Dataset, pair: xr.Dataset) -> None:
+def test_observed_cells_are_bit_identical_and_land_stays_nan(
+    day: xr.Dataset, pair: xr.Dataset
+) -> None:
     observed = np.isfinite(day.SST_L3S.values) & ~day.gap.values
     land = ~day.sea.values
     for values in (pair.filled.values, *pair.members.values):
@@ -200,8 +202,14 @@ def test_same_day_l4_is_the_oracle_tutorial_reproduction(day: xr.Dataset) -> Non
     assert out.attrs["anchor"] == 0.0 and out.attrs["start_noise_std_degC"] == 0.0
     # the same through a DataArray and l4=
     again = fill_foscat(
-        day.SST_L3S, day.gap, reference="l4", l4=day.SST_L4, start="alm",
-        n_epochs=1, threads=1, progress=False,
+        day.SST_L3S,
+        day.gap,
+        reference="l4",
+        l4=day.SST_L4,
+        start="alm",
+        n_epochs=1,
+        threads=1,
+        progress=False,
     )
     np.testing.assert_array_equal(again.filled.values, out.filled.values)
 
@@ -236,7 +244,9 @@ def test_same_day_dataset_reference_is_labelled_oracle(day: xr.Dataset) -> None:
     "make_reference, match",
     [
         pytest.param(lambda d: synthetic_day(nside=32).SST_L4, "another grid", id="other-nside"),
-        pytest.param(lambda d: xr.DataArray(d.SST_L4.values, dims="x"), "HEALPix", id="no-cell-ids"),
+        pytest.param(
+            lambda d: xr.DataArray(d.SST_L4.values, dims="x"), "HEALPix", id="no-cell-ids"
+        ),
         pytest.param(lambda d: d.SST_L4 + 273.15, "kelvin", id="kelvin"),
         pytest.param(lambda d: d[["sea"]], "SST_L4", id="dataset-without-sst"),
         pytest.param(lambda d: "climatology", "reference must be", id="unknown-name"),
@@ -276,7 +286,9 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
         pytest.param(lambda d: d, {"seed": 1.5}, "seed", id="fractional-seed"),
         pytest.param(lambda d: d, {"seed": "1"}, "seed", id="string-seed"),
         pytest.param(lambda d: d, {"anchor": -1.0}, "anchor", id="negative-anchor"),
-        pytest.param(lambda d: d, {"texture_weight": -1.0}, "texture_weight", id="negative-texture"),
+        pytest.param(
+            lambda d: d, {"texture_weight": -1.0}, "texture_weight", id="negative-texture"
+        ),
         pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
         pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
         pytest.param(lambda d: d.SST_L3S, {"gaps": None}, "gap mask", id="no-gap-mask"),
@@ -395,8 +407,13 @@ def test_near_gap_weights_reject_bad_input(kwargs: dict, match: str) -> None:
     from eogapfill.fill.masks import near_gap_weights
 
     ds = synthetic_day()
-    args = {"observed": np.isfinite(ds.SST_L3S.values), "gaps": ds.gap.values, "nside": NSIDE,
-            "scale_km": 500.0, **kwargs}
+    args = {
+        "observed": np.isfinite(ds.SST_L3S.values),
+        "gaps": ds.gap.values,
+        "nside": NSIDE,
+        "scale_km": 500.0,
+        **kwargs,
+    }
     with pytest.raises(ValueError, match=match):
         near_gap_weights(**args)
 
@@ -513,8 +530,15 @@ def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
     base = local_masks(nside)
     start = rng.normal(size=npix)
     problem = _Problem(
-        nside=nside, starts=start[None, :], noise_std=0.0, gaps=gaps, ref_map=start,
-        ref_masks=base * observed[None, :], learn_masks=base, anchor=1.0, n_epochs=1,
+        nside=nside,
+        starts=start[None, :],
+        noise_std=0.0,
+        gaps=gaps,
+        ref_map=start,
+        ref_masks=base * observed[None, :],
+        learn_masks=base,
+        anchor=1.0,
+        n_epochs=1,
         blocks=[[]],
     )
     level = _coarse_level(problem, 16, 5, observed, start, honest=True)

@@ -80,8 +80,16 @@ def filled_store(tmp_path_factory: pytest.TempPathFactory, client, sample_dir: P
         mp.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
         mp.setattr(runner, "_window", lambda client: 2)  # fewer tasks in flight than days
         CALLS.clear()
-        pipeline.run(DAYS[0], DAYS[-1], method="laplace", nside=NSIDE, resolution=RESOLUTION,
-                     out=out, client=client, progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[-1],
+            method="laplace",
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=out,
+            client=client,
+            progress=False,
+        )
         assert sorted(CALLS) == DAYS
     return out
 
@@ -106,8 +114,11 @@ def _assert_days_equal(ds: xr.Dataset, reference: dict[str, xr.Dataset], days: l
 def test_store_opens_with_xarray_and_decodes_with_xdggs(filled_store: Path) -> None:
     raw = xr.open_zarr(filled_store)
     assert dict(raw.sizes) == {"time": len(DAYS), "cells": 12 * NSIDE**2}
-    assert dict(raw["cell_ids"].attrs) == {"grid_name": "healpix", "level": 4,
-                                           "indexing_scheme": "nested"}
+    assert dict(raw["cell_ids"].attrs) == {
+        "grid_name": "healpix",
+        "level": 4,
+        "indexing_scheme": "nested",
+    }
     for name in pipeline.OUTPUT_VARIABLES:
         assert raw[name].encoding["chunks"] == (1, 12 * NSIDE**2), name
     assert raw.attrs["fill_method"] == "laplace" and raw.attrs["nside"] == NSIDE
@@ -142,13 +153,27 @@ def test_rerun_skips_finished_days(filled_store, tmp_path, client, monkeypatch, 
     monkeypatch.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
     CALLS.clear()
 
-    pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                 client=client, progress=False)
+    pipeline.run(
+        DAYS[0],
+        DAYS[-1],
+        nside=NSIDE,
+        resolution=RESOLUTION,
+        out=out,
+        client=client,
+        progress=False,
+    )
     assert CALLS == []
     assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files
 
-    ds = pipeline.run(DAYS[0], NEXT_DAY, nside=NSIDE, resolution=RESOLUTION, out=out,
-                      client=client, progress=False)
+    ds = pipeline.run(
+        DAYS[0],
+        NEXT_DAY,
+        nside=NSIDE,
+        resolution=RESOLUTION,
+        out=out,
+        client=client,
+        progress=False,
+    )
     assert CALLS == [NEXT_DAY]
     assert ds.sizes["time"] == len(DAYS) + 1
     _assert_days_equal(ds.isel(time=slice(0, len(DAYS))), reference, DAYS)
@@ -175,8 +200,9 @@ def test_a_store_keeps_one_configuration(filled_store, tmp_path, kwargs, match):
 def test_days_before_the_end_of_the_store_are_refused(filled_store, tmp_path):
     out = _copy(filled_store, tmp_path)
     with pytest.raises(ValueError, match="cannot be appended"):
-        pipeline.run("2024-05-31", DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                     progress=False)
+        pipeline.run(
+            "2024-05-31", DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out, progress=False
+        )
 
 
 @pytest.mark.parametrize(
@@ -185,25 +211,53 @@ def test_days_before_the_end_of_the_store_are_refused(filled_store, tmp_path):
         pytest.param("2024-06-03", "2024-06-01", {}, "before the start", id="end-before-start"),
         pytest.param("2024-06-41", "2024-06-42", {}, "YYYY-MM-DD", id="not-a-date"),
         pytest.param(DAYS[0], DAYS[0], {"nside": 100}, "power of two", id="nside"),
-        pytest.param(DAYS[0], DAYS[0], {"method": "kriging"}, "unknown fill method",
-                     id="unknown-method"),
-        pytest.param("2030-01-01", "2030-01-02", {},
-                     "no data .* holds 2024-06-01 to 2024-06-10: pick days in that range or "
-                     "the real products", id="days-not-in-sample"),
-        pytest.param("2024-06-01T00:00+02:00", DAYS[1], {},
-                     r"has a time zone.*YYYY-MM-DD \(e.g. 2024-05-31 in UTC\)",
-                     id="date-with-time-zone"),
+        pytest.param(
+            DAYS[0], DAYS[0], {"method": "kriging"}, "unknown fill method", id="unknown-method"
+        ),
+        pytest.param(
+            "2030-01-01",
+            "2030-01-02",
+            {},
+            "no data .* holds 2024-06-01 to 2024-06-10: pick days in that range or "
+            "the real products",
+            id="days-not-in-sample",
+        ),
+        pytest.param(
+            "2024-06-01T00:00+02:00",
+            DAYS[1],
+            {},
+            r"has a time zone.*YYYY-MM-DD \(e.g. 2024-05-31 in UTC\)",
+            id="date-with-time-zone",
+        ),
         pytest.param(None, DAYS[1], {}, "the start is missing", id="date-missing"),
-        pytest.param(DAYS[0], DAYS[0], {"method": "oi", "method_options": {"n_members": True}},
-                     r"oi fill's option n_members must be int, got True \(bool\)",
-                     id="option-bool-for-a-count"),
-        pytest.param(DAYS[0], DAYS[0], {"method": "alm", "method_options": {"lmaxx": 3}},
-                     "the alm fill has no option 'lmaxx'; its options: .*lmax",
-                     id="option-unknown-name"),
-        pytest.param(DAYS[0], DAYS[0], {"wait": -1}, "wait must be a number of seconds >= 0",
-                     id="wait-negative"),
-        pytest.param(DAYS[0], DAYS[0], {"scheduler": "localhost"},
-                     "'localhost' is not a Dask scheduler address", id="scheduler-not-an-address"),
+        pytest.param(
+            DAYS[0],
+            DAYS[0],
+            {"method": "oi", "method_options": {"n_members": True}},
+            r"oi fill's option n_members must be int, got True \(bool\)",
+            id="option-bool-for-a-count",
+        ),
+        pytest.param(
+            DAYS[0],
+            DAYS[0],
+            {"method": "alm", "method_options": {"lmaxx": 3}},
+            "the alm fill has no option 'lmaxx'; its options: .*lmax",
+            id="option-unknown-name",
+        ),
+        pytest.param(
+            DAYS[0],
+            DAYS[0],
+            {"wait": -1},
+            "wait must be a number of seconds >= 0",
+            id="wait-negative",
+        ),
+        pytest.param(
+            DAYS[0],
+            DAYS[0],
+            {"scheduler": "localhost"},
+            "'localhost' is not a Dask scheduler address",
+            id="scheduler-not-an-address",
+        ),
     ],
 )
 def test_bad_requests_fail_before_any_work(tmp_path, monkeypatch, start, end, kwargs, match):
@@ -225,12 +279,24 @@ def test_output_must_be_a_pipeline_store(tmp_path, sample_dir):
     other = xr.Dataset({"x": ("t", np.arange(3))})
     other.to_zarr(tmp_path / "other.zarr", zarr_format=2, consolidated=True)
     with pytest.raises(ValueError, match="not written by eogapfill"):
-        pipeline.run(DAYS[0], DAYS[0], nside=NSIDE, resolution=RESOLUTION,
-                     out=tmp_path / "other.zarr", progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[0],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=tmp_path / "other.zarr",
+            progress=False,
+        )
     (tmp_path / "file.zarr").write_text("not a store")
     with pytest.raises(ValueError, match="is a file"):
-        pipeline.run(DAYS[0], DAYS[0], nside=NSIDE, resolution=RESOLUTION,
-                     out=tmp_path / "file.zarr", progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[0],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=tmp_path / "file.zarr",
+            progress=False,
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -240,15 +306,29 @@ def test_a_failing_day_keeps_the_days_before_it(tmp_path, client, monkeypatch, r
     out = tmp_path / "filled.zarr"
     monkeypatch.setitem(METHODS, "laplace", _as_laplace(failing_on_second_day))
     with pytest.raises(RuntimeError, match=f"filling {DAYS[1]} failed.*run the same command"):
-        pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                     client=client, progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[-1],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=out,
+            client=client,
+            progress=False,
+        )
     assert pipeline.stored_days(out) == [pd.Timestamp(DAYS[0])]
     _assert_days_equal(pipeline.open_output(out, decode=False), reference, DAYS[:1])
 
     monkeypatch.setitem(METHODS, "laplace", _as_laplace(counting_laplace))
     CALLS.clear()
-    ds = pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                      client=client, progress=False)
+    ds = pipeline.run(
+        DAYS[0],
+        DAYS[-1],
+        nside=NSIDE,
+        resolution=RESOLUTION,
+        out=out,
+        client=client,
+        progress=False,
+    )
     assert sorted(CALLS) == DAYS[1:]
     _assert_days_equal(ds, reference, DAYS)
 
@@ -297,8 +377,11 @@ _CRASH_SCRIPT = textwrap.dedent(
 
 
 def _shapes_on_disk(out: Path) -> dict[str, int]:
-    return {p.parent.name: json.loads(p.read_text())["shape"][0]
-            for p in out.glob("*/.zarray") if p.parent.name != "cell_ids"}
+    return {
+        p.parent.name: json.loads(p.read_text())["shape"][0]
+        for p in out.glob("*/.zarray")
+        if p.parent.name != "cell_ids"
+    }
 
 
 @pytest.mark.parametrize(
@@ -313,8 +396,12 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
     out = tmp_path / "filled.zarr"
     script = tmp_path / "crash.py"
     script.write_text(_CRASH_SCRIPT)
-    proc = subprocess.run([sys.executable, str(script), str(out), where, DAYS[0], DAYS[1]],
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(out), where, DAYS[0], DAYS[1]],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 3, proc.stderr[-3000:]
 
     if not committed:
@@ -329,8 +416,9 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
         assert not [p for p in out.glob("*/1*") if p.parent.name != "cell_ids"]
         _assert_days_equal(xr.open_zarr(out, consolidated=False), reference, committed)
 
-    ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                      client=client, progress=False)
+    ds = pipeline.run(
+        DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out, client=client, progress=False
+    )
     _assert_days_equal(ds, reference, DAYS[:2])
     assert set(_shapes_on_disk(out).values()) == {2}
     _assert_days_equal(xr.open_zarr(out, consolidated=False), reference, DAYS[:2])
@@ -342,15 +430,17 @@ def test_a_killed_run_leaves_only_complete_days(tmp_path, client, reference, whe
 # --------------------------------------------------------------------------------------------
 def test_the_pipeline_runs_the_registry_healpix_methods(monkeypatch):
     assert pipeline.available_methods() == [
-        name for name, entry in METHODS.items() if entry.grid == "healpix" and entry.available()]
+        name for name, entry in METHODS.items() if entry.grid == "healpix" and entry.available()
+    ]
     assert all(isinstance(entry.target, str) for entry in METHODS.values())
     assert pipeline.resolve_method("alm").__name__ == "fill_alm"
     with pytest.raises(ValueError, match="unknown fill method 'nope'"):
         pipeline.resolve_method("nope")
     with pytest.raises(ValueError, match="lat/lon grid.*choose one of laplace"):
         pipeline.check_method_options("interpolate_na", {})
-    monkeypatch.setitem(METHODS, "missing", FillMethod("missing",
-                                                       "eogapfill.fill.no_such_module:fill"))
+    monkeypatch.setitem(
+        METHODS, "missing", FillMethod("missing", "eogapfill.fill.no_such_module:fill")
+    )
     assert "missing" not in pipeline.available_methods()
     with pytest.raises(ValueError, match="not available in this installation"):
         pipeline.run(DAYS[0], DAYS[0], method="missing", out="unused.zarr", progress=False)
@@ -389,11 +479,19 @@ def laplace_with_std(day: xr.Dataset, **options: object) -> xr.Dataset:
 
 
 def test_uncertainty_is_stored_when_the_method_gives_one(tmp_path, client, monkeypatch):
-    monkeypatch.setitem(METHODS, "laplace_with_std", FillMethod("laplace_with_std",
-                                                                laplace_with_std))
-    ds = pipeline.run(DAYS[0], DAYS[0], method="laplace_with_std", nside=NSIDE,
-                      resolution=RESOLUTION, out=tmp_path / "std.zarr", client=client,
-                      progress=False).load()
+    monkeypatch.setitem(
+        METHODS, "laplace_with_std", FillMethod("laplace_with_std", laplace_with_std)
+    )
+    ds = pipeline.run(
+        DAYS[0],
+        DAYS[0],
+        method="laplace_with_std",
+        nside=NSIDE,
+        resolution=RESOLUTION,
+        out=tmp_path / "std.zarr",
+        client=client,
+        progress=False,
+    ).load()
     std, gap, sea = ds["filled_std"].values, ds["gap"].values, ds["sea"].values
     assert ds["filled_std"].attrs["units"] == "degC"
     assert (std[gap] > 0).all() and (std[sea & ~gap] == 0).all()
@@ -401,10 +499,22 @@ def test_uncertainty_is_stored_when_the_method_gives_one(tmp_path, client, monke
 
 
 def test_run_on_a_scheduler_given_by_its_address(tmp_path, reference):
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
-                                  protocol="tcp://", dashboard_address=None) as cluster:
-        ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION,
-                          out=tmp_path / "filled.zarr", scheduler=cluster.scheduler_address,
-                          connect_timeout=20, progress=False)
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=False,
+        protocol="tcp://",
+        dashboard_address=None,
+    ) as cluster:
+        ds = pipeline.run(
+            DAYS[0],
+            DAYS[1],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=tmp_path / "filled.zarr",
+            scheduler=cluster.scheduler_address,
+            connect_timeout=20,
+            progress=False,
+        )
         _assert_days_equal(ds, reference, DAYS[:2])
         assert cluster.scheduler.clients.keys() <= {"fire-and-forget"}, "the run's client is closed"

@@ -75,8 +75,17 @@ _SPELLINGS = [
     *[(u, "kelvin", 300.15) for u in ("K", "kelvin", "Kelvin", "kelvins", "degK", "degrees_K")],
     *[
         (u, "degC", 27.0)
-        for u in ("degC", "deg_C", "degrees_C", "degree_Celsius", "degrees_Celsius", "celsius",
-                  "°C", "C", "deg C")
+        for u in (
+            "degC",
+            "deg_C",
+            "degrees_C",
+            "degree_Celsius",
+            "degrees_Celsius",
+            "celsius",
+            "°C",
+            "C",
+            "deg C",
+        )
     ],
     *[(u, "degF", 80.6) for u in ("degF", "degree_Fahrenheit", "fahrenheit", "°F", "deg F")],
 ]

@@ -96,14 +96,17 @@ def _assert_store_holds(out: Path, reference: dict[str, xr.Dataset], days: list[
             assert json.loads(array.read_text())["shape"][0] == len(days), array
 
 
-def _start_gated_writer(tmp_path: Path, out: Path, start: str, end: str,
-                        wait: float = 0.0) -> tuple[subprocess.Popen, Path]:
+def _start_gated_writer(
+    tmp_path: Path, out: Path, start: str, end: str, wait: float = 0.0
+) -> tuple[subprocess.Popen, Path]:
     script = tmp_path / "gated_writer.py"
     script.write_text(_GATED_WRITER)
     gate = tmp_path / "gate"
     proc = subprocess.Popen(
         [sys.executable, str(script), str(out), str(gate), start, end, str(wait)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     return proc, gate
 
@@ -125,8 +128,9 @@ def _wait_for_lock_holder(out: Path, proc: subprocess.Popen) -> dict:
 
 
 def _cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "eogapfill", *args], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "eogapfill", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _files(out: Path) -> dict[Path, int]:
@@ -136,21 +140,28 @@ def _files(out: Path) -> dict[Path, int]:
 @pytest.fixture()
 def two_day_store(tmp_path: Path, client, sample_dir: Path) -> Path:
     out = tmp_path / "filled.zarr"
-    pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out, client=client,
-                 progress=False)
+    pipeline.run(
+        DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out, client=client, progress=False
+    )
     return out
 
 
 @pytest.mark.parametrize("case", [pytest.param("empty-folder"), pytest.param("extending")])
-def test_a_second_writer_refuses_and_names_the_first(case, tmp_path, client, reference,
-                                                     sample_dir):
+def test_a_second_writer_refuses_and_names_the_first(case, tmp_path, client, reference, sample_dir):
     out = tmp_path / "filled.zarr"
     if case == "empty-folder":
         out.mkdir()
         before: list[str] = []
     else:
-        pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                     client=client, progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[1],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=out,
+            client=client,
+            progress=False,
+        )
         before = DAYS[:2]
     first, gate = _start_gated_writer(tmp_path, out, DAYS[0], DAYS[-1])
     try:
@@ -161,9 +172,15 @@ def test_a_second_writer_refuses_and_names_the_first(case, tmp_path, client, ref
         lines = second.stderr.strip().splitlines()
         assert len(lines) == 1 and "Traceback" not in second.stderr, second.stderr
         message = lines[0]
-        for words in (f"{out} is being written by another run", f"pid {first.pid}",
-                      note["host"], f"gated_writer.py {out}", "one writer at a time",
-                      "--wait", "another output path"):
+        for words in (
+            f"{out} is being written by another run",
+            f"pid {first.pid}",
+            note["host"],
+            f"gated_writer.py {out}",
+            "one writer at a time",
+            "--wait",
+            "another output path",
+        ):
             assert words in message, words
         assert _files(out) == files, "the refused writer touched the store"
         if before:
@@ -188,9 +205,24 @@ def test_a_waiting_writer_skips_the_days_of_the_first(tmp_path, two_day_store, r
     try:
         _wait_for_lock_holder(out, first)
         second = subprocess.Popen(
-            [sys.executable, "-m", "eogapfill", "fill", "--start", DAYS[0], "--end", DAYS[-1],
-             *QUICK, "--out", str(out), "--wait", "240"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [
+                sys.executable,
+                "-m",
+                "eogapfill",
+                "fill",
+                "--start",
+                DAYS[0],
+                "--end",
+                DAYS[-1],
+                *QUICK,
+                "--out",
+                str(out),
+                "--wait",
+                "240",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         told = second.stderr.readline()  # blocks until the second writer says it waits
         assert "is being written by another run" in told and "waiting" in told, told
@@ -213,9 +245,15 @@ def test_writers_started_together_write_each_day_once(tmp_path, reference, sampl
     script.write_text(_GATED_WRITER)
     gate = tmp_path / "gate"
     gate.touch()  # no gate: both run as fast as they can
-    procs = [subprocess.Popen([sys.executable, str(script), str(out), str(gate), DAYS[0],
-                               DAYS[-1], "240"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(out), str(gate), DAYS[0], DAYS[-1], "240"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     results = [p.communicate(timeout=300) for p in procs]
     for proc, (_, stderr) in zip(procs, results, strict=True):
         assert proc.returncode == 0, stderr[-3000:]
@@ -233,15 +271,17 @@ def test_a_killed_writer_leaves_no_lock_that_blocks(tmp_path, client, reference,
     lock = store._lock_path(out)
     assert json.loads(lock.read_text())["pid"] == first.pid, "the killed run's note is left"
 
-    ds = pipeline.run(DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                      client=client, progress=False)
+    ds = pipeline.run(
+        DAYS[0], DAYS[1], nside=NSIDE, resolution=RESOLUTION, out=out, client=client, progress=False
+    )
     assert ds.sizes["time"] == 2
     _assert_store_holds(out, reference, DAYS[:2])
     assert not lock.exists()
 
 
-def test_the_lock_is_taken_before_any_work_in_this_process_too(tmp_path, two_day_store,
-                                                                monkeypatch):
+def test_the_lock_is_taken_before_any_work_in_this_process_too(
+    tmp_path, two_day_store, monkeypatch
+):
     out = two_day_store
     files = _files(out)
 
@@ -250,33 +290,51 @@ def test_the_lock_is_taken_before_any_work_in_this_process_too(tmp_path, two_day
 
     monkeypatch.setattr(runner, "_default_cluster", no_cluster)
     with store._store_lock(out):
-        with pytest.raises(pipeline.StoreBusyError,
-                           match=rf"pid {os.getpid()} on host .*one writer at a time"):
-            pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                         progress=False)
+        with pytest.raises(
+            pipeline.StoreBusyError, match=rf"pid {os.getpid()} on host .*one writer at a time"
+        ):
+            pipeline.run(
+                DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out, progress=False
+            )
         started = time.monotonic()
         with pytest.raises(pipeline.StoreBusyError):
-            pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                         progress=False, wait=0.6)
+            pipeline.run(
+                DAYS[0],
+                DAYS[-1],
+                nside=NSIDE,
+                resolution=RESOLUTION,
+                out=out,
+                progress=False,
+                wait=0.6,
+            )
         assert time.monotonic() - started >= 0.6
     assert _files(out) == files
 
 
-def test_a_store_changed_behind_the_lock_stops_the_run(tmp_path, two_day_store, client,
-                                                       monkeypatch):
+def test_a_store_changed_behind_the_lock_stops_the_run(
+    tmp_path, two_day_store, client, monkeypatch
+):
     """A writer that ignores the lock (another tool) is caught before a day is duplicated."""
     out = two_day_store
     foreign = pipeline.process_day(DAYS[-1], nside=NSIDE, resolution=RESOLUTION)
     real = runner._compute_and_write
 
     def intruder_first(client, todo, out, attrs, progress, task, committed):
-        foreign.assign_attrs(attrs).to_zarr(out, mode="a-", append_dim="time", zarr_format=2,
-                                            consolidated=True)
+        foreign.assign_attrs(attrs).to_zarr(
+            out, mode="a-", append_dim="time", zarr_format=2, consolidated=True
+        )
         return real(client, todo, out, attrs, progress, task, committed)
 
     monkeypatch.setattr(runner, "_compute_and_write", intruder_first)
     with pytest.raises(RuntimeError, match="changed by another writer.*holds 3 day.*expected 2"):
-        pipeline.run(DAYS[0], DAYS[-1], nside=NSIDE, resolution=RESOLUTION, out=out,
-                     client=client, progress=False)
+        pipeline.run(
+            DAYS[0],
+            DAYS[-1],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            out=out,
+            client=client,
+            progress=False,
+        )
     assert [str(d.date()) for d in pipeline.stored_days(out)] == DAYS
     assert pd.Index(pipeline.stored_days(out)).is_unique

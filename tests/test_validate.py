@@ -688,8 +688,9 @@ def test_compare_methods_returns_the_fills_it_scored(hidden_day):
         row = score_fill(result, day.SST_L3S, mask, nside=NSIDE, method=name)
         assert row["rmse"] == table.set_index("method").loc[name, "rmse"]
     alone = compare_methods(hidden, day.SST_L3S, mask, methods, progress=False)
-    pd.testing.assert_frame_equal(alone.drop(columns="seconds"),
-                                  table.iloc[1:].reset_index(drop=True).drop(columns="seconds"))
+    pd.testing.assert_frame_equal(
+        alone.drop(columns="seconds"), table.iloc[1:].reset_index(drop=True).drop(columns="seconds")
+    )
 
 
 def test_compare_methods_refuses_a_day_whose_pixels_are_not_hidden(hidden_day):

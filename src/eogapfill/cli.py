@@ -161,7 +161,7 @@ def _option(text: str) -> tuple[str, Any]:
     key, sep, raw = text.partition("=")
     if not sep or not key.isidentifier():
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not KEY=VALUE (e.g. lmax=20 or reference=\"observed\")"
+            f'{text!r} is not KEY=VALUE (e.g. lmax=20 or reference="observed")'
         )
     try:
         value = json.loads(raw)
@@ -197,9 +197,11 @@ def _sources() -> tuple[str, ...]:
     return typing.get_args(Source)
 
 
-_SOURCE_HELP = ("sample = the offline embedded sample (default), cmems = the Copernicus Marine "
-                "ARCO stores, copernicusmarine = the same through the copernicusmarine toolbox "
-                "(both need the network)")
+_SOURCE_HELP = (
+    "sample = the offline embedded sample (default), cmems = the Copernicus Marine "
+    "ARCO stores, copernicusmarine = the same through the copernicusmarine toolbox "
+    "(both need the network)"
+)
 
 
 # --------------------------------------------------------------------------------------------
@@ -222,119 +224,226 @@ def build_parser() -> argparse.ArgumentParser:
     fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(
         prog="eogapfill",
-        description=_wrap("Fill the gaps (clouds) in satellite sea-surface temperature maps on the "
-        "sphere (HEALPix grid), one day or many."),
+        description=_wrap(
+            "Fill the gaps (clouds) in satellite sea-surface temperature maps on the "
+            "sphere (HEALPix grid), one day or many."
+        ),
         epilog=_MAIN_EPILOG,
         formatter_class=fmt,
     )
     parser.add_argument("--version", action="version", version=f"eogapfill {__version__}")
-    parser.add_argument("--debug", action="store_true",
-                        help="show the full Python traceback when a command fails")
+    parser.add_argument(
+        "--debug", action="store_true", help="show the full Python traceback when a command fails"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     fill = sub.add_parser(
         "fill",
         help="fill a range of days into one Zarr store (parallel, resumable)",
-        description=_wrap("Fill every day from --start to --end: open L3S and L4, regrid to "
-        "HEALPix, fill the gaps, append the day to the --out Zarr store. Days run in "
-        "parallel on Dask workers; days already in the store are skipped."),
+        description=_wrap(
+            "Fill every day from --start to --end: open L3S and L4, regrid to "
+            "HEALPix, fill the gaps, append the day to the --out Zarr store. Days run in "
+            "parallel on Dask workers; days already in the store are skipped."
+        ),
         epilog=_FILL_EPILOG,
         formatter_class=fmt,
     )
-    fill.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD",
-                      help="first day")
-    fill.add_argument("--end", type=_date, required=True, metavar="YYYY-MM-DD",
-                      help="last day (included)")
-    fill.add_argument("--method", choices=methods, default="laplace",
-                      help=f"fill method (default: %(default)s): {method_help}")
-    fill.add_argument("--nside", type=_nside, default=128,
-                      help="HEALPix resolution, a power of two (default: %(default)s, "
-                      "50 km cells; 64 is 100 km, 256 is 25 km)")
+    fill.add_argument("--start", type=_date, required=True, metavar="YYYY-MM-DD", help="first day")
+    fill.add_argument(
+        "--end", type=_date, required=True, metavar="YYYY-MM-DD", help="last day (included)"
+    )
+    fill.add_argument(
+        "--method",
+        choices=methods,
+        default="laplace",
+        help=f"fill method (default: %(default)s): {method_help}",
+    )
+    fill.add_argument(
+        "--nside",
+        type=_nside,
+        default=128,
+        help="HEALPix resolution, a power of two (default: %(default)s, "
+        "50 km cells; 64 is 100 km, 256 is 25 km)",
+    )
     fill.add_argument("--source", choices=sources, default="sample", help=_SOURCE_HELP)
-    fill.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
-                      help="grid spacing of the sample in degrees (default: %(default)s)")
+    fill.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=0.25,
+        metavar="DEG",
+        help="grid spacing of the sample in degrees (default: %(default)s)",
+    )
     fill.add_argument("--out", type=Path, required=True, help="output Zarr store (a folder)")
-    fill.add_argument("--workers", type=_positive_int, default=2, metavar="N",
-                      help="local Dask worker processes, one thread each (default: "
-                      "%(default)s)")
-    fill.add_argument("--scheduler", metavar="ADDRESS",
-                      help="use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead "
-                      "of starting local workers")
-    fill.add_argument("--scheduler-timeout", type=_seconds, default=None, metavar="SECONDS",
-                      help="give up when the scheduler does not answer within SECONDS "
-                      "(default: the Dask config distributed.comm.timeouts.connect, 30 s)")
-    fill.add_argument("--wait", type=_seconds, nargs="?", const=math.inf, default=0.0,
-                      metavar="SECONDS",
-                      help="when another run is writing --out, wait for it to finish (at most "
-                      "SECONDS if given) instead of stopping; its days are then skipped")
-    fill.add_argument("--option", type=_option, action="append", default=[],
-                      metavar="KEY=VALUE", help="option of the fill method, repeatable "
-                      "(e.g. --option lmax=20); VALUE is read as JSON, else as text")
+    fill.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=2,
+        metavar="N",
+        help="local Dask worker processes, one thread each (default: %(default)s)",
+    )
+    fill.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="use the Dask scheduler at ADDRESS (e.g. tcp://host:8786) instead "
+        "of starting local workers",
+    )
+    fill.add_argument(
+        "--scheduler-timeout",
+        type=_seconds,
+        default=None,
+        metavar="SECONDS",
+        help="give up when the scheduler does not answer within SECONDS "
+        "(default: the Dask config distributed.comm.timeouts.connect, 30 s)",
+    )
+    fill.add_argument(
+        "--wait",
+        type=_seconds,
+        nargs="?",
+        const=math.inf,
+        default=0.0,
+        metavar="SECONDS",
+        help="when another run is writing --out, wait for it to finish (at most "
+        "SECONDS if given) instead of stopping; its days are then skipped",
+    )
+    fill.add_argument(
+        "--option",
+        type=_option,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option of the fill method, repeatable "
+        "(e.g. --option lmax=20); VALUE is read as JSON, else as text",
+    )
     fill.add_argument("--quiet", action="store_true", help="no progress bar")
     fill.add_argument("--verbose", action="store_true", help="log every day written")
 
     sample = sub.add_parser(
         "sample",
         help="write the offline sample stores (L3S and L4) to a folder",
-        description=_wrap("Generate the sample days (real NOAA OISST fronts with generated clouds, "
-        "Copernicus Marine schema) and write them as Zarr stores."),
+        description=_wrap(
+            "Generate the sample days (real NOAA OISST fronts with generated clouds, "
+            "Copernicus Marine schema) and write them as Zarr stores."
+        ),
         epilog=_SAMPLE_EPILOG,
         formatter_class=fmt,
     )
     sample.add_argument("--out", type=Path, required=True, help="folder to write into")
-    sample.add_argument("--start", type=_date, default=dt.date.fromisoformat(SAMPLE_START),
-                        metavar="YYYY-MM-DD", help="first day (default: %(default)s)")
-    sample.add_argument("--days", type=_positive_int, default=None, metavar="N",
-                        help="number of days (default: the sample's 10)")
-    sample.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
-                        help="grid spacing in degrees: 1.0, 0.5, 0.25 (default) or 0.1 "
-                        "(the products' own)")
-    sample.add_argument("--seed", type=int, default=0,
-                        help="seed of the generated weather (default: %(default)s)")
-    sample.add_argument("--overwrite", action="store_true",
-                        help="replace stores that already exist in --out")
+    sample.add_argument(
+        "--start",
+        type=_date,
+        default=dt.date.fromisoformat(SAMPLE_START),
+        metavar="YYYY-MM-DD",
+        help="first day (default: %(default)s)",
+    )
+    sample.add_argument(
+        "--days",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="number of days (default: the sample's 10)",
+    )
+    sample.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=0.25,
+        metavar="DEG",
+        help="grid spacing in degrees: 1.0, 0.5, 0.25 (default) or 0.1 (the products' own)",
+    )
+    sample.add_argument(
+        "--seed", type=int, default=0, help="seed of the generated weather (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--overwrite", action="store_true", help="replace stores that already exist in --out"
+    )
 
     validate = sub.add_parser(
         "validate",
         help="score fill methods on pixels hidden under another day's clouds",
-        description=_wrap("Honest validation of the fills on one day: hide clear pixels under a "
-        "real cloud pattern, fill, score on the hidden pixels (RMSE, bias, skill, texture)."),
+        description=_wrap(
+            "Honest validation of the fills on one day: hide clear pixels under a "
+            "real cloud pattern, fill, score on the hidden pixels (RMSE, bias, skill, texture)."
+        ),
         epilog=_VALIDATE_EPILOG,
         formatter_class=fmt,
     )
-    validate.add_argument("--date", type=_date, default=dt.date.fromisoformat(SAMPLE_START),
-                          metavar="YYYY-MM-DD", help="day to validate on (default: %(default)s)")
-    validate.add_argument("--clouds-from", type=_date, default=None, metavar="YYYY-MM-DD",
-                          help="day whose clouds hide the pixels (default: the next day)")
-    validate.add_argument("--nside", type=_nside, default=64,
-                          help="HEALPix resolution, a power of two (default: %(default)s)")
-    validate.add_argument("--methods", type=_method_list, default=None, metavar="M1,M2",
-                          help=f"comma-separated methods among {', '.join(methods)} "
-                          "(default: all available except foscat)")
-    validate.add_argument("--source", choices=sources, default="sample",
-                          help=f"data source: {_SOURCE_HELP}")
-    validate.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
-                          help="grid spacing of the sample in degrees (default: %(default)s)")
-    validate.add_argument("--members", type=_positive_int, default=4, metavar="N",
-                          help="ensemble members of the stochastic fills (default: "
-                          "%(default)s)")
-    validate.add_argument("--out", type=Path, default=None,
-                          help="write the table to this CSV file (and a .md next to it)")
+    validate.add_argument(
+        "--date",
+        type=_date,
+        default=dt.date.fromisoformat(SAMPLE_START),
+        metavar="YYYY-MM-DD",
+        help="day to validate on (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--clouds-from",
+        type=_date,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="day whose clouds hide the pixels (default: the next day)",
+    )
+    validate.add_argument(
+        "--nside",
+        type=_nside,
+        default=64,
+        help="HEALPix resolution, a power of two (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--methods",
+        type=_method_list,
+        default=None,
+        metavar="M1,M2",
+        help=f"comma-separated methods among {', '.join(methods)} "
+        "(default: all available except foscat)",
+    )
+    validate.add_argument(
+        "--source", choices=sources, default="sample", help=f"data source: {_SOURCE_HELP}"
+    )
+    validate.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=0.25,
+        metavar="DEG",
+        help="grid spacing of the sample in degrees (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--members",
+        type=_positive_int,
+        default=4,
+        metavar="N",
+        help="ensemble members of the stochastic fills (default: %(default)s)",
+    )
+    validate.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="write the table to this CSV file (and a .md next to it)",
+    )
 
     demo = sub.add_parser(
         "demo",
         help="run the whole story on the sample day and save figures and a table",
-        description=_wrap("Open, prepare, draw, regrid, fill and validate the sample day; save "
-        "figures and a validation table."),
+        description=_wrap(
+            "Open, prepare, draw, regrid, fill and validate the sample day; save "
+            "figures and a validation table."
+        ),
         epilog=_DEMO_EPILOG,
         formatter_class=fmt,
     )
-    demo.add_argument("--out", type=Path, default=Path("outputs"),
-                      help="folder for the figures and tables (default: %(default)s)")
-    demo.add_argument("--nside", type=_nside, default=64,
-                      help="HEALPix resolution (default: %(default)s)")
-    demo.add_argument("--resolution", type=_resolution, default=0.25, metavar="DEG",
-                      help="grid spacing of the sample in degrees (default: %(default)s)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("outputs"),
+        help="folder for the figures and tables (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--nside", type=_nside, default=64, help="HEALPix resolution (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--resolution",
+        type=_resolution,
+        default=0.25,
+        metavar="DEG",
+        help="grid spacing of the sample in degrees (default: %(default)s)",
+    )
     return parser
 
 
@@ -357,15 +466,27 @@ def _cmd_fill(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise _BadArgument(f"--option: {err}") from err
     ds, added = fill_days(
-        args.start.isoformat(), args.end.isoformat(), method=args.method, nside=args.nside,
-        source=args.source, out=args.out, client=None, resolution=args.resolution,
-        method_options=options, progress=not args.quiet, n_workers=args.workers,
-        scheduler=args.scheduler, connect_timeout=args.scheduler_timeout, wait=args.wait,
+        args.start.isoformat(),
+        args.end.isoformat(),
+        method=args.method,
+        nside=args.nside,
+        source=args.source,
+        out=args.out,
+        client=None,
+        resolution=args.resolution,
+        method_options=options,
+        progress=not args.quiet,
+        n_workers=args.workers,
+        scheduler=args.scheduler,
+        connect_timeout=args.scheduler_timeout,
+        wait=args.wait,
     )
     times = ds["time"].values
-    print(f"{added} day(s) written to {args.out}; it holds {ds.sizes['time']} day(s), "
-          f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
-          f"eogapfill.pipeline.open_output({str(args.out)!r})")
+    print(
+        f"{added} day(s) written to {args.out}; it holds {ds.sizes['time']} day(s), "
+        f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
+        f"eogapfill.pipeline.open_output({str(args.out)!r})"
+    )
     return 0
 
 
@@ -373,21 +494,29 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     from eogapfill import sample
 
     days = sample.SAMPLE_DAYS if args.days is None else args.days
-    existing = [str(args.out / name) for name in sample.PRODUCTS.values()
-                if (args.out / name).exists()]
+    existing = [
+        str(args.out / name) for name in sample.PRODUCTS.values() if (args.out / name).exists()
+    ]
     if existing and not args.overwrite:
         raise FileExistsError(
             f"{', '.join(existing)} already exist: pass --overwrite to replace them, or "
             "another --out"
         )
-    paths = sample.write_sample(args.out, start=args.start.isoformat(), days=days,
-                                resolution=args.resolution, seed=args.seed,
-                                overwrite=args.overwrite)
+    paths = sample.write_sample(
+        args.out,
+        start=args.start.isoformat(),
+        days=days,
+        resolution=args.resolution,
+        seed=args.seed,
+        overwrite=args.overwrite,
+    )
     print(f"{days} day(s) from {args.start} at {args.resolution} deg written:")
     for name, path in paths.items():
         print(f"  {name}: {path}")
-    print(f"open them with eogapfill.data.open_l3s(url={str(paths['l3s'])!r}) and "
-          f"open_l4(url={str(paths['l4'])!r})")
+    print(
+        f"open them with eogapfill.data.open_l3s(url={str(paths['l3s'])!r}) and "
+        f"open_l4(url={str(paths['l4'])!r})"
+    )
     return 0
 
 
@@ -399,8 +528,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     clouds = args.clouds_from or args.date + dt.timedelta(days=1)
     if clouds == args.date:
         raise _BadArgument("--clouds-from must be another day than --date")
-    _check_validate_days(args.date, clouds, args.clouds_from is None, args.source,
-                         args.resolution)
+    _check_validate_days(args.date, clouds, args.clouds_from is None, args.source, args.resolution)
     days = []
     for when in (args.date, clouds):
         label = when.isoformat()
@@ -419,8 +547,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             )
         methods = {m: methods[m] for m in wanted}
     table = case.compare(methods, progress=False)
-    print(f"{args.date} at nside {args.nside}, pixels hidden under the clouds of {clouds} "
-          f"({int(case.hidden_mask.sum())} cells); scores on the hidden pixels, degC:")
+    print(
+        f"{args.date} at nside {args.nside}, pixels hidden under the clouds of {clouds} "
+        f"({int(case.hidden_mask.sum())} cells); scores on the hidden pixels, degC:"
+    )
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
     if args.out is not None:
         from eogapfill.validate import markdown_table
@@ -432,8 +562,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_validate_days(date: dt.date, clouds: dt.date, default_clouds: bool, source: str,
-                         resolution: float) -> None:
+def _check_validate_days(
+    date: dt.date, clouds: dt.date, default_clouds: bool, source: str, resolution: float
+) -> None:
     """Refuse days the source does not hold, naming the default --clouds-from as such."""
     from eogapfill.pipeline import source_days
 
@@ -446,8 +577,11 @@ def _check_validate_days(date: dt.date, clouds: dt.date, default_clouds: bool, s
     if clouds not in have:
         others = [d for d in have if d != date]
         suggest = min(others, key=lambda d: abs((d - date).days)) if others else None
-        what = (f"--clouds-from is by default the day after --date, {clouds}, which is not in "
-                "the data" if default_clouds else f"--clouds-from {clouds} is not in the data")
+        what = (
+            f"--clouds-from is by default the day after --date, {clouds}, which is not in the data"
+            if default_clouds
+            else f"--clouds-from {clouds} is not in the data"
+        )
         advice = f": pass --clouds-from {suggest}" if suggest else ""
         raise ValueError(f"{what} ({span}){advice}")
 
@@ -459,8 +593,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"fill": _cmd_fill, "sample": _cmd_sample, "validate": _cmd_validate,
-             "demo": _cmd_demo}
+_COMMANDS = {"fill": _cmd_fill, "sample": _cmd_sample, "validate": _cmd_validate, "demo": _cmd_demo}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -476,8 +609,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     if args.command == "fill" and args.end < args.start:
         sub = f"{parser.prog} fill"
-        print(f"{sub}: error: --end {args.end} is before --start {args.start} "
-              f"(see '{sub} --help')", file=sys.stderr)
+        print(
+            f"{sub}: error: --end {args.end} is before --start {args.start} (see '{sub} --help')",
+            file=sys.stderr,
+        )
         return 2
     try:
         return _COMMANDS[args.command](args)
@@ -487,8 +622,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{sub}: error: {message} (see '{sub} --help')", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("eogapfill: interrupted; finished days are kept, run the same command again to "
-              "resume", file=sys.stderr)
+        print(
+            "eogapfill: interrupted; finished days are kept, run the same command again to resume",
+            file=sys.stderr,
+        )
         return 130
     except (ValueError, OSError, RuntimeError, ImportError) as err:
         if args.debug:

@@ -156,9 +156,13 @@ def select_time(ds: xr.Dataset, time: TimeLike, *, url: str = "") -> xr.Dataset:
     first, last = times[0].date(), times[-1].date()
     selected = ds.sel(time=slice(start, end))
     if selected.sizes["time"] == 0:
-        asked = f"{start:%Y-%m-%d}" if start is not None and start == end.floor("D") else (
-            f"{'...' if start is None else f'{start:%Y-%m-%d}'} to "
-            f"{'...' if end is None else f'{end:%Y-%m-%d}'}"
+        asked = (
+            f"{start:%Y-%m-%d}"
+            if start is not None and start == end.floor("D")
+            else (
+                f"{'...' if start is None else f'{start:%Y-%m-%d}'} to "
+                f"{'...' if end is None else f'{end:%Y-%m-%d}'}"
+            )
         )
         raise StoreError(
             f"no data for {asked} in {url or 'the store'}: it covers {first} to {last}. "

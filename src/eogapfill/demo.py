@@ -40,8 +40,11 @@ def demo_methods() -> tuple[str, ...]:
     """
     from eogapfill.fill import METHODS, method_names
 
-    return tuple(name for name in method_names("healpix")
-                 if METHODS[name].extra is None and not METHODS[name].control)
+    return tuple(
+        name
+        for name in method_names("healpix")
+        if METHODS[name].extra is None and not METHODS[name].control
+    )
 
 
 def _note(message: str) -> None:
@@ -110,8 +113,9 @@ def run_demo(
     date = SAMPLE_START
     clouds_from = str((pd.Timestamp(date) + pd.Timedelta(days=1)).date())
 
-    print(f"1. Open the sample day {date} (L3S observations and L4 analysis, "
-          f"{resolution} deg grid)")
+    print(
+        f"1. Open the sample day {date} (L3S observations and L4 analysis, {resolution} deg grid)"
+    )
     l3s = open_l3s(date, resolution=resolution).load()
     l4 = open_l4(date, resolution=resolution).load()
     plot = _optional("eogapfill.plot", "the figures")
@@ -125,26 +129,32 @@ def run_demo(
     print(f"   {cloud.sum() / sea.sum():.0%} of the open-sea grid points have no observation")
 
     grid = HealpixGrid(nside)
-    print(f"3. Regrid to HEALPix nside {nside} ({grid.npix} cells of about "
-          f"{grid.resolution_km:.0f} km)")
+    print(
+        f"3. Regrid to HEALPix nside {nside} ({grid.npix} cells of about "
+        f"{grid.resolution_km:.0f} km)"
+    )
     hp_day = to_healpix(day, nside)
     n_gap, n_sea = int(hp_day["gap"].sum()), int(hp_day["sea"].sum())
     print(f"   {n_gap} of {n_sea} sea cells are gaps to fill")
     sst_range = np.nanpercentile(hp_day["SST_L4"].values, [1, 99])
     vmin, vmax = (float(v) for v in sst_range)
     if plot is not None:
-        fig = plot.plot_healpix(hp_day["SST_L3S"], title=f"Observed SST, nside {nside}",
-                                vmin=vmin, vmax=vmax)
+        fig = plot.plot_healpix(
+            hp_day["SST_L3S"], title=f"Observed SST, nside {nside}", vmin=vmin, vmax=vmax
+        )
         written["healpix_observed"] = _save(fig, out / "healpix_observed.png")
 
-    print("4. Fill the gaps (the L4 analysis is smoother than the ocean: a difference to it is "
-          "not a score, see step 5)")
+    print(
+        "4. Fill the gaps (the L4 analysis is smoother than the ocean: a difference to it is "
+        "not a score, see step 5)"
+    )
     fills: dict[str, Callable[..., Any]] = {}
     for name in methods:
         entry = method_info(name)
         if missing := entry.missing():
-            _note(f"{name} fill skipped: {', '.join(missing)} is not available in this "
-                  "installation")
+            _note(
+                f"{name} fill skipped: {', '.join(missing)} is not available in this installation"
+            )
             continue
         fills[name] = entry.load()
     for name, fill in fills.items():
@@ -153,31 +163,41 @@ def run_demo(
         seconds = time.perf_counter() - tick
         gap = hp_day["gap"].values
         change = result["filled"].values[gap] - hp_day["SST_L4"].values[gap]
-        print(f"   {name:8s} {seconds:5.1f} s; in the gaps, filled minus the L4 analysis: mean "
-              f"{np.nanmean(change):+.2f} degC, rms {np.sqrt(np.nanmean(change**2)):.2f} degC")
+        print(
+            f"   {name:8s} {seconds:5.1f} s; in the gaps, filled minus the L4 analysis: mean "
+            f"{np.nanmean(change):+.2f} degC, rms {np.sqrt(np.nanmean(change**2)):.2f} degC"
+        )
         if plot is not None:
-            fig = plot.plot_healpix(result["filled"], title=f"{name} fill, nside {nside}",
-                                    vmin=vmin, vmax=vmax)
+            fig = plot.plot_healpix(
+                result["filled"], title=f"{name} fill, nside {nside}", vmin=vmin, vmax=vmax
+            )
             written[f"fill_{name}"] = _save(fig, out / f"fill_{name}.png")
 
     validate = _optional("eogapfill.validate", "the validation table")
     if validate is not None and fills:
-        print(f"5. Validate: hide observed pixels under the clouds of {clouds_from}, fill, "
-              "score on them (protocol 'honest')")
+        print(
+            f"5. Validate: hide observed pixels under the clouds of {clouds_from}, fill, "
+            "score on them (protocol 'honest')"
+        )
         l3s_b = open_l3s(clouds_from, resolution=resolution)
         l4_b = open_l4(clouds_from, resolution=resolution)
         other = prepare_day(l3s_b, l4_b).load()
         case = validate.validation_experiment(hp_day, to_healpix(other, nside), nside)
         table = case.compare({name: fills[name] for name in fills}, progress=False)
         table.to_csv(out / "validation.csv", index=False)
-        header = (f"Sample day {date}, nside {nside}: scores on {int(case.hidden_mask.sum())} "
-                  f"observed cells hidden under the clouds of {clouds_from} (degC; protocol "
-                  "'honest'). The truth is observed SST the fills never saw.\n\n")
+        header = (
+            f"Sample day {date}, nside {nside}: scores on {int(case.hidden_mask.sum())} "
+            f"observed cells hidden under the clouds of {clouds_from} (degC; protocol "
+            "'honest'). The truth is observed SST the fills never saw.\n\n"
+        )
         (out / "validation.md").write_text(header + validate.markdown_table(table))
         written["validation_csv"] = out / "validation.csv"
         written["validation_md"] = out / "validation.md"
-        shown = [c for c in ("method", "protocol", "n_hidden", "rmse", "bias", "mu",
-                             "seconds") if c in table.columns]
+        shown = [
+            c
+            for c in ("method", "protocol", "n_hidden", "rmse", "bias", "mu", "seconds")
+            if c in table.columns
+        ]
         print(table[shown].to_string(index=False, float_format=lambda x: f"{x:.3f}"))
 
     print(f"Done in {time.perf_counter() - started:.0f} s. Written in {out.resolve()}:")

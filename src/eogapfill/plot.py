@@ -512,7 +512,9 @@ def plot_healpix_panels(
         raise ValueError("maps is empty: pass {'title': healpix_map, ...}")
     if rot is not None:
         projector = hp.projector.GnomonicProj(
-            rot=rot, xsize=xsize, reso=40.0 * 60.0 / xsize if reso is None else reso,
+            rot=rot,
+            xsize=xsize,
+            reso=40.0 * 60.0 / xsize if reso is None else reso,
             flipconv="geo",
         )
     else:
@@ -522,9 +524,7 @@ def plot_healpix_panels(
 
     def project(values: np.ndarray) -> np.ndarray:
         nside = hp.npix2nside(values.size)
-        image = projector.projmap(
-            values, lambda x, y, z: hp.vec2pix(nside, x, y, z, nest=True)
-        )
+        image = projector.projmap(values, lambda x, y, z: hp.vec2pix(nside, x, y, z, nest=True))
         return np.asarray(image, dtype=np.float64)
 
     images = {title: project(_nested_values(m, "plot_healpix_panels")) for title, m in maps.items()}
@@ -555,12 +555,16 @@ def plot_healpix_panels(
             background[missing & sea_image] = to_rgba(cloud_color)
         ax.imshow(background, origin="lower", interpolation="nearest")
         image = ax.imshow(
-            np.ma.masked_invalid(values), origin="lower", interpolation="nearest",
-            cmap=colormap, vmin=vmin, vmax=vmax,
+            np.ma.masked_invalid(values),
+            origin="lower",
+            interpolation="nearest",
+            cmap=colormap,
+            vmin=vmin,
+            vmax=vmax,
         )
         ax.set_title(title, fontsize="medium")
         ax.set_axis_off()
-    for ax in axes[len(images):]:
+    for ax in axes[len(images) :]:
         ax.set_visible(False)
     fig.colorbar(image, ax=list(axes[: len(images)]), label=label or "", shrink=0.8)
     return fig

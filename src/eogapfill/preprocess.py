@@ -82,9 +82,7 @@ def _quantify(da: xr.DataArray, name: str) -> xr.DataArray:
             "(set da.attrs['units'])"
         ) from err
     if str(quantified.pint.units.dimensionality) != "[temperature]":
-        raise ValueError(
-            f"{name!r} has units {units!r}, which is not a temperature: {_UNIT_HELP}"
-        )
+        raise ValueError(f"{name!r} has units {units!r}, which is not a temperature: {_UNIT_HELP}")
     return quantified
 
 
@@ -172,6 +170,7 @@ def _plausible_as(values: np.ndarray, units: str) -> np.ndarray:
 def _explain(raw: np.ndarray, bad: np.ndarray, units: str) -> tuple[str, bool] | None:
     """A unit other than ``units`` in which the implausible ``raw[bad]`` numbers are plausible,
     and whether the other numbers are plausible in it too (a wrong label, not a mix)."""
+
     def unit(name: str) -> object:
         attrs = {"units": _pint_units(name)}
         return xr.DataArray([0.0], dims="x", attrs=attrs).pint.quantify().pint.units
@@ -221,9 +220,7 @@ def _check(
     after = f" after conversion from {units!r}" if units and units != "degC" else ""
     fraction = n_bad / n_valid
     verb = (
-        "is not a plausible sea temperature"
-        if n_bad == 1
-        else "are not plausible sea temperatures"
+        "is not a plausible sea temperature" if n_bad == 1 else "are not plausible sea temperatures"
     )
     what = (
         f"{n_bad} of the {n_valid} values of {name!r} ({100 * fraction:.3g} %) {verb} "
@@ -340,7 +337,10 @@ def prepare_day(
             )
     l3s, l4 = single_day(l3s, "l3s"), single_day(l4, "l4")
     if "time" in l3s.coords and "time" in l4.coords:
-        t3, t4 = l3s["time"].values.astype("datetime64[D]"), l4["time"].values.astype("datetime64[D]")
+        t3, t4 = (
+            l3s["time"].values.astype("datetime64[D]"),
+            l4["time"].values.astype("datetime64[D]"),
+        )
         if t3 != t4:
             raise ValueError(f"L3S is for {t3} but L4 for {t4}: open the same day of both")
     l3s, l4 = l3s.sortby("latitude"), l4.sortby("latitude")

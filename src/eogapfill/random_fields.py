@@ -73,9 +73,7 @@ class CovarianceModel:
 
     def __post_init__(self) -> None:
         if self.nu not in SMOOTHNESS:
-            raise ValueError(
-                f"nu must be one of {SMOOTHNESS} (0.5 = exponential), got {self.nu!r}"
-            )
+            raise ValueError(f"nu must be one of {SMOOTHNESS} (0.5 = exponential), got {self.nu!r}")
         for name in ("sill", "length_scale_km", "nugget"):
             value = getattr(self, name)
             if not np.isfinite(value) or value < 0:

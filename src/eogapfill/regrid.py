@@ -479,8 +479,7 @@ def to_healpix(
     dtypes = [np.result_type(sub[v].dtype, np.float32) for v in variables]
     checked = [
         v
-        if v in _CONTRACT_VARIABLES
-        or temperature_unit(sub[v].attrs.get("units")) == "degC"
+        if v in _CONTRACT_VARIABLES or temperature_unit(sub[v].attrs.get("units")) == "degC"
         else None
         for v in variables
     ]

@@ -42,6 +42,7 @@ __all__ = [
     "sea_water_bounds",
 ]
 
+
 def check_count(value: object, name: str, *, minimum: int = 1, method: str = "fill") -> int:
     """``value`` as an ``int`` if it is an integer (not a bool) ``>= minimum``, else ``ValueError``.
 
@@ -124,9 +125,13 @@ def prepare_fill(
             gaps = sst["gap"]
         sst = sst["SST_L3S"]
     if not isinstance(sst, xr.DataArray):
-        raise TypeError(f"{method}: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}")
+        raise TypeError(
+            f"{method}: sst must be an xarray DataArray or Dataset, got {type(sst).__name__}"
+        )
     if gaps is None:
-        raise ValueError(f"{method}: no gap mask given: pass gaps=<boolean map, True where to fill>")
+        raise ValueError(
+            f"{method}: no gap mask given: pass gaps=<boolean map, True where to fill>"
+        )
     if not isinstance(gaps, xr.DataArray):
         gaps = np.asarray(gaps)
         if gaps.shape != sst.shape:
@@ -141,7 +146,9 @@ def prepare_fill(
             "build both from the same regridded day"
         )
     if gaps.dtype != bool:
-        raise TypeError(f"{method}: gaps must be boolean (True where to fill), got dtype {gaps.dtype}")
+        raise TypeError(
+            f"{method}: gaps must be boolean (True where to fill), got dtype {gaps.dtype}"
+        )
     inputs = FillInputs(sst, gaps)
     if inputs.n_gaps == 0:
         raise ValueError(f"{method}: the gap mask is empty: there is nothing to fill")
@@ -274,7 +281,10 @@ def finish_fill(
     if std is not None:
         std = np.where(inputs.gaps, np.asarray(std, dtype="float64"), 0.0)
         data_vars["filled_std"] = sst.copy(data=std).assign_attrs(
-            {"units": sst.attrs.get("units", ""), "long_name": f"{method} uncertainty (standard deviation)"}
+            {
+                "units": sst.attrs.get("units", ""),
+                "long_name": f"{method} uncertainty (standard deviation)",
+            }
         )
     if members is not None:
         members = np.asarray(members, dtype="float64")

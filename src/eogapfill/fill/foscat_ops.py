@@ -117,7 +117,9 @@ class CsrPair:
 
     def __init__(self, w: torch.Tensor, patterns: _Patterns | None = None) -> None:
         if w.layout != torch.sparse_csr or w.dim() != 2:
-            raise ValueError(f"expected a 2-D sparse CSR matrix, got layout {w.layout}, {w.dim()}-D")
+            raise ValueError(
+                f"expected a 2-D sparse CSR matrix, got layout {w.layout}, {w.dim()}-D"
+            )
         shape = (int(w.shape[0]), int(w.shape[1]))
         crow, col, values = w.crow_indices(), w.col_indices(), w.values()
         pattern = (patterns or _Patterns()).find(crow, col, shape)
@@ -136,7 +138,11 @@ def _csr(
     crow: torch.Tensor, col: torch.Tensor, values: torch.Tensor, shape: tuple[int, int]
 ) -> torch.Tensor:
     return torch.sparse_csr_tensor(
-        crow, col, values, size=shape, check_invariants=False  # valid by construction
+        crow,
+        col,
+        values,
+        size=shape,
+        check_invariants=False,  # valid by construction
     )
 
 
@@ -309,9 +315,7 @@ class _FastMaskedMean:
         self.operator = operator
         self.original = original
 
-    def __call__(
-        self, x: Any, mask: Any, rank: int = 0, calc_var: bool = False
-    ) -> torch.Tensor:
+    def __call__(self, x: Any, mask: Any, rank: int = 0, calc_var: bool = False) -> torch.Tensor:
         op = self.operator
         real_dtype = x.real.dtype if isinstance(x, torch.Tensor) and x.is_complex() else None
         if (
@@ -362,12 +366,11 @@ class _FullSphereInitIndex:
     def __init__(self, original: Any) -> None:
         self.original = original
 
-    def __call__(
-        self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0
-    ) -> Any:
+    def __call__(self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0) -> Any:
         if cell_ids is not None and spin == 0:
-            ids = np.asarray(cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor)
-                             else cell_ids)
+            ids = np.asarray(
+                cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor) else cell_ids
+            )
             npix = 12 * int(nside) ** 2
             if ids.shape == (npix,) and np.array_equal(ids, np.arange(npix)):
                 cell_ids = None

@@ -274,7 +274,13 @@ def fill_oi(
         )
     values, observed = inputs.values, inputs.observed
     large, fitted = _background(
-        inputs.sst, values, observed, inputs.gaps, grid.nside, lmax, background,
+        inputs.sst,
+        values,
+        observed,
+        inputs.gaps,
+        grid.nside,
+        lmax,
+        background,
         background_reach_km,
     )
     info: dict[str, float] = {}
@@ -318,7 +324,14 @@ def fill_oi(
     filled[gap_cells] = large[gap_cells] + pred[:, 0]
     # the background's error reaches a gap cell with the weight that kriging leaves it
     error_km, error_var = background_error(
-        inputs.sst, values, observed, inputs.gaps, grid.nside, lmax, background, model.variance,
+        inputs.sst,
+        values,
+        observed,
+        inputs.gaps,
+        grid.nside,
+        lmax,
+        background,
+        model.variance,
         background_reach_km,
     )
     background_var = np.zeros(gap_cells.size)

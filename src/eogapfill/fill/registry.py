@@ -132,8 +132,10 @@ class FillMethod:
 
     def __repr__(self) -> str:
         target = self.target if isinstance(self.target, str) else _qualname(self.target)
-        return (f"FillMethod(name={self.name!r}, target={target!r}, grid={self.grid!r}, "
-                f"stochastic={self.stochastic}, extra={self.extra!r}, ...)")
+        return (
+            f"FillMethod(name={self.name!r}, target={target!r}, grid={self.grid!r}, "
+            f"stochastic={self.stochastic}, extra={self.extra!r}, ...)"
+        )
 
     @property
     def module(self) -> str | None:
@@ -166,16 +168,21 @@ class FillMethod:
             return getattr(importlib.import_module(module), attr)
         except ImportError as err:
             hint = f" (pip install 'eogapfill[{self.extra}]')" if self.extra else ""
-            raise type(err)(f"the fill method {self.name!r} needs {module}, which cannot be "
-                            f"imported: {err}{hint}", name=err.name, path=err.path) from err
+            raise type(err)(
+                f"the fill method {self.name!r} needs {module}, which cannot be "
+                f"imported: {err}{hint}",
+                name=err.name,
+                path=err.path,
+            ) from err
 
     @property
     def options(self) -> dict[str, Option]:
         """Its options, from the function's signature and type hints (imports the module)."""
         return options_of(self.load())
 
-    def check_options(self, options: Mapping[str, Any] | None, *,
-                      exclude: tuple[str, ...] = ()) -> dict[str, Any]:
+    def check_options(
+        self, options: Mapping[str, Any] | None, *, exclude: tuple[str, ...] = ()
+    ) -> dict[str, Any]:
         """Check options against the function's signature before any data is touched.
 
         Refuses (``ValueError``) an option the fill does not take (or one in ``exclude``), a
@@ -197,15 +204,15 @@ class FillMethod:
         except (TypeError, ValueError):  # pragma: no cover - a builtin without a signature
             return options
         takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-        allowed = {key: option for key, option in options_of(fill).items()
-                   if key not in exclude}
+        allowed = {key: option for key, option in options_of(fill).items() if key not in exclude}
         for key, value in options.items():
             if key not in allowed:
                 if takes_any and key not in exclude and key not in _INPUTS:
                     continue
                 known = ", ".join(sorted(allowed)) or "none"
-                raise ValueError(f"the {self.name} fill has no option {key!r}; its options: "
-                                 f"{known}")
+                raise ValueError(
+                    f"the {self.name} fill has no option {key!r}; its options: {known}"
+                )
             option = allowed[key]
             default = option.default
             example = "" if default is inspect.Parameter.empty else f"; e.g. {key}={default!r}"
@@ -217,8 +224,9 @@ class FillMethod:
             if value is None:
                 continue
             if key in _COUNT_OPTIONS:
-                check_count(value, key, minimum=0 if default == 0 else 1,
-                            method=f"the {self.name} fill")
+                check_count(
+                    value, key, minimum=0 if default == 0 else 1, method=f"the {self.name} fill"
+                )
             elif key == "seed":
                 check_seed(value, method=f"the {self.name} fill")
         return options
@@ -251,13 +259,22 @@ def register_method(
     >>> METHODS["mean"].grid, METHODS.pop("mean").target is fill_mean
     ('healpix', True)
     """
+
     def register(function: str | FillFunction) -> FillMethod:
-        entry = FillMethod(name, function, grid=grid, stochastic=stochastic, extra=extra,
-                           description=description, control=control)
+        entry = FillMethod(
+            name,
+            function,
+            grid=grid,
+            stochastic=stochastic,
+            extra=extra,
+            description=description,
+            control=control,
+        )
         METHODS[name] = entry
         return entry
 
     if target is None:
+
         def decorator(function: FillFunction) -> FillFunction:
             register(function)
             return function
@@ -280,8 +297,9 @@ def method_info(name: str) -> FillMethod:
         ) from None
 
 
-def method_names(grid: Grid | None = None, *, stochastic: bool | None = None,
-                 available: bool = False) -> tuple[str, ...]:
+def method_names(
+    grid: Grid | None = None, *, stochastic: bool | None = None, available: bool = False
+) -> tuple[str, ...]:
     """Names of the registered methods, in registry order, filtered.
 
     ``grid`` keeps one grid's methods, ``stochastic`` the random (True) or deterministic
@@ -291,7 +309,8 @@ def method_names(grid: Grid | None = None, *, stochastic: bool | None = None,
     ('interpolate_na', 'loess', 'gauss_seidel')
     """
     return tuple(
-        name for name, entry in METHODS.items()
+        name
+        for name, entry in METHODS.items()
         if (grid is None or entry.grid == grid)
         and (stochastic is None or entry.stochastic == stochastic)
         and (not available or entry.available())
@@ -394,20 +413,58 @@ def _accepts(hint: Any, value: Any) -> bool:
 # --------------------------------------------------------------------------------------------
 # the package's methods
 # --------------------------------------------------------------------------------------------
-register_method("laplace", "eogapfill.fill.laplace:fill_laplace", grid="healpix",
-                description="Laplace equation on the neighbour graph (smooth, strong)")
-register_method("noise", "eogapfill.fill.noise:fill_noise", grid="healpix", stochastic=True,
-                control=True, description="Laplace + white noise members: a null stochastic control")
-register_method("alm", "eogapfill.fill.alm:fill_alm", grid="healpix",
-                description="least-squares spherical-harmonic fit up to lmax")
-register_method("oi", "eogapfill.fill.oi:fill_oi", grid="healpix", stochastic=True,
-                description="optimal interpolation + Gaussian conditional simulation")
-register_method("foscat", "eogapfill.fill.foscat:fill_foscat", grid="healpix",
-                stochastic=True, extra="foscat",
-                description="scattering-covariance synthesis (foscat, torch)")
-register_method("interpolate_na", "eogapfill.fill.latlon:fill_interpolate_na", grid="latlon",
-                description="xarray linear interpolation along latitude, then longitude")
-register_method("loess", "eogapfill.fill.latlon:fill_loess", grid="latlon", extra="pyinterp",
-                description="pyinterp LOESS")
-register_method("gauss_seidel", "eogapfill.fill.latlon:fill_gauss_seidel", grid="latlon",
-                extra="pyinterp", description="pyinterp Gauss-Seidel relaxation")
+register_method(
+    "laplace",
+    "eogapfill.fill.laplace:fill_laplace",
+    grid="healpix",
+    description="Laplace equation on the neighbour graph (smooth, strong)",
+)
+register_method(
+    "noise",
+    "eogapfill.fill.noise:fill_noise",
+    grid="healpix",
+    stochastic=True,
+    control=True,
+    description="Laplace + white noise members: a null stochastic control",
+)
+register_method(
+    "alm",
+    "eogapfill.fill.alm:fill_alm",
+    grid="healpix",
+    description="least-squares spherical-harmonic fit up to lmax",
+)
+register_method(
+    "oi",
+    "eogapfill.fill.oi:fill_oi",
+    grid="healpix",
+    stochastic=True,
+    description="optimal interpolation + Gaussian conditional simulation",
+)
+register_method(
+    "foscat",
+    "eogapfill.fill.foscat:fill_foscat",
+    grid="healpix",
+    stochastic=True,
+    extra="foscat",
+    description="scattering-covariance synthesis (foscat, torch)",
+)
+register_method(
+    "interpolate_na",
+    "eogapfill.fill.latlon:fill_interpolate_na",
+    grid="latlon",
+    description="xarray linear interpolation along latitude, then longitude",
+)
+register_method(
+    "loess",
+    "eogapfill.fill.latlon:fill_loess",
+    grid="latlon",
+    extra="pyinterp",
+    description="pyinterp LOESS",
+)
+register_method(
+    "gauss_seidel",
+    "eogapfill.fill.latlon:fill_gauss_seidel",
+    grid="latlon",
+    extra="pyinterp",
+    description="pyinterp Gauss-Seidel relaxation",
+)

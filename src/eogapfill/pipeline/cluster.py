@@ -66,8 +66,7 @@ def connect_scheduler(address: str, timeout: float | str | None = None) -> Any:
 
     async def probe() -> None:
         # distributed's connect() bounds the TCP connection but not the handshake after it
-        comm = await asyncio.wait_for(connect(address, timeout=seconds, **connection_args),
-                                      seconds)
+        comm = await asyncio.wait_for(connect(address, timeout=seconds, **connection_args), seconds)
         await comm.close()
 
     with ThreadPoolExecutor(1) as pool:  # its own event loop, even inside a notebook's
@@ -104,11 +103,11 @@ def _default_cluster(n_workers: int, threads_per_worker: int) -> Any:
     from distributed import Client, LocalCluster
 
     threads = str(threads_per_worker)
-    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads,
-           "OPENBLAS_NUM_THREADS": threads}
+    env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
     with _children_ignore_ctrl_c():
-        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=threads_per_worker,
-                               processes=True, env=env)
+        cluster = LocalCluster(
+            n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, env=env
+        )
     return Client(cluster)
 
 

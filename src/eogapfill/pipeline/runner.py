@@ -119,8 +119,9 @@ def _check_method_available(method: str) -> str | FillFunction:
     return entry.target
 
 
-def check_method_options(method: str | FillFunction,
-                         options: Mapping[str, Any] | None) -> dict[str, Any]:
+def check_method_options(
+    method: str | FillFunction, options: Mapping[str, Any] | None
+) -> dict[str, Any]:
     """Check a fill's options against its signature, before any day is computed.
 
     As :meth:`eogapfill.fill.FillMethod.check_options`; ``client`` is refused too (a Dask
@@ -137,8 +138,9 @@ def check_method_options(method: str | FillFunction,
     return _entry(method).check_options(options, exclude=_PIPELINE_OPTIONS)
 
 
-def _run_options(fill: FillFunction, options: Mapping[str, Any] | None,
-                 threads: int) -> dict[str, Any]:
+def _run_options(
+    fill: FillFunction, options: Mapping[str, Any] | None, threads: int
+) -> dict[str, Any]:
     """The options of one task: a fill that takes ``threads`` gets the task's share, and one
     that shows ``progress`` is quiet, unless the options say otherwise."""
     options = dict(options or {})
@@ -156,8 +158,9 @@ def _run_options(fill: FillFunction, options: Mapping[str, Any] | None,
 # --------------------------------------------------------------------------------------------
 # days
 # --------------------------------------------------------------------------------------------
-def day_range(start: str | np.datetime64 | pd.Timestamp,
-              end: str | np.datetime64 | pd.Timestamp) -> list[pd.Timestamp]:
+def day_range(
+    start: str | np.datetime64 | pd.Timestamp, end: str | np.datetime64 | pd.Timestamp
+) -> list[pd.Timestamp]:
     """The days from ``start`` to ``end``, both included, as midnight timestamps.
 
     >>> [d.strftime("%m-%d") for d in day_range("2024-06-01", "2024-06-03")]
@@ -263,8 +266,11 @@ def process_day(
 
     day_stamp = pd.Timestamp(date).floor("D")
     label = day_stamp.strftime("%Y-%m-%d")
-    scheduler = {"scheduler": "synchronous"} if threads == 1 else {
-        "scheduler": "threads", "num_workers": threads}
+    scheduler = (
+        {"scheduler": "synchronous"}
+        if threads == 1
+        else {"scheduler": "threads", "num_workers": threads}
+    )
     with dask.config.set(**scheduler):
         l3s = open_l3s(label, source=source, resolution=resolution)
         l4 = open_l4(label, source=source, resolution=resolution)
@@ -274,27 +280,38 @@ def process_day(
     return _day_output(hp_day, result, day_stamp, name)
 
 
-def _day_output(hp_day: xr.Dataset, result: xr.Dataset, day_stamp: pd.Timestamp,
-                method: str) -> xr.Dataset:
+def _day_output(
+    hp_day: xr.Dataset, result: xr.Dataset, day_stamp: pd.Timestamp, method: str
+) -> xr.Dataset:
     """Assemble the stored variables of one day, with a length-1 ``time`` dim."""
     if "filled" not in result:
-        raise ValueError(f"the fill {method!r} returned no 'filled' variable: it must follow "
-                         "the fill contract of eogapfill.fill.common")
+        raise ValueError(
+            f"the fill {method!r} returned no 'filled' variable: it must follow "
+            "the fill contract of eogapfill.fill.common"
+        )
     time = hp_day["time"].values if "time" in hp_day.coords else np.datetime64(day_stamp, "ns")
     variables = {
         "SST_L3S": hp_day["SST_L3S"],
         "SST_filled": result["filled"].assign_attrs(
-            units="degC", long_name=f"SST with gaps filled by {method}", fill_method=method),
+            units="degC", long_name=f"SST with gaps filled by {method}", fill_method=method
+        ),
         "SST_L4": hp_day["SST_L4"],
         "gap": hp_day["gap"],
         "sea": hp_day["sea"],
     }
     if "filled_std" in result:  # 0 on observed cells, NaN off the sea like SST_filled
-        variables["filled_std"] = result["filled_std"].where(hp_day["sea"]).assign_attrs(
-            units="degC", long_name=f"{method} uncertainty (standard deviation)")
+        variables["filled_std"] = (
+            result["filled_std"]
+            .where(hp_day["sea"])
+            .assign_attrs(units="degC", long_name=f"{method} uncertainty (standard deviation)")
+        )
     out = xr.Dataset(
-        {name: da.reset_coords(drop=True).astype("float32") if name in _FLOAT_VARIABLES
-         else da.reset_coords(drop=True) for name, da in variables.items()},
+        {
+            name: da.reset_coords(drop=True).astype("float32")
+            if name in _FLOAT_VARIABLES
+            else da.reset_coords(drop=True)
+            for name, da in variables.items()
+        },
         coords={"cell_ids": hp_day["cell_ids"]},
     )
     for name in ("SST_L3S", "SST_L4"):
@@ -327,8 +344,11 @@ def _check_source_has(days: list[pd.Timestamp], source: str, resolution: float) 
     missing = [d for d in days if d not in have_set]
     if missing:
         span = f"{have[0].date()} to {have[-1].date()}" if have else "no day"
-        hint = (" or the real products (source 'cmems', needs the network)"
-                if source == "sample" else "")
+        hint = (
+            " or the real products (source 'cmems', needs the network)"
+            if source == "sample"
+            else ""
+        )
         raise ValueError(
             f"the {source!r} source has no data for {len(missing)} of the days asked "
             f"(first: {missing[0].date()}); it holds {span}: pick days in that range{hint}"
@@ -423,17 +443,41 @@ def run(
     RuntimeError
         When a day fails; the days before it are kept, and running again resumes.
     """
-    return fill_days(start, end, method=method, nside=nside, source=source, out=out, client=client,
-                resolution=resolution, method_options=method_options, progress=progress,
-                n_workers=n_workers, scheduler=scheduler, connect_timeout=connect_timeout,
-                wait=wait)[0]
+    return fill_days(
+        start,
+        end,
+        method=method,
+        nside=nside,
+        source=source,
+        out=out,
+        client=client,
+        resolution=resolution,
+        method_options=method_options,
+        progress=progress,
+        n_workers=n_workers,
+        scheduler=scheduler,
+        connect_timeout=connect_timeout,
+        wait=wait,
+    )[0]
 
 
-def fill_days(start: str | pd.Timestamp, end: str | pd.Timestamp, *, method: str, nside: int,
-              source: str, out: str | Path, client: Any, resolution: float,
-              method_options: Mapping[str, Any] | None, progress: bool, n_workers: int,
-              scheduler: str | None, connect_timeout: float | str | None,
-              wait: float) -> tuple[xr.Dataset, int]:
+def fill_days(
+    start: str | pd.Timestamp,
+    end: str | pd.Timestamp,
+    *,
+    method: str,
+    nside: int,
+    source: str,
+    out: str | Path,
+    client: Any,
+    resolution: float,
+    method_options: Mapping[str, Any] | None,
+    progress: bool,
+    n_workers: int,
+    scheduler: str | None,
+    connect_timeout: float | str | None,
+    wait: float,
+) -> tuple[xr.Dataset, int]:
     """:func:`run` (every argument given); also returns the number of days this run wrote."""
     days = day_range(start, end)
     check_nside(nside)
@@ -459,19 +503,39 @@ def fill_days(start: str | pd.Timestamp, end: str | pd.Timestamp, *, method: str
         if skipped:
             logger.info("%d day(s) already in %s: skipped", len(skipped), out)
         if not todo:
-            logger.info("nothing to do: every day from %s to %s is in %s", days[0].date(),
-                        days[-1].date(), out)
+            logger.info(
+                "nothing to do: every day from %s to %s is in %s",
+                days[0].date(),
+                days[-1].date(),
+                out,
+            )
             return open_output(out), 0
         _check_source_has(todo, source, resolution)
 
         own_client = client is None
         if own_client:
-            client = (connect_scheduler(scheduler, connect_timeout) if scheduler is not None
-                      else _default_cluster(n_workers, 1))
+            client = (
+                connect_scheduler(scheduler, connect_timeout)
+                if scheduler is not None
+                else _default_cluster(n_workers, 1)
+            )
         try:
-            written = _compute_and_write(client, todo, out, attrs, progress, dict(
-                method=method, fill=target, nside=nside, source=source,
-                resolution=resolution, method_options=method_options), committed)
+            written = _compute_and_write(
+                client,
+                todo,
+                out,
+                attrs,
+                progress,
+                dict(
+                    method=method,
+                    fill=target,
+                    nside=nside,
+                    source=source,
+                    resolution=resolution,
+                    method_options=method_options,
+                ),
+                committed,
+            )
         except KeyboardInterrupt:
             if own_client and scheduler is None:
                 _quiet_cancelled_tasks(client)
@@ -485,8 +549,15 @@ def fill_days(start: str | pd.Timestamp, end: str | pd.Timestamp, *, method: str
     return open_output(out), written
 
 
-def _compute_and_write(client: Any, todo: list[pd.Timestamp], out: Path, attrs: dict,
-                       progress: bool, task: dict, committed: int) -> int:
+def _compute_and_write(
+    client: Any,
+    todo: list[pd.Timestamp],
+    out: Path,
+    attrs: dict,
+    progress: bool,
+    task: dict,
+    committed: int,
+) -> int:
     """Run one task per day, at most a window ahead, and write the days in date order.
 
     Returns the number of days written. Before each write, checks that the store still holds
@@ -505,16 +576,24 @@ def _compute_and_write(client: Any, todo: list[pd.Timestamp], out: Path, attrs: 
         day = next(pending, None)
         if day is None:
             return None
-        future = client.submit(process_day, day, pure=False,
-                               key=f"eogapfill-day-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}",
-                               **task)
+        future = client.submit(
+            process_day,
+            day,
+            pure=False,
+            key=f"eogapfill-day-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}",
+            **task,
+        )
         key_of[future.key] = day
         return future
 
     first = [f for f in (submit() for _ in range(min(_window(client), len(todo)))) if f]
     stream = as_completed(first)
-    bar = tqdm(total=len(todo), unit="day", desc=f"{attrs['fill_method']} nside {attrs['nside']}",
-               disable=not progress)
+    bar = tqdm(
+        total=len(todo),
+        unit="day",
+        desc=f"{attrs['fill_method']} nside {attrs['nside']}",
+        disable=not progress,
+    )
     failed: tuple[pd.Timestamp, BaseException] | None = None
     try:
         for future in stream:

@@ -77,8 +77,11 @@ logger = logging.getLogger(__name__)
 OUTPUT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "gap", "sea")
 _FLOAT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "filled_std")
 _STORE_KIND = "eogapfill.pipeline"
-_TIME_ENCODING = {"units": "seconds since 1970-01-01 00:00:00", "calendar": "proleptic_gregorian",
-                  "dtype": "int64"}
+_TIME_ENCODING = {
+    "units": "seconds since 1970-01-01 00:00:00",
+    "calendar": "proleptic_gregorian",
+    "dtype": "int64",
+}
 
 
 def _zmetadata(out: Path) -> dict[str, Any]:
@@ -128,26 +131,36 @@ def _rollback_uncommitted(out: Path) -> list[str]:
         name = key[: -len("/.zarray")]
         on_disk = json.loads((out / key).read_text())
         if on_disk["shape"] != committed["shape"]:
-            array = zarr.open_array(store=str(out), path=name, mode="r+", zarr_format=2,
-                                    use_consolidated=False)
+            array = zarr.open_array(
+                store=str(out), path=name, mode="r+", zarr_format=2, use_consolidated=False
+            )
             array.resize(tuple(committed["shape"]))
             cut.append(name)
     if cut:
-        logger.warning("%s: cut back %s to the last committed day (an earlier run stopped "
-                       "while writing)", out, ", ".join(sorted(cut)))
+        logger.warning(
+            "%s: cut back %s to the last committed day (an earlier run stopped while writing)",
+            out,
+            ", ".join(sorted(cut)),
+        )
     return cut
 
 
 def _remove_stale_partials(out: Path) -> None:
     for partial in out.parent.glob(f".{out.name}.partial-*"):
         if partial.is_dir():
-            logger.warning("removing %s, left by a run that stopped while creating the store",
-                           partial)
+            logger.warning(
+                "removing %s, left by a run that stopped while creating the store", partial
+            )
             shutil.rmtree(partial)
 
 
-def _run_attrs(method: str, nside: int, source: str, resolution: float,
-               method_options: Mapping[str, Any] | None) -> dict[str, Any]:
+def _run_attrs(
+    method: str,
+    nside: int,
+    source: str,
+    resolution: float,
+    method_options: Mapping[str, Any] | None,
+) -> dict[str, Any]:
     from eogapfill import __version__
 
     return {
@@ -206,8 +219,10 @@ def open_output(out: str | Path, *, decode: bool = True) -> xr.Dataset:
     """
     out = Path(out)
     if not out.exists():
-        raise FileNotFoundError(f"no pipeline output at {out}: write one with "
-                                "eogapfill.pipeline.run(...) or `eogapfill fill`")
+        raise FileNotFoundError(
+            f"no pipeline output at {out}: write one with "
+            "eogapfill.pipeline.run(...) or `eogapfill fill`"
+        )
     _store_attrs(out)
     ds = xr.open_zarr(out, consolidated=True)
     if decode:
@@ -288,8 +303,10 @@ def _holder(path: Path) -> str:
         note = {}
     if "pid" not in note:
         return "another run (it is starting)"
-    return (f"another run (pid {note['pid']} on host {note.get('host', '?')}, since "
-            f"{note.get('started', '?')}: {note.get('command', '?')})")
+    return (
+        f"another run (pid {note['pid']} on host {note.get('host', '?')}, since "
+        f"{note.get('started', '?')}: {note.get('command', '?')})"
+    )
 
 
 @contextlib.contextmanager

@@ -227,7 +227,6 @@ def static_fields(resolution: float) -> _Static:
     return _Static(resolution, lat, lon, sea, lake)
 
 
-
 @lru_cache(maxsize=1)
 def base_interpolator() -> Interpolator:
     """Cubic interpolator of the land-filled OISST base."""
@@ -272,4 +271,3 @@ def oisst_base(resolution: float = 0.25) -> xr.DataArray:
             "references": OISST_REFERENCE,
         },
     )
-

@@ -46,7 +46,6 @@ def wrap_label(mask: np.ndarray) -> np.ndarray:
     return merged
 
 
-
 # ---------------------------------------------------------------------------------------------
 # interpolation and random fields
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +195,6 @@ def gradient(field: np.ndarray, lat: np.ndarray, step: float) -> np.ndarray:
     return np.hypot(gx, gy).astype(np.float32)
 
 
-
 # ---------------------------------------------------------------------------------------------
 # resampling between regular grids
 # ---------------------------------------------------------------------------------------------
@@ -247,4 +245,3 @@ def smooth_deg(field: np.ndarray, sigma_deg: float) -> np.ndarray:
         return smooth(field, sigma_deg / step)
     coarse = field.reshape(ny // m, m, nx // m, m).mean(axis=(1, 3), dtype=np.float32)
     return resample(smooth(coarse, sigma_deg / (step * m)), (ny, nx))
-

@@ -108,7 +108,6 @@ def _stirring(day: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return (y - lat[:, None]).astype(np.float32), (x - lon[None, :]).astype(np.float32)
 
 
-
 def _seasonal(lat: np.ndarray, day: np.datetime64) -> np.ndarray:
     """Zonal seasonal correction to the base (a day of late July), degC, shape (ny,)."""
     doy = (day - day.astype("datetime64[Y]")).astype(int) + 1
@@ -268,4 +267,3 @@ def generate_day(
     ice_out = np.where(st.sea, ice_fraction, np.nan).astype(np.float32)
 
     return make_datasets(day, r, seed, lat, lon, sst, ql, analysed_k, error, ice_out, mask)
-

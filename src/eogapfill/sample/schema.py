@@ -185,4 +185,3 @@ def make_datasets(
         attrs=_global_attrs("L4", day, r, seed),
     )
     return l3s, l4
-
