@@ -118,7 +118,9 @@ def _tags(cell) -> list[str]:
 
 def test_toc_lists_every_notebook_and_nothing_missing():
     listed = _toc_files()
-    missing = [f for f in listed if not any((ROOT / f"{f}{ext}").exists() for ext in (".ipynb", ".md"))]
+    missing = [
+        f for f in listed if not any((ROOT / f"{f}{ext}").exists() for ext in (".ipynb", ".md"))
+    ]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
     stored = sorted(f"book/{p.stem}" for p in BOOK.glob("*.ipynb"))
     unlisted = [f for f in stored if f not in listed]
@@ -235,7 +237,9 @@ def _execute(book: Path, chapter: str) -> str | None:
             trace = re.sub(r"\x1b\[[0-9;]*m", "", trace)
             problems.append(f"{where}:\n{cell.source}\n{trace[-4000:]}")
         if expected and not errors:
-            problems.append(f"cell {i} is tagged raises-exception but did not raise:\n{cell.source}")
+            problems.append(
+                f"cell {i} is tagged raises-exception but did not raise:\n{cell.source}"
+            )
     return "\n\n".join(problems) or None
 
 
@@ -278,7 +282,15 @@ def built_book(book_copy: Path, run_chapter) -> Path:
     if failed:
         pytest.fail(f"not building the book: these chapters fail to run: {failed}")
     proc = subprocess.run(
-        [sys.executable, "-c", JUPYTER_BOOK, "build", str(book_copy), "--warningiserror", "--keep-going"],
+        [
+            sys.executable,
+            "-c",
+            JUPYTER_BOOK,
+            "build",
+            str(book_copy),
+            "--warningiserror",
+            "--keep-going",
+        ],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -286,7 +298,9 @@ def built_book(book_copy: Path, run_chapter) -> Path:
     html = book_copy / "_build" / "html"
     if proc.returncode != 0:
         logs = "\n".join(p.read_text()[-3000:] for p in sorted((html / "reports").glob("*.log")))
-        pytest.fail(f"jupyter-book build failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}\n{logs}")
+        pytest.fail(
+            f"jupyter-book build failed:\n{proc.stdout[-5000:]}\n{proc.stderr[-5000:]}\n{logs}"
+        )
     return html
 
 
@@ -336,7 +350,9 @@ def _visible_image_outputs(executed: Path) -> int:
 @pytest.mark.book
 @pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTER_PARAMS)
-def test_chapter_renders_in_chromium(chapter: str, built_book: Path, book_copy: Path, chromium: str):
+def test_chapter_renders_in_chromium(
+    chapter: str, built_book: Path, book_copy: Path, chromium: str
+):
     bs4 = pytest.importorskip("bs4")
     page = built_book / f"{chapter}.html"
     probe = page.with_name(f"{page.stem}.probe.html")
@@ -352,7 +368,9 @@ def test_chapter_renders_in_chromium(chapter: str, built_book: Path, book_copy: 
     expected = _visible_image_outputs(book_copy / f"{chapter}.ipynb")
     broken = [r["src"] for r in report if not r["loaded"]]
     assert not broken, f"{chapter}: images that the browser could not show: {broken}"
-    assert len(report) >= expected, f"{chapter}: {len(report)} images on the page, {expected} in the notebook"
+    assert len(report) >= expected, (
+        f"{chapter}: {len(report)} images on the page, {expected} in the notebook"
+    )
 
     # No error output, except in cells meant to fail.
     for cell in soup.select("div.cell"):
@@ -362,7 +380,9 @@ def test_chapter_renders_in_chromium(chapter: str, built_book: Path, book_copy: 
         text = " ".join(o.get_text(" ", strip=True)[:300] for o in bad)
         assert not bad, f"{chapter}: error output on the page: {text}"
         outputs = " ".join(o.get_text(" ", strip=True) for o in cell.select("div.cell_output"))
-        assert "Traceback (most recent call last)" not in outputs, f"{chapter}: a traceback on the page"
+        assert "Traceback (most recent call last)" not in outputs, (
+            f"{chapter}: a traceback on the page"
+        )
 
 
 @pytest.mark.book

@@ -218,7 +218,11 @@ def _down(values: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _coarse_level(
-    problem: _Problem, nside: int, n_epochs: int, observed: np.ndarray, values: np.ndarray,
+    problem: _Problem,
+    nside: int,
+    n_epochs: int,
+    observed: np.ndarray,
+    values: np.ndarray,
     honest: bool,
 ) -> _Problem:
     """``problem`` on the coarser grid ``nside``: one level of a coarse-to-fine synthesis.
@@ -344,8 +348,10 @@ def _run_member(
             x0[problem.gaps] += rng.normal(0.0, problem.noise_std, int(problem.gaps.sum()))
         levels = [*problem.coarse, problem]
         total = sum(level.n_epochs for level in levels)
-        with _quiet_stdout(), tqdm(total=total, desc=desc, disable=not progress,
-                                   leave=False) as bar:
+        with (
+            _quiet_stdout(),
+            tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar,
+        ):
             scat = _operator(scat_cov)
             change: np.ndarray | None = None  # the synthesis's change of the gap cells
             coarse_nside = 0
@@ -365,8 +371,9 @@ def _run_member(
     return values, history
 
 
-def _synthesise(level: _Problem, start: np.ndarray, which: int, scat: Any, synthesis: Any,
-                torch: Any, bar: Any) -> tuple[np.ndarray, np.ndarray]:
+def _synthesise(
+    level: _Problem, start: np.ndarray, which: int, scat: Any, synthesis: Any, torch: Any, bar: Any
+) -> tuple[np.ndarray, np.ndarray]:
     """L-BFGS on the gap cells of one level from ``start`` (npix,): (map, loss history)."""
 
     class _QuietSynthesis(synthesis.Synthesis):
@@ -374,8 +381,9 @@ def _synthesise(level: _Problem, start: np.ndarray, which: int, scat: Any, synth
 
         def info_back(self, x: np.ndarray) -> None:  # called once per L-BFGS iteration
             if self.itt > 0:
-                bar.set_postfix(nside=level.nside, loss=f"{self.history[self.nlog]:.4g}",
-                                refresh=False)
+                bar.set_postfix(
+                    nside=level.nside, loss=f"{self.history[self.nlog]:.4g}", refresh=False
+                )
                 bar.update(1)
             self.nlog += 1
             self.itt2 = 0
@@ -430,7 +438,11 @@ def _continued(da: xr.DataArray, holes: np.ndarray) -> np.ndarray:
 
 
 def _starts(
-    inputs: FillInputs, sea: np.ndarray, start: str, n_members: int, seed: int,
+    inputs: FillInputs,
+    sea: np.ndarray,
+    start: str,
+    n_members: int,
+    seed: int,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Full-sphere starts: the ``start`` fill in the gaps, a Laplace continuation on land.
@@ -461,8 +473,9 @@ def _starts(
 
         oi = fill_oi(sst, inputs.gaps_da, n_members=n_members, seed=seed, progress=progress)
         smooth = _continued(oi["filled"], land)
-        starts = np.stack([_continued(oi["filled"].copy(data=m), land)
-                           for m in oi["members"].values])
+        starts = np.stack(
+            [_continued(oi["filled"].copy(data=m), land) for m in oi["members"].values]
+        )
     else:
         raise ValueError(f"start must be 'laplace', 'alm' or 'oi', got {start!r}")
     if not np.all(np.isfinite(starts)):
@@ -509,8 +522,10 @@ def gap_pairs(values: np.ndarray, gaps: np.ndarray, nside: int) -> tuple[np.ndar
         raise ValueError("texture_weight needs two neighbouring observed cells; set it to 0")
     target = float(np.mean((values[cell[clear]] - values[other[clear]]) ** 2))
     if not target > 0:
-        raise ValueError("the observed cells are all equal to their neighbours: "
-                         "texture_weight has no target; set it to 0")
+        raise ValueError(
+            "the observed cells are all equal to their neighbours: "
+            "texture_weight has no target; set it to 0"
+        )
     held = gaps[cell] & (gaps[other] | observed[other])
     return np.stack([cell[held], other[held]]), target
 
@@ -540,7 +555,9 @@ def _reference_map(
             )
         ref = ref["SST_L4"]
     if not isinstance(ref, xr.DataArray):
-        raise TypeError(f"the {what} must be a HEALPix DataArray or Dataset, got {type(ref).__name__}")
+        raise TypeError(
+            f"the {what} must be a HEALPix DataArray or Dataset, got {type(ref).__name__}"
+        )
     try:
         ref_grid = grid_of(ref)
     except ValueError as err:
@@ -777,10 +794,14 @@ def fill_foscat(
     if not (np.isfinite(texture_weight) and texture_weight >= 0):
         raise ValueError(f"texture_weight must be a finite number >= 0, got {texture_weight!r}")
     if near_gaps_km is not None and not (isinstance(reference, str) and reference == "observed"):
-        raise ValueError("near_gaps_km weights the observed cells of the honest reference: "
-                         "use it with reference='observed' only")
+        raise ValueError(
+            "near_gaps_km weights the observed cells of the honest reference: "
+            "use it with reference='observed' only"
+        )
     if l4 is not None and not (isinstance(reference, str) and reference == "l4"):
-        raise ValueError("l4= is the same day's L4 for reference='l4' (oracle); drop it or set reference='l4'")
+        raise ValueError(
+            "l4= is the same day's L4 for reference='l4' (oracle); drop it or set reference='l4'"
+        )
 
     base, masks_name = _base_masks(masks, nside)
     learn_masks = base * sea[None, :]
@@ -797,7 +818,9 @@ def fill_foscat(
                 weights = observed.astype("float64")
             else:
                 weights = near_gap_weights(observed, inputs.gaps, nside, float(near_gaps_km))
-                reference_name += f", weighted by exp(-d / {float(near_gaps_km):g} km) from the gaps"
+                reference_name += (
+                    f", weighted by exp(-d / {float(near_gaps_km):g} km) from the gaps"
+                )
             ref_masks = base * weights[None, :]
             _check_masked(ref_masks, "observed")
         elif reference == "l4":
@@ -842,9 +865,7 @@ def fill_foscat(
 
     starts, smooth = _starts(inputs, sea, start, int(n_members), int(seed), progress)
     ref_map = smooth if ref_da is None else _continued(ref_da, ~finite)
-    noise_std = (
-        _neighbour_residual_std(inputs) if start_noise else 0.0
-    )
+    noise_std = _neighbour_residual_std(inputs) if start_noise else 0.0
     problem = _Problem(
         nside=nside,
         starts=starts,
@@ -861,8 +882,14 @@ def fill_foscat(
         problem.texture_weight = float(texture_weight)
         problem.pairs, problem.pair_target = gap_pairs(inputs.values, inputs.gaps, nside)
     problem.coarse = [
-        _coarse_level(problem, nside >> (len(coarse_epochs) - k), n, observed, inputs.values,
-                      honest=protocol == "honest")
+        _coarse_level(
+            problem,
+            nside >> (len(coarse_epochs) - k),
+            n,
+            observed,
+            inputs.values,
+            honest=protocol == "honest",
+        )
         for k, n in enumerate(coarse_epochs)
     ]
 
@@ -886,12 +913,17 @@ def fill_foscat(
 
         shared = client.scatter(problem, broadcast=False)
         futures = [
-            client.submit(_run_member, shared, s, threads, False, restore_threads=False,
-                          index=i, pure=False)
+            client.submit(
+                _run_member, shared, s, threads, False, restore_threads=False, index=i, pure=False
+            )
             for i, s in enumerate(seeds)
         ]
-        for _ in tqdm(as_completed(futures), total=len(futures), desc=f"{METHOD} members",
-                      disable=not progress):
+        for _ in tqdm(
+            as_completed(futures),
+            total=len(futures),
+            desc=f"{METHOD} members",
+            disable=not progress,
+        ):
             pass
         results = client.gather(futures)
 
@@ -915,9 +947,9 @@ def fill_foscat(
         "near_gaps_km": float("nan") if near_gaps_km is None else float(near_gaps_km),
         "n_epochs": int(n_epochs),
         "coarse_to_fine": ", ".join(
-            f"{n} at nside {nside >> (len(coarse_epochs) - k)}"
-            for k, n in enumerate(coarse_epochs)
-        ) or "none",
+            f"{n} at nside {nside >> (len(coarse_epochs) - k)}" for k, n in enumerate(coarse_epochs)
+        )
+        or "none",
         "n_members": int(n_members),
         "seed": int(seed),
         "device": device,
@@ -930,7 +962,7 @@ def fill_foscat(
         coords={"member": out["member"].values, "epoch": np.arange(n_epochs + 1)},
         attrs={
             "long_name": "foscat loss after each L-BFGS iteration at the map's nside "
-        "(epoch 0: the start)",
+            "(epoch 0: the start)",
             "units": "1",
         },
     )
