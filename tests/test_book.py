@@ -8,6 +8,11 @@ show every figure of the chapter and no error output.
 
 The exercise solutions (python blocks inside the "Solution" dropdowns) are appended to the
 copy of their chapter as hidden cells (tag ``remove-cell``), so they are run too.
+
+Chromium runs offline (every host name fails to resolve): the pages must draw their figures,
+mathematics and interactive plots from the build alone (``book/_ext/selfcontained.py``).
+Selecting chapters (``-k 06_regrid_healpix``) executes and checks only those; the rest of the
+book is built from its clean sources. A book-wide test executes every chapter.
 """
 
 from __future__ import annotations
@@ -59,21 +64,49 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
     "--hide-scrollbars",
+    "--host-resolver-rules=MAP * ~NOTFOUND",  # offline: no CDN, no network
 ]
-#: Appended to a copy of each page: once the page has loaded, write into the DOM which output
-#: images the browser actually decoded (naturalWidth > 0).
-IMAGE_PROBE = """
+#: Appended to a copy of each page: once the page has loaded (and its plots have had time to
+#: draw), write into the DOM which output images the browser decoded (naturalWidth > 0) with
+#: their alt text, and, for every canvas (bokeh draws in shadow DOMs), how many colours its
+#: pixels have: a blank canvas has one or two (background, transparent).
+PAGE_PROBE = """
 <script>
 window.addEventListener("load", function () {
-  var images = Array.from(document.querySelectorAll("div.cell_output img"));
-  var report = images.map(function (img) {
-    return {src: (img.getAttribute("src") || "").slice(0, 120), loaded: img.complete && img.naturalWidth > 0,
-            width: img.naturalWidth};
-  });
-  document.body.setAttribute("data-image-probe", JSON.stringify(report));
+  setTimeout(function () {
+    var images = Array.from(document.querySelectorAll("div.cell_output img"));
+    var report = images.map(function (img) {
+      return {src: (img.getAttribute("src") || "").slice(0, 120), loaded: img.complete && img.naturalWidth > 0,
+              width: img.naturalWidth, alt: img.getAttribute("alt") || ""};
+    });
+    document.body.setAttribute("data-image-probe", JSON.stringify(report));
+    function canvases(root, found) {
+      root.querySelectorAll("*").forEach(function (el) {
+        if (el.tagName === "CANVAS") found.push(el);
+        if (el.shadowRoot) canvases(el.shadowRoot, found);
+      });
+      return found;
+    }
+    var drawn = canvases(document, []).map(function (canvas) {
+      var colours = new Set();
+      try {
+        var data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+        for (var i = 0; i < data.length && colours.size < 1000; i += 4) {
+          colours.add((data[i] << 24 | data[i + 1] << 16 | data[i + 2] << 8 | data[i + 3]) >>> 0);
+        }
+      } catch (err) { return {width: canvas.width, height: canvas.height, colours: -1}; }
+      return {width: canvas.width, height: canvas.height, colours: colours.size};
+    });
+    document.body.setAttribute("data-canvas-probe", JSON.stringify(drawn));
+  }, 3000);
 });
 </script>
 """
+#: The mime type of an interactive holoviews/hvplot output in an executed notebook (a plot also
+#: has a text/plain repr; the output of the extension that loads the libraries has none).
+INTERACTIVE_MIME = "application/vnd.holoviews_exec.v0+json"
+#: Addresses that a self-contained page must not load from.
+CDN_HOSTS = ("cdn.bokeh.org", "cdn.holoviz.org", "cdn.jsdelivr.net/npm/mathjax")
 SOLUTION_BLOCK = re.compile(
     r":::\{admonition\} Solution\n(?:[^\n]*\n)*?```python\n(.*?)```", re.DOTALL
 )
@@ -141,7 +174,13 @@ def test_notebook_is_stored_clean(chapter: str):
         if cell.cell_type == "code":
             assert not cell.outputs, f"{chapter}: cell {i} has stored outputs; strip them"
             assert cell.execution_count is None, f"{chapter}: cell {i} has an execution count"
-        assert set(cell.metadata) <= {"tags"}, f"{chapter}: cell {i} metadata {dict(cell.metadata)}"
+        assert set(cell.metadata) <= {"tags", "mystnb"}, (
+            f"{chapter}: cell {i} metadata {dict(cell.metadata)}"
+        )
+        assert set(cell.metadata.get("mystnb", {})) <= {"image", "figure"}, (
+            f"{chapter}: cell {i}: only the image and figure options of myst-nb belong in "
+            f"'mystnb' metadata, got {dict(cell.metadata['mystnb'])}"
+        )
 
 
 @pytest.mark.parametrize("chapter", CHAPTER_PARAMS)
@@ -167,7 +206,9 @@ def _copy_book(dest: Path) -> Path:
     shutil.copytree(
         BOOK,
         dest / "book",
-        ignore=shutil.ignore_patterns("_build", "outputs", ".ipynb_checkpoints", "*.zarr"),
+        ignore=shutil.ignore_patterns(
+            "_build", "outputs", ".ipynb_checkpoints", "*.zarr", "__pycache__"
+        ),
     )
     return dest
 
@@ -275,10 +316,33 @@ def test_chapter_runs(chapter: str, run_chapter):
 # --------------------------------------------------------------------------- HTML
 
 
+#: Tests about the whole book: when one of them is selected, every chapter is executed.
+BOOK_WIDE_TESTS = {
+    "test_book_builds_with_every_page_and_the_references",
+    "test_a_page_screenshot_is_not_blank",
+}
+
+
+def _chapters_to_execute(session: pytest.Session) -> list[str]:
+    """The chapters of the selected tests, or all of them when a book-wide test is selected."""
+    chosen: set[str] = set()
+    for item in session.items:
+        if getattr(item, "originalname", item.name) in BOOK_WIDE_TESTS:
+            return CHAPTERS
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "chapter" in callspec.params:
+            chosen.add(callspec.params["chapter"])
+    return [c for c in CHAPTERS if c in chosen] or CHAPTERS
+
+
 @pytest.fixture(scope="session")
-def built_book(book_copy: Path, run_chapter) -> Path:
-    """Build the executed copy with jupyter-book (warnings are errors); the html folder."""
-    failed = [c for c in CHAPTERS if run_chapter(c) is not None]
+def built_book(book_copy: Path, run_chapter, request: pytest.FixtureRequest) -> Path:
+    """Build the executed copy with jupyter-book (warnings are errors); the html folder.
+
+    Only the chapters of the selected tests are executed first (all of them for a book-wide
+    test); the others are built from their clean sources, without outputs.
+    """
+    failed = [c for c in _chapters_to_execute(request.session) if run_chapter(c) is not None]
     if failed:
         pytest.fail(f"not building the book: these chapters fail to run: {failed}")
     proc = subprocess.run(
@@ -334,17 +398,19 @@ def _chromium(exe: str, *args: str, timeout: float = 120) -> subprocess.Complete
         )
 
 
-def _visible_image_outputs(executed: Path) -> int:
+def _visible_outputs(executed: Path) -> tuple[int, int]:
+    """How many image outputs and how many interactive plots the reader sees in a chapter."""
     nb = nbformat.read(executed, as_version=4)
-    count = 0
+    images = interactive = 0
     for cell in nb.cells:
         tags = _tags(cell)
         if cell.cell_type != "code" or {"remove-cell", "remove-output"} & set(tags):
             continue
         for output in cell.outputs:
-            if any(m.startswith("image/") for m in output.get("data", {})):
-                count += 1
-    return count
+            data = output.get("data", {})
+            images += any(m.startswith("image/") for m in data)
+            interactive += INTERACTIVE_MIME in data and "text/plain" in data  # a plot, not a loader
+    return images, interactive
 
 
 @pytest.mark.book
@@ -355,22 +421,47 @@ def test_chapter_renders_in_chromium(
 ):
     bs4 = pytest.importorskip("bs4")
     page = built_book / f"{chapter}.html"
+    html = page.read_text()
+    for host in CDN_HOSTS:
+        assert host not in html, (
+            f"{chapter}: the page loads from {host}; a built page must be self-contained"
+        )
     probe = page.with_name(f"{page.stem}.probe.html")
-    probe.write_text(page.read_text().replace("</body>", IMAGE_PROBE + "</body>"))
-    proc = _chromium(chromium, "--virtual-time-budget=15000", "--dump-dom", probe.as_uri())
+    probe.write_text(html.replace("</body>", PAGE_PROBE + "</body>"))
+    proc = _chromium(chromium, "--virtual-time-budget=20000", "--dump-dom", probe.as_uri())
     assert proc.returncode == 0, f"chromium failed on {chapter}: {proc.stderr[-2000:]}"
     soup = bs4.BeautifulSoup(proc.stdout, "html.parser")
     assert soup.find("h1"), f"{chapter}: the page has no title"
 
-    # Every figure of the executed chapter is on the page, decoded by the browser.
+    # Every figure of the executed chapter is on the page, decoded by the browser, with alt text.
     report = json.loads(soup.body.get("data-image-probe", "null") or "null")
     assert report is not None, f"{chapter}: the page did not finish loading in chromium"
-    expected = _visible_image_outputs(book_copy / f"{chapter}.ipynb")
+    expected_images, expected_plots = _visible_outputs(book_copy / f"{chapter}.ipynb")
     broken = [r["src"] for r in report if not r["loaded"]]
     assert not broken, f"{chapter}: images that the browser could not show: {broken}"
-    assert len(report) >= expected, (
-        f"{chapter}: {len(report)} images on the page, {expected} in the notebook"
+    assert len(report) >= expected_images, (
+        f"{chapter}: {len(report)} images on the page, {expected_images} in the notebook"
     )
+    no_alt = [r["src"] for r in report if not r["alt"].strip()]
+    assert not no_alt, (
+        f"{chapter}: {len(no_alt)} figure(s) without alt text: give the cell "
+        '"mystnb": {"image": {"alt": "..."}} metadata'
+    )
+
+    # Every interactive plot drew something on a canvas, offline.
+    canvases = json.loads(soup.body.get("data-canvas-probe", "[]") or "[]")
+    drawn = [c for c in canvases if c["colours"] > 10]
+    assert len(drawn) >= expected_plots, (
+        f"{chapter}: {expected_plots} interactive plot(s) in the notebook, {len(drawn)} drawn "
+        f"canvas(es) on the page (all canvases: {canvases})"
+    )
+
+    # Mathematics is typeset (MathML), not left as TeX source.
+    for span in soup.select("article span.math, article div.math"):
+        assert span.find("math"), f"{chapter}: mathematics left as text: {span.get_text()[:80]!r}"
+    article = soup.find("article") or soup.body
+    text = article.get_text(" ")
+    assert "\\(" not in text and "\\[" not in text, f"{chapter}: TeX delimiters shown as text"
 
     # No error output, except in cells meant to fail.
     for cell in soup.select("div.cell"):
