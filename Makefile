@@ -28,8 +28,8 @@ test-fast: $(STAMP)
 
 # ruff (checks and format), notebooks stored without outputs, a valid pyproject.toml
 lint: $(STAMP)
-	$(PY) -m ruff check src tests benchmarks
-	$(PY) -m ruff format --check src tests benchmarks
+	$(PY) -m ruff check src tests benchmarks book/_ext
+	$(PY) -m ruff format --check src tests benchmarks book/_ext
 	$(VENV)/bin/nbstripout --keep-id --verify book/*.ipynb
 	$(VENV)/bin/validate-pyproject pyproject.toml
 
