@@ -809,3 +809,20 @@ def test_the_package_laplace_fill_is_smooth(smooth_scene):
     large = large_scale_fit(hidden.SST_L3S, nside=NSIDE)
     assert neighbour_variance_ratio(filled, day.SST_L3S, mask, NSIDE) < 0.05
     assert small_scale_power_ratio(filled, day.SST_L3S, mask, NSIDE, large_scale=large) < 0.8
+
+
+def test_default_methods_take_per_method_options_checked_before_any_work():
+    from eogapfill.validate import default_methods
+
+    methods = default_methods(options={"oi": {"lmax": 8}})
+    nside = 8
+    values = 20 + np.random.default_rng(3).normal(size=12 * nside**2)
+    gaps = np.zeros(values.size, bool)
+    gaps[::6] = True
+    ds = healpix_dataset({"SST_L3S": np.where(gaps, np.nan, values), "gap": gaps}, nside)
+    ds["SST_L3S"].attrs["units"] = "degC"
+    assert methods["oi"](ds.SST_L3S, ds.gap).attrs["lmax"] == 8
+    with pytest.raises(ValueError, match="lmaxx"):
+        default_methods(options={"oi": {"lmaxx": 8}})
+    with pytest.raises(ValueError, match="not among the methods compared"):
+        default_methods(options={"foscat": {"n_epochs": 2}})

@@ -6,7 +6,7 @@ import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -28,7 +28,11 @@ def _accepts(fn: Callable, name: str) -> bool:
 
 
 def default_methods(
-    n_members: int = 4, seed: int = 0, *, include_foscat: bool = False
+    n_members: int = 4,
+    seed: int = 0,
+    *,
+    include_foscat: bool = False,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> dict[str, Callable[..., xr.Dataset]]:
     """The package's HEALPix fills present at run time, as ``name -> fill(sst, gaps)``.
 
@@ -36,14 +40,19 @@ def default_methods(
     whose modules are installed: Laplace, the Laplace + noise control, Alm and optimal
     interpolation (with ``n_members`` conditional simulations), and any method registered
     since; the methods of the ``foscat`` extra only with ``include_foscat=True`` (slow).
-    ``n_members`` and ``seed`` are passed to the stochastic fills that take them.
+    ``n_members`` and ``seed`` are passed to the stochastic fills that take them; ``options``
+    gives any method its own options (``{"foscat": {"n_epochs": 8}}``), checked against the
+    method's signature before anything runs.
 
     Raises
     ------
     ImportError
         With ``include_foscat=True`` when foscat or torch is not installed, saying what to
         install.
+    ValueError
+        For ``options`` of a method that is not among these, or that the method does not take.
     """
+    options = dict(options or {})
     methods: dict[str, Callable[..., xr.Dataset]] = {}
     for name in method_names("healpix"):
         entry = METHODS[name]
@@ -54,7 +63,13 @@ def default_methods(
         fn = entry.load()  # an ImportError says what to install
         values = {"n_members": n_members, "seed": seed}
         kwargs = {k: v for k, v in values.items() if entry.stochastic and _accepts(fn, k)}
+        kwargs.update(entry.check_options(options.pop(name, None)))
         methods[name] = _bind(fn, kwargs)
+    if options:
+        raise ValueError(
+            f"options given for {sorted(options)}, which are not among the methods compared "
+            f"({', '.join(methods)}); pass include_foscat=True for foscat"
+        )
     return methods
 
 
