@@ -37,6 +37,7 @@ __all__ = [
     "decode",
     "grid_of",
     "healpix_dataset",
+    "nearest_distance_km",
     "neighbour_mean",
     "neighbours",
     "nest_to_ring",
@@ -197,6 +198,23 @@ def cell_vectors(nside: int) -> np.ndarray:
     """Unit vectors of the cell centres, shape ``(npix, 3)`` (read-only, cached)."""
     check_nside(nside)
     return _vectors(nside)
+
+
+def nearest_distance_km(nside: int, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """Great-circle distance (km) from each target cell to the nearest source cell.
+
+    ``sources``: a boolean map or NESTED cell ids; ``targets``: the same. Returns shape
+    ``(n_targets,)``.
+
+    >>> sources = np.zeros(12 * 4**2, bool); sources[0] = True
+    >>> float(nearest_distance_km(4, sources, np.array([0]))[0])
+    0.0
+    """
+    from scipy.spatial import cKDTree
+
+    xyz = cell_vectors(nside)
+    chord, _ = cKDTree(xyz[sources]).query(xyz[targets], k=1)
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0.0, 1.0))
 
 
 @lru_cache(maxsize=8)

@@ -48,7 +48,7 @@ from eogapfill.fill.kriging import (
     krige,
 )
 from eogapfill.harmonics import fit_harmonics
-from eogapfill.healpix import EARTH_RADIUS_KM, cell_vectors
+from eogapfill.healpix import EARTH_RADIUS_KM, cell_vectors, nearest_distance_km
 from eogapfill.random_fields import (
     CovarianceModel,
     angular_power_spectrum,
@@ -116,10 +116,8 @@ def _background(
     if kind == "continued":
         return continued, fitted
     # blended: the harmonic fit near the data, its continuation far from it
-    xyz = cell_vectors(nside)
     cells = np.flatnonzero(unknown)
-    chord, _ = cKDTree(xyz[observed]).query(xyz[cells], k=1)
-    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    distance = nearest_distance_km(nside, observed, cells)
     weight = np.exp(-((distance / reach_km) ** 2))
     out = continued.copy()
     out[cells] = weight * fitted[cells] + (1 - weight) * continued[cells]
@@ -170,9 +168,7 @@ def background_error(
         return np.empty(0), np.empty(0)
     unknown = gaps | hidden
     background, _ = _background(template, values, kept, unknown, nside, lmax, kind, reach_km)
-    xyz = cell_vectors(nside)
-    chord, _ = cKDTree(xyz[kept]).query(xyz[hidden], k=1)
-    distance = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+    distance = nearest_distance_km(nside, kept, hidden)
     squared = (values[hidden] - background[hidden]) ** 2
     order = np.argsort(distance)
     n_bins = int(np.clip(order.size // 50, 1, 12))
@@ -336,8 +332,7 @@ def fill_oi(
     )
     background_var = np.zeros(gap_cells.size)
     if error_km.size:
-        chord, _ = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=1)
-        gap_km = 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0, 1))
+        gap_km = nearest_distance_km(grid.nside, obs_cells, gap_cells)
         background_var = np.interp(gap_km, error_km, error_var) * (1 - pred[:, 1]) ** 2
     std = np.zeros(values.shape)
     std[gap_cells] = np.sqrt(var + background_var)
