@@ -147,6 +147,36 @@ def plain() -> object:
     return scat_cov.funct(silent=True)
 
 
+def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
+    scat_cov, _, _ = _import_foscat()
+    x = torch.tensor(_small_case()["x"].astype("float32"))
+    first = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
+    foscat_ops.install(first)
+    expected = first.eval(x)
+    saved = sorted(p.name for p in tmp_path.glob("EOGAPFILL_CSR*.npz"))
+    assert any("_16_" in name for name in saved) and any("_8_" in name for name in saved)
+    assert not list(tmp_path.glob("*.tmp"))
+
+    second = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
+    foscat_ops.install(second)
+    built = []
+    original = second.init_index.original
+    second.init_index.original = lambda *args, **kwargs: built.append(args) or original(
+        *args, **kwargs
+    )
+    got = second.eval(x)
+    assert not built  # every grid read back from the CSR files
+    for name in ("S0", "S1", "S2", "S3", "S4"):
+        np.testing.assert_array_equal(getattr(got, name).numpy(), getattr(expected, name).numpy())
+
+    for path in tmp_path.glob("EOGAPFILL_CSR*.npz"):  # a damaged file is built again
+        path.write_bytes(b"PK not a zip file")
+    third = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
+    foscat_ops.install(third)
+    again = third.eval(x)
+    np.testing.assert_array_equal(again.S2.numpy(), expected.S2.numpy())
+
+
 def test_package_operator_is_fast() -> None:
     scat_cov, _, _ = _import_foscat()
     assert foscat_ops.installed(_operator(scat_cov))

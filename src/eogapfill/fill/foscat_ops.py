@@ -16,8 +16,9 @@ three places of foscat (torch backend), all patched here at run time on one oper
 
 and, once per process and grid, in building the kernels: ``BkTorch.bk_SparseTensor`` sorts the
 COO entries with torch (scipy's O(nnz) conversion here, 32-bit indices shared by the real and
-imaginary wavelets), and ``FoCUS.init_index`` skips foscat's disk cache for the coarser grids
-of a full-sphere map (they were built again in every process).
+imaginary wavelets), and ``FoCUS.init_index`` reads foscat's disk cache of COO entries (0.9 GB
+at nside 128) and skips it for the coarser grids of a full-sphere map: the CSR matrices are
+kept on disk instead, next to foscat's files.
 
 :class:`SparseRightMatmul` computes ``x @ W`` from two CSR layouts built once per matrix,
 ``W^T`` (forward: ``(W^T x^T)^T``) and ``W`` (backward: ``dL/dx = (W (dL/dy)^T)^T``), with
@@ -28,7 +29,10 @@ another order).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
+import zipfile
 from typing import Any
 
 import numpy as np
@@ -45,6 +49,7 @@ __all__ = [
 ]
 
 _INT32_MAX = 2**31 - 1
+_CACHE_VERSION = 1  # of the kernel files written by _KernelCache
 
 
 def _index_dtype(shape: tuple[int, ...], nnz: int) -> torch.dtype:
@@ -354,27 +359,95 @@ class _FastMaskedMean:
         return means.reshape(out_shape)
 
 
-class _FullSphereInitIndex:
-    """An operator's ``init_index`` that reads foscat's disk cache for full-sphere maps.
+class _KernelCache:
+    """An operator's ``init_index`` (the kernels of one grid) with a compact disk cache.
 
-    ``scat_cov.eval`` passes the cell ids of the coarser grids (all of them, for a
-    full-sphere map) to ``convol``, and ``init_index`` neither reads nor writes its disk cache
-    when it is given cell ids: the kernels of every grid below the map's were built again in
-    every process. The full-sphere ids are dropped here, which gives the same kernels.
+    foscat keeps its kernels on disk as COO entries (int64 pairs, complex128 values: 0.9 GB
+    at nside 128) and re-sorts them in every process. The CSR matrices that it ends with
+    (32-bit indices, float32 values: about a fifth of that) are saved next to foscat's files
+    on first use and read back by later processes. ``scat_cov.eval`` also passes the cell ids
+    of the coarser grids (all of them, for a full-sphere map) to ``convol``, and foscat
+    neither reads nor writes its disk cache when given cell ids: full-sphere ids are dropped
+    here, which gives the same kernels. Other grids and spins go to ``original``.
     """
 
-    def __init__(self, original: Any) -> None:
+    def __init__(self, operator: Any, original: Any, patterns: _Patterns) -> None:
+        self.operator = operator
         self.original = original
+        self.patterns = patterns
 
-    def __call__(self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0) -> Any:
+    def path(self, nside: int) -> str:
+        op = self.operator
+        return (
+            f"{op.TEMPLATE_PATH}/EOGAPFILL_CSR{_CACHE_VERSION}_{op.TMPFILE_VERSION}_W"
+            f"{op.KERNELSZ**2}_{op.NORIENT}_{nside}_{op.all_type}_{float(op.slope):g}.npz"
+        )
+
+    def __call__(
+        self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0
+    ) -> Any:
+        op = self.operator
         if cell_ids is not None and spin == 0:
-            ids = np.asarray(
-                cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor) else cell_ids
-            )
+            ids = np.asarray(cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor)
+                             else cell_ids)
             npix = 12 * int(nside) ** 2
             if ids.shape == (npix,) and np.array_equal(ids, np.arange(npix)):
                 cell_ids = None
-        return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
+        if cell_ids is not None or spin != 0 or kernel != -1 or op.use_2D or op.use_1D:
+            return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
+        path = self.path(int(nside))
+        try:
+            with np.load(path) as saved:
+                arrays = {name: saved[name] for name in saved.files}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            arrays = None  # absent or unreadable: built (and written) again
+        if arrays is not None:
+            return (*self._matrices(arrays), None)
+        wr, wi, ws, index = self.original(nside, kernel=kernel, cell_ids=None, spin=0)
+        self._save(path, wr, wi, ws)
+        return wr, wi, ws, index
+
+    def _matrices(self, arrays: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
+        device = self.operator.backend.torch_device
+        out = []
+        for prefix, names in (("w", ("real", "imag")), ("s", ("smooth",))):
+            shape = (int(arrays[f"{prefix}_shape"][0]), int(arrays[f"{prefix}_shape"][1]))
+            pattern = self.patterns.find(
+                torch.from_numpy(arrays[f"{prefix}_crow"]).to(device),
+                torch.from_numpy(arrays[f"{prefix}_col"]).to(device),
+                shape,
+            )
+            for name in names:
+                values = torch.from_numpy(arrays[name]).to(device)
+                out.append(_csr(pattern.crow, pattern.col, values, shape))
+        return tuple(out)
+
+    @staticmethod
+    def _save(path: str, wr: Any, wi: Any, ws: Any) -> None:
+        """Write the CSR arrays (atomically: other processes may read the file at once)."""
+        if not all(isinstance(m, torch.Tensor) and m.layout == torch.sparse_csr
+                   for m in (wr, wi, ws)):
+            return
+        if not (torch.equal(wr.crow_indices(), wi.crow_indices())
+                and torch.equal(wr.col_indices(), wi.col_indices())):
+            return
+        arrays = {}
+        for prefix, matrix in (("w", wr), ("s", ws)):
+            dtype = np.int32 if _index_dtype(tuple(matrix.shape), matrix._nnz()) == torch.int32 \
+                else np.int64
+            arrays[f"{prefix}_crow"] = matrix.crow_indices().cpu().numpy().astype(dtype)
+            arrays[f"{prefix}_col"] = matrix.col_indices().cpu().numpy().astype(dtype)
+            arrays[f"{prefix}_shape"] = np.asarray(matrix.shape, dtype=np.int64)
+        for name, matrix in (("real", wr), ("imag", wi), ("smooth", ws)):
+            arrays[name] = matrix.values().cpu().numpy()
+        partial = f"{path}.{os.getpid()}.{threading.get_ident()}.tmp"
+        try:
+            with open(partial, "wb") as stream:
+                np.savez(stream, **arrays)
+            os.replace(partial, path)
+        except OSError:  # a read-only or full cache folder: foscat's own cache still serves
+            with contextlib.suppress(OSError):
+                os.remove(partial)
 
 
 def install(operator: Any) -> None:
@@ -383,8 +456,8 @@ def install(operator: Any) -> None:
     Its backend builds its sparse matrices with scipy (``bk_SparseTensor``, 32-bit indices),
     multiplies by them (``bk_sparse_dense_matmul``: wavelets, smoothing) and down-grades maps
     (``ud_grade_2``) with cached layouts (:class:`SparseRightMatmul`), its ``masked_mean``
-    is one matrix product, and its ``init_index`` reads foscat's disk cache for every grid of
-    a full-sphere map. Only this instance changes; idempotent. Install it before the
+    is one matrix product, and its ``init_index`` keeps the kernels of every grid of a
+    full-sphere map on disk as CSR matrices. Only this instance changes; idempotent. Install it before the
     operator's first evaluation for the faster kernel building.
     """
     backend = operator.backend
@@ -400,8 +473,8 @@ def install(operator: Any) -> None:
         operator.ud_grade_2 = _FastDownGrade(operator, operator.ud_grade_2, patterns)
     if not isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean):
         operator.masked_mean = _FastMaskedMean(operator, operator.masked_mean)
-    if not isinstance(operator.__dict__.get("init_index"), _FullSphereInitIndex):
-        operator.init_index = _FullSphereInitIndex(operator.init_index)
+    if not isinstance(operator.__dict__.get("init_index"), _KernelCache):
+        operator.init_index = _KernelCache(operator, operator.init_index, patterns)
 
 
 def uninstall(operator: Any) -> None:
@@ -414,7 +487,7 @@ def uninstall(operator: Any) -> None:
     for name, kind in (
         ("ud_grade_2", _FastDownGrade),
         ("masked_mean", _FastMaskedMean),
-        ("init_index", _FullSphereInitIndex),
+        ("init_index", _KernelCache),
     ):
         if isinstance(operator.__dict__.get(name), kind):
             delattr(operator, name)
@@ -427,7 +500,7 @@ def installed(operator: Any) -> bool:
         and isinstance(operator.backend.__dict__.get("bk_SparseTensor"), _FastSparseTensor)
         and isinstance(operator.__dict__.get("ud_grade_2"), _FastDownGrade)
         and isinstance(operator.__dict__.get("masked_mean"), _FastMaskedMean)
-        and isinstance(operator.__dict__.get("init_index"), _FullSphereInitIndex)
+        and isinstance(operator.__dict__.get("init_index"), _KernelCache)
     )
 
 
