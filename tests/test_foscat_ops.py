@@ -161,8 +161,8 @@ def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
     foscat_ops.install(second)
     built = []
     original = second.init_index.original
-    second.init_index.original = lambda *args, **kwargs: built.append(args) or original(
-        *args, **kwargs
+    second.init_index.original = lambda *args, **kwargs: (
+        built.append(args) or original(*args, **kwargs)
     )
     got = second.eval(x)
     assert not built  # every grid read back from the CSR files

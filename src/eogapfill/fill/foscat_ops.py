@@ -383,13 +383,12 @@ class _KernelCache:
             f"{op.KERNELSZ**2}_{op.NORIENT}_{nside}_{op.all_type}_{float(op.slope):g}.npz"
         )
 
-    def __call__(
-        self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0
-    ) -> Any:
+    def __call__(self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0) -> Any:
         op = self.operator
         if cell_ids is not None and spin == 0:
-            ids = np.asarray(cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor)
-                             else cell_ids)
+            ids = np.asarray(
+                cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor) else cell_ids
+            )
             npix = 12 * int(nside) ** 2
             if ids.shape == (npix,) and np.array_equal(ids, np.arange(npix)):
                 cell_ids = None
@@ -425,16 +424,22 @@ class _KernelCache:
     @staticmethod
     def _save(path: str, wr: Any, wi: Any, ws: Any) -> None:
         """Write the CSR arrays (atomically: other processes may read the file at once)."""
-        if not all(isinstance(m, torch.Tensor) and m.layout == torch.sparse_csr
-                   for m in (wr, wi, ws)):
+        if not all(
+            isinstance(m, torch.Tensor) and m.layout == torch.sparse_csr for m in (wr, wi, ws)
+        ):
             return
-        if not (torch.equal(wr.crow_indices(), wi.crow_indices())
-                and torch.equal(wr.col_indices(), wi.col_indices())):
+        if not (
+            torch.equal(wr.crow_indices(), wi.crow_indices())
+            and torch.equal(wr.col_indices(), wi.col_indices())
+        ):
             return
         arrays = {}
         for prefix, matrix in (("w", wr), ("s", ws)):
-            dtype = np.int32 if _index_dtype(tuple(matrix.shape), matrix._nnz()) == torch.int32 \
+            dtype = (
+                np.int32
+                if _index_dtype(tuple(matrix.shape), matrix._nnz()) == torch.int32
                 else np.int64
+            )
             arrays[f"{prefix}_crow"] = matrix.crow_indices().cpu().numpy().astype(dtype)
             arrays[f"{prefix}_col"] = matrix.col_indices().cpu().numpy().astype(dtype)
             arrays[f"{prefix}_shape"] = np.asarray(matrix.shape, dtype=np.int64)
