@@ -16,6 +16,8 @@ Rows and their protocol:
 - ``foscat``: scattering-covariance synthesis with statistics of the observed cells only,
   the honest default: each member starts from, and is anchored to, one OI conditional
   simulation (``start="oi"``);
+- ``foscat-coarse``: ``foscat`` with 30 iterations at nside/4 and 15 at nside/2 before the
+  ``--epochs`` at the map's nside (coarse-to-fine; honest statistics at every level);
 - ``foscat-texture``: ``foscat`` with the cell-scale texture term (``texture_weight=10``: the
   neighbour differences that touch a gap held at those of the observed cells; honest);
 - ``foscat-laplace``: the same statistics from a Laplace start + white noise with a loose
@@ -87,6 +89,15 @@ def methods(
         fill_foscat = get_method("foscat")
         out["foscat"] = lambda s, g: fill_foscat(
             s, g, n_members=members, n_epochs=epochs, seed=0, progress=False
+        )
+        out["foscat-coarse"] = lambda s, g: fill_foscat(
+            s,
+            g,
+            coarse_epochs=(30, 15),
+            n_members=members,
+            n_epochs=epochs,
+            seed=0,
+            progress=False,
         )
         out["foscat-texture"] = lambda s, g: fill_foscat(
             s,
