@@ -60,24 +60,25 @@ def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
     """(first, wall, CPU) seconds of one loss evaluation, forward and backward, 12 masks."""
     import numpy as np
 
-    from eogapfill.fill.foscat import _import_foscat, _loss_function, _operator
+    from eogapfill.fill.foscat.adapter import import_foscat, scat_operator
+    from eogapfill.fill.foscat.problem import loss_function
     from eogapfill.fill.masks import local_masks
 
-    scat_cov, _, torch = _import_foscat()
+    scat_cov, _, torch = import_foscat()
     day = synthetic_day(nside)
     values = day.SST_L3S.values
     sea = np.isfinite(values) | day.gap.values
     ref_map = np.where(np.isfinite(values), values, np.nanmean(values)).astype("float32")
     rng = np.random.default_rng(0)
     start = ref_map + rng.normal(0.0, 0.3, ref_map.size).astype("float32")
-    scat = _operator(scat_cov)
+    scat = scat_operator(scat_cov)
     bk = scat.backend
     masks = bk.bk_cast((local_masks(nside) * sea).astype("float32"))
     args = (None, masks, 0.0, [], 0.0, None, 1.0)
 
     def evaluate() -> None:
         x = torch.tensor(start, device=bk.torch_device, requires_grad=True)
-        loss = _loss_function(x, scat, args)
+        loss = loss_function(x, scat, args)
         torch.autograd.grad(loss, x)
         if x.is_cuda:
             torch.cuda.synchronize()
@@ -100,8 +101,8 @@ def run_case(
     import numpy as np
     import torch
 
-    import eogapfill.fill.foscat as module
-    from eogapfill.fill import foscat_ops
+    import eogapfill.fill.foscat.fill as module
+    from eogapfill.fill.foscat import ops as foscat_ops
 
     foscat_ops.set_enabled(ops == "fast")
     if threads is not None:
@@ -111,7 +112,7 @@ def run_case(
     # the synthesis of a member is timed on its own: the set-up around it (the OI start
     # above all) varies more from run to run than an iteration costs
     member_times: list[tuple[float, float]] = []
-    run_member = module._run_member
+    run_member = module.run_member
 
     def timed_member(*args: Any, **kwargs: Any) -> Any:
         start, cpu_start = time.perf_counter(), time.process_time()
@@ -121,7 +122,7 @@ def run_case(
         member_times.append((time.perf_counter() - start, time.process_time() - cpu_start))
         return out
 
-    module._run_member = timed_member
+    module.run_member = timed_member
     day = synthetic_day(nside)
     options = {"device": device, "threads": threads, "progress": False}
     module.fill_foscat(day, n_epochs=1, **options)  # warm-up: foscat builds its kernels

@@ -292,7 +292,7 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
         pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
         pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
         pytest.param(lambda d: d.SST_L3S, {"gaps": None}, "gap mask", id="no-gap-mask"),
-        pytest.param(lambda d: d.expand_dims("time"), {}, "1-D HEALPix", id="two-dims"),
+        pytest.param(lambda d: d.expand_dims("time"), {}, "one HEALPix map", id="two-dims"),
     ],
 )
 def test_bad_input_raises(day: xr.Dataset, make_input, kwargs: dict, match: str) -> None:
@@ -309,12 +309,12 @@ def test_bad_input_raises(day: xr.Dataset, make_input, kwargs: dict, match: str)
 def test_counts_and_seed_are_checked_before_any_work(
     day: xr.Dataset, kwargs: dict, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import eogapfill.fill.foscat as module
+    import eogapfill.fill.foscat.fill as module
 
     def no_work(*args: object, **kw: object) -> None:
         raise AssertionError("the inputs were prepared before the options were checked")
 
-    monkeypatch.setattr(module, "prepare_fill", no_work)
+    monkeypatch.setattr(module, "prepare_healpix_fill", no_work)
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         fill_foscat(day, **{**FAST, **kwargs})
 
@@ -484,7 +484,7 @@ def day32() -> xr.Dataset:
 
 @pytest.mark.slow
 def test_coarse_to_fine_keeps_observed_cells_and_honest_statistics(day32: xr.Dataset) -> None:
-    from eogapfill.fill import foscat as module
+    from eogapfill.fill.foscat import fill as module
 
     gap = day32.gap.values
     observed = np.isfinite(day32.SST_L3S.values) & ~gap
@@ -503,7 +503,7 @@ def test_coarse_to_fine_keeps_observed_cells_and_honest_statistics(day32: xr.Dat
     assert not np.array_equal(single.filled.values, out.filled.values)
     # the synthesis itself (before the observed cells are copied back) leaves them alone
     captured: list[np.ndarray] = []
-    run_member = module._run_member
+    run_member = module.run_member
 
     def capture(problem: object, *args: object, **kwargs: object) -> tuple:
         values, history = run_member(problem, *args, **kwargs)
@@ -512,7 +512,7 @@ def test_coarse_to_fine_keeps_observed_cells_and_honest_statistics(day32: xr.Dat
         return values, history
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "_run_member", capture)
+        patch.setattr(module, "run_member", capture)
         fill_foscat(day32, n_epochs=1, coarse_epochs=(2,), **options)
     start, values = captured
     fixed = ~gap
@@ -520,7 +520,7 @@ def test_coarse_to_fine_keeps_observed_cells_and_honest_statistics(day32: xr.Dat
 
 
 def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
-    from eogapfill.fill.foscat import _coarse_level, _down, _Problem, _up
+    from eogapfill.fill.foscat.problem import Problem, coarse_level, down, up
 
     nside = 32
     npix = 12 * nside**2
@@ -529,7 +529,7 @@ def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
     observed = ~gaps
     base = local_masks(nside)
     start = rng.normal(size=npix)
-    problem = _Problem(
+    problem = Problem(
         nside=nside,
         starts=start[None, :],
         noise_std=0.0,
@@ -541,13 +541,13 @@ def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
         n_epochs=1,
         blocks=[[]],
     )
-    level = _coarse_level(problem, 16, 5, observed, start, honest=True)
+    level = coarse_level(problem, 16, 5, observed, start, honest=True)
     assert level.nside == 16 and level.n_epochs == 5
     np.testing.assert_array_equal(level.gaps, gaps.reshape(-1, 4).any(axis=1))
     assert np.all(level.ref_masks[:, level.gaps] == 0.0)
     assert np.all(level.ref_masks[:, ~level.gaps].sum(axis=0) > 0.0)
-    np.testing.assert_allclose(level.starts[0], _down(start, 4))
-    np.testing.assert_allclose(_up(np.full(12 * 16**2, 3.5), 16, 64), 3.5)
+    np.testing.assert_allclose(level.starts[0], down(start, 4))
+    np.testing.assert_allclose(up(np.full(12 * 16**2, 3.5), 16, 64), 3.5)
 
 
 @pytest.mark.parametrize(

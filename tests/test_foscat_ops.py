@@ -10,8 +10,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("foscat")
 
-from eogapfill.fill import foscat_ops  # noqa: E402
-from eogapfill.fill.foscat import _import_foscat, _loss_function, _operator, _Problem, _run_member  # noqa: E402
+from eogapfill.fill.foscat import ops as foscat_ops  # noqa: E402
+from eogapfill.fill.foscat.adapter import import_foscat, scat_operator  # noqa: E402
+from eogapfill.fill.foscat.problem import Problem, loss_function, run_member  # noqa: E402
 from eogapfill.fill.masks import local_masks  # noqa: E402
 
 NSIDE = 16
@@ -134,7 +135,7 @@ def test_down_grading_equals_foscats(operator: object) -> None:
 def operator() -> object:
     """An operator of its own with the fast methods (the package's, shared by the fills of
     this thread, stays untouched)."""
-    scat_cov, _, _ = _import_foscat()
+    scat_cov, _, _ = import_foscat()
     operator = scat_cov.funct(silent=True)
     foscat_ops.install(operator)
     return operator
@@ -143,12 +144,12 @@ def operator() -> object:
 @pytest.fixture(scope="module")
 def plain() -> object:
     """An operator with foscat's own methods."""
-    scat_cov, _, _ = _import_foscat()
+    scat_cov, _, _ = import_foscat()
     return scat_cov.funct(silent=True)
 
 
 def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
-    scat_cov, _, _ = _import_foscat()
+    scat_cov, _, _ = import_foscat()
     x = torch.tensor(_small_case()["x"].astype("float32"))
     first = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
     foscat_ops.install(first)
@@ -178,12 +179,12 @@ def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
 
 
 def test_package_operator_is_fast() -> None:
-    scat_cov, _, _ = _import_foscat()
-    assert foscat_ops.installed(_operator(scat_cov))
+    scat_cov, _, _ = import_foscat()
+    assert foscat_ops.installed(scat_operator(scat_cov))
 
 
 def test_install_is_idempotent_and_uninstall_restores() -> None:
-    scat_cov, _, _ = _import_foscat()
+    scat_cov, _, _ = import_foscat()
     operator = scat_cov.funct(silent=True)
     foscat_ops.install(operator)
     assert foscat_ops.installed(operator)
@@ -230,7 +231,7 @@ def test_loss_and_gradient_equal_foscats_own(operator: object, plain: object, ns
     def run(scat: object) -> tuple[dict[str, np.ndarray], float, np.ndarray]:
         stats = scat.eval(bk.bk_cast(case["ref"].astype("float32")), mask=masks)
         x = torch.tensor(case["x"].astype("float32"), requires_grad=True)
-        loss = _loss_function(x, scat, (ref, masks, 10.0, blocks, 0.0, None, 1.0))
+        loss = loss_function(x, scat, (ref, masks, 10.0, blocks, 0.0, None, 1.0))
         (grad,) = torch.autograd.grad(loss, x)
         arrays = {name: getattr(stats, name).detach().numpy() for name in names}
         return arrays, loss.item(), grad.numpy().astype("float64")
@@ -252,7 +253,7 @@ def test_synthesis_keeps_observed_cells_bit_identical() -> None:
     case = _small_case(seed=1)
     npix = 12 * NSIDE**2
     masks = case["masks"]
-    problem = _Problem(
+    problem = Problem(
         nside=NSIDE,
         starts=case["x"][None, :],
         noise_std=0.1,
@@ -263,7 +264,7 @@ def test_synthesis_keeps_observed_cells_bit_identical() -> None:
         anchor=0.0,
         n_epochs=3,
     )
-    values, history = _run_member(problem, seed=0, threads=1)
+    values, history = run_member(problem, seed=0, threads=1)
     assert values.shape == (npix,)
     start = case["x"].astype("float32").astype("float64")
     observed = ~case["gaps"]

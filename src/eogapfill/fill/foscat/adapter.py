@@ -1,0 +1,137 @@
+"""The torch/foscat adapter of the scattering-transform fill: import, operator, device, output.
+
+foscat and torch are imported only here, on first use (:func:`import_foscat`), so that importing
+:mod:`eogapfill.fill.foscat` loads neither. Each thread keeps one ``foscat.scat_cov.funct``
+(:func:`scat_operator`) with the cached sparse products of :mod:`eogapfill.fill.foscat.ops`;
+:data:`quiet_stdout` drops what foscat prints while members run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = [
+    "QuietStdout",
+    "available_cores",
+    "import_foscat",
+    "quiet_stdout",
+    "resolve_device",
+    "scat_operator",
+]
+
+
+class _Sink(io.TextIOBase):
+    """A text stream that drops what it is given."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+class QuietStdout:
+    """Drop what foscat prints (configuration, log lines, final loss) while members run.
+
+    Unlike :func:`contextlib.redirect_stdout`, it is safe when members run in several threads
+    of one process (a threaded Dask worker): the first member in swaps ``sys.stdout``, the
+    last one out puts it back.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._depth = 0
+        self._saved: Any = None
+
+    @contextlib.contextmanager
+    def __call__(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth == 0:
+                self._saved = sys.stdout
+                sys.stdout = _Sink()
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._depth -= 1
+                if self._depth == 0:
+                    sys.stdout = self._saved
+                    self._saved = None
+
+
+quiet_stdout = QuietStdout()
+
+
+#: What torch says, once per process, about the sparse tensors that foscat builds: notices
+#: for torch developers, not for a person filling a map.
+_TORCH_NOTICES = (
+    "Sparse CSR tensor support is in beta",
+    "Sparse invariant checks are implicitly disabled",
+    "The given NumPy array is not writable",
+)
+
+
+def import_foscat() -> tuple[Any, Any, Any]:
+    """``(foscat.scat_cov, foscat.Synthesis, torch)``, with torch's sparse-tensor notices off."""
+    for notice in _TORCH_NOTICES:
+        warnings.filterwarnings("ignore", message=notice, category=UserWarning)
+    try:
+        import foscat.scat_cov as scat_cov
+        import foscat.Synthesis as synthesis
+        import torch
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "fill_foscat needs foscat and torch: pip install 'eogapfill[foscat]' "
+            "(install the CPU torch wheel first on a machine without a GPU)"
+        ) from err
+    return scat_cov, synthesis, torch
+
+
+_OPERATORS = threading.local()
+
+
+def scat_operator(scat_cov: Any) -> Any:
+    """This thread's ``foscat.scat_cov.funct``: its wavelet kernels, built on first use for
+    each nside (about 1 s at nside 32), serve every later member run by the thread. Its
+    sparse products run with layouts cached once per matrix (:mod:`eogapfill.fill.foscat.ops`)."""
+    from eogapfill.fill.foscat import ops
+
+    operator = getattr(_OPERATORS, "funct", None)
+    if operator is None:
+        operator = _OPERATORS.funct = scat_cov.funct(silent=True)
+    return ops.configure(operator)
+
+
+def resolve_device(device: str) -> str:
+    """The device the members run on, ``"cpu"`` or ``"cuda"``, from ``device`` (or ``"auto"``)."""
+    _, _, torch = import_foscat()
+    has_cuda = bool(torch.cuda.is_available())
+    if device == "auto":
+        return "cuda" if has_cuda else "cpu"
+    if device == "cuda" and not has_cuda:
+        raise ValueError(
+            "device='cuda' but torch sees no GPU (torch.cuda.is_available() is False); "
+            "use device='auto' or 'cpu'"
+        )
+    if device == "cpu" and has_cuda:
+        raise ValueError(
+            "device='cpu' but torch sees a GPU, and foscat places its tensors on the GPU "
+            "whenever there is one; to run on the CPU, start Python with "
+            "CUDA_VISIBLE_DEVICES='' (or use device='auto')"
+        )
+    if device not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    return device
+
+
+def available_cores() -> int:
+    """The CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1

@@ -1,0 +1,265 @@
+"""The loss problem of the scattering-transform fill and the synthesis of its members.
+
+A :class:`Problem` holds what one member needs as plain numpy arrays (cheap to send to a Dask
+worker); :func:`coarse_level` builds its coarser levels (coarse-to-fine synthesis),
+:func:`anchor_blocks` the NESTED blocks of the block-mean anchor, :func:`loss_function` the
+loss of :mod:`eogapfill.fill.foscat`, and :func:`run_member` runs one member, coarsest level
+first, with foscat's L-BFGS on the gap cells.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from eogapfill.fill.foscat.adapter import import_foscat, quiet_stdout, scat_operator
+from eogapfill.fill.foscat.protocols import check_masked, gap_pairs
+
+__all__ = [
+    "Problem",
+    "anchor_blocks",
+    "coarse_level",
+    "down",
+    "loss_function",
+    "run_member",
+    "up",
+]
+
+_ANCHOR_COARSEST_NSIDE = 16
+
+
+@dataclass
+class Problem:
+    """Everything one member needs, as plain numpy arrays (cheap to send to a Dask worker)."""
+
+    nside: int
+    starts: np.ndarray  # (n_starts, npix) full-sphere starts, degC; member i uses i % n_starts
+    noise_std: float  # degC, white noise added to the start in the gaps
+    gaps: np.ndarray  # (npix,) bool, the cells that move
+    ref_map: np.ndarray  # (npix,) finite full-sphere map the reference statistics come from
+    ref_masks: np.ndarray  # (n_masks, npix) masks of the reference statistics
+    learn_masks: np.ndarray  # (n_masks, npix) masks of the map's statistics
+    anchor: float  # weight of the block-mean anchor, degC**-2
+    n_epochs: int
+    blocks: list[list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=list)
+    texture_weight: float = 0.0  # weight of the cell-scale texture term
+    pairs: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), dtype="int64"))
+    pair_target: float = 1.0  # degC**2, mean squared difference of observed neighbour pairs
+    coarse: list[Problem] = field(default_factory=list)  # coarser levels, coarsest first
+    _reference: dict = field(default_factory=dict, repr=False, compare=False)  # statistics
+
+
+def down(values: np.ndarray, factor: int) -> np.ndarray:
+    """Mean over NESTED groups of ``factor`` cells: a map (..., npix) at a coarser nside."""
+    return values.reshape(*values.shape[:-1], -1, factor).mean(axis=-1)
+
+
+def coarse_level(
+    problem: Problem,
+    nside: int,
+    n_epochs: int,
+    observed: np.ndarray,
+    values: np.ndarray,
+    honest: bool,
+) -> Problem:
+    """``problem`` on the coarser grid ``nside``: one level of a coarse-to-fine synthesis.
+
+    Maps and masks are averaged over the NESTED groups of cells of a coarse cell. A coarse cell
+    moves when one of its cells is a gap. With the honest reference, the reference masks are
+    zero on those cells too: no value from a gap enters the statistics at any level.
+    ``observed`` (npix,) marks the observed cells of the target grid and ``values`` (npix,)
+    holds their values (degC), for the texture term's pairs.
+    """
+    factor = (problem.nside // nside) ** 2
+    gaps = problem.gaps.reshape(-1, factor).any(axis=1)
+    ref_masks = down(problem.ref_masks, factor)
+    if honest:
+        ref_masks = ref_masks * ~gaps[None, :]
+    starts = down(problem.starts, factor)
+    level = Problem(
+        nside=nside,
+        starts=starts,
+        noise_std=0.0,
+        gaps=gaps,
+        ref_map=down(problem.ref_map, factor),
+        ref_masks=ref_masks,
+        learn_masks=down(problem.learn_masks, factor),
+        anchor=problem.anchor,
+        n_epochs=int(n_epochs),
+        blocks=[anchor_blocks(st, gaps, nside) for st in starts] if problem.blocks else [],
+        texture_weight=problem.texture_weight,
+    )
+    check_masked(level.ref_masks, f"reference (nside {nside})")
+    if problem.texture_weight > 0:
+        full = observed.reshape(-1, factor).all(axis=1)
+        coarse_values = np.where(full, down(np.where(observed, values, 0.0), factor), np.nan)
+        level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, nside)
+    return level
+
+
+@functools.lru_cache(maxsize=8)
+def _interpolation(nside: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bilinear interpolation from nside to 2 * nside (NESTED): (cells (4, npix), weights)."""
+    import healpy as hp
+
+    theta, phi = hp.pix2ang(2 * nside, np.arange(12 * (2 * nside) ** 2), nest=True)
+    cells, weights = hp.get_interp_weights(nside, theta, phi, nest=True)
+    return cells, weights
+
+
+def up(values: np.ndarray, nside: int, target: int) -> np.ndarray:
+    """A map at ``nside`` interpolated (bilinear) to the finer ``target`` nside."""
+    while nside < target:
+        cells, weights = _interpolation(nside)
+        values = (values[cells] * weights).sum(axis=0)
+        nside *= 2
+    return values
+
+
+def anchor_blocks(
+    start: np.ndarray, gaps: np.ndarray, nside: int
+) -> list[tuple[int, np.ndarray, np.ndarray]]:
+    """NESTED blocks of 4**k cells that touch a gap: (cells per block, block ids, start means).
+
+    Levels run from blocks of 4 cells to the blocks of the nside-16 grid (at least one level).
+    """
+    out = []
+    block_nside = nside // 2
+    while block_nside >= 1:
+        size = (nside // block_nside) ** 2
+        touched = np.flatnonzero(gaps.reshape(-1, size).any(axis=1))
+        means = start.reshape(-1, size)[touched].mean(axis=1)
+        out.append((size, touched, means))
+        if block_nside <= _ANCHOR_COARSEST_NSIDE:
+            break
+        block_nside //= 2
+    return out
+
+
+def loss_function(x: Any, scat: Any, args: tuple) -> Any:
+    """foscat loss: relative squared distance of scattering statistics + block-mean anchor
+    + (optional) cell-scale texture term; see :mod:`eogapfill.fill.foscat`."""
+    ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target = args
+    learn = scat.eval(x, mask=learn_masks)
+    loss = scat.reduce_mean(scat.square((ref - learn) / ref))
+    if anchor > 0 and blocks:
+        diffs = [x.reshape(-1, size)[idx].mean(dim=1) - target for size, idx, target in blocks]
+        import torch
+
+        loss = loss + anchor * torch.cat(diffs).square().mean()
+    if texture_weight > 0:
+        flat = x.reshape(-1)
+        ratio = (flat[pairs[0]] - flat[pairs[1]]).square().mean() / pair_target
+        loss = loss + texture_weight * (ratio - 1.0).square()
+    return loss
+
+
+def run_member(
+    problem: Problem,
+    seed: int,
+    threads: int | None = None,
+    progress: bool = False,
+    desc: str = "foscat",
+    restore_threads: bool = True,
+    index: int = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Run member ``index``: its (noisy) start, L-BFGS on the gap cells of each level,
+    coarsest first. Returns the map and the loss history of the map's own grid.
+
+    ``threads`` sets torch's (process-wide) thread count; ``restore_threads=False`` leaves it
+    set, as members running side by side in one Dask worker process need.
+    """
+    scat_cov, synthesis, torch = import_foscat()
+    from tqdm.auto import tqdm
+
+    previous_threads = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+    # Synthesis.run reseeds numpy's global generator: give the caller's state back afterwards
+    numpy_state = np.random.get_state()  # noqa: NPY002
+    try:
+        rng = np.random.default_rng(seed)
+        which = index % problem.starts.shape[0]
+        x0 = problem.starts[which].copy()
+        if problem.noise_std > 0:
+            x0[problem.gaps] += rng.normal(0.0, problem.noise_std, int(problem.gaps.sum()))
+        levels = [*problem.coarse, problem]
+        total = sum(level.n_epochs for level in levels)
+        with (
+            quiet_stdout(),
+            tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar,
+        ):
+            scat = scat_operator(scat_cov)
+            change: np.ndarray | None = None  # the synthesis's change of the gap cells
+            coarse_nside = 0
+            for level in levels:
+                start = down(x0, (problem.nside // level.nside) ** 2)
+                if change is not None:
+                    start = start + level.gaps * up(change, coarse_nside, level.nside)
+                values, history = _synthesise(level, start, which, scat, synthesis, torch, bar)
+                change = np.where(
+                    level.gaps, values - down(x0, (problem.nside // level.nside) ** 2), 0.0
+                )
+                coarse_nside = level.nside
+    finally:
+        np.random.set_state(numpy_state)  # noqa: NPY002
+        if restore_threads:
+            torch.set_num_threads(previous_threads)
+    return values, history
+
+
+def _synthesise(
+    level: Problem, start: np.ndarray, which: int, scat: Any, synthesis: Any, torch: Any, bar: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """L-BFGS on the gap cells of one level from ``start`` (npix,): (map, loss history)."""
+
+    class _QuietSynthesis(synthesis.Synthesis):
+        """foscat's Synthesis with a tqdm bar instead of its printed log."""
+
+        def info_back(self, x: np.ndarray) -> None:  # called once per L-BFGS iteration
+            if self.itt > 0:
+                bar.set_postfix(
+                    nside=level.nside, loss=f"{self.history[self.nlog]:.4g}", refresh=False
+                )
+                bar.update(1)
+            self.nlog += 1
+            self.itt2 = 0
+            self.itt += 1
+
+    bk = scat.backend
+    key = (level.nside, str(bk.torch_device))
+    ref = level._reference.get(key)
+    if ref is None:  # the same for every member: computed once
+        ref = level._reference[key] = scat.eval(
+            bk.bk_cast(level.ref_map.astype("float32")),
+            mask=bk.bk_cast(level.ref_masks.astype("float32")),
+        )
+    blocks = [
+        (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
+        for size, idx, target in (level.blocks[which] if level.blocks else [])
+    ]
+    loss = synthesis.Loss(
+        loss_function,
+        scat,
+        ref,
+        bk.bk_cast(level.learn_masks.astype("float32")),
+        float(level.anchor),
+        blocks,
+        float(level.texture_weight),
+        torch.as_tensor(level.pairs, device=bk.torch_device),
+        float(level.pair_target),
+    )
+    synth = _QuietSynthesis([loss])
+    done = bar.n
+    out = synth.run(
+        bk.bk_cast(start.astype("float32")),
+        NUM_EPOCHS=level.n_epochs,
+        EVAL_FREQUENCY=max(level.n_epochs, 1),
+        grd_mask=bk.bk_cast(level.gaps.astype("float32")),
+    )
+    bar.update(done + level.n_epochs - bar.n)  # an early stop: the level is done all the same
+    values = np.asarray(bk.to_numpy(out), dtype="float64").reshape(-1)
+    return values, np.asarray(synth.get_history(), dtype="float64")
