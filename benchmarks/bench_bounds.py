@@ -3,8 +3,8 @@
 Every HEALPix fill of the package, with its default options, on every day of the embedded
 sample (0.25 deg) at the grids that the tests leave out (nside 64 to 256): the coldest and the
 warmest gap value (filled map and members) against -2.5 .. 40 degC, and the seconds per fill.
-The tests sweep nside 16 and 32 (``tests/test_bad_inputs_fill.py``); foscat starts from the
-OI members and is checked by its own benchmark.
+The tests sweep nside 16 and 32 (``tests/test_bad_inputs_fill.py``); foscat, slower, is
+swept on request (``--methods foscat --nside 16 32 64``).
 
 Usage::
 

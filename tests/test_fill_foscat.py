@@ -474,6 +474,33 @@ def test_texture_term_brings_the_gap_texture_to_the_clear_sky_value(
     np.testing.assert_array_equal(held.filled.values[observed], day.SST_L3S.values[observed])
 
 
+def test_members_stay_within_the_observed_range_unless_asked(
+    day: xr.Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A synthesis that overshoots (here forced: one gap cell at -10 degC) is clipped by default
+    and counted; clip=False keeps it and warns."""
+    from eogapfill.fill.foscat import fill as module
+    from eogapfill.seawater import ImplausibleTemperatureWarning
+
+    run_member = module.run_member
+    cell = int(np.flatnonzero(day.gap.values)[0])
+
+    def overshoot(*args: object, **kwargs: object) -> tuple:
+        values, history = run_member(*args, **kwargs)
+        values = values.copy()
+        values[cell] = -10.0
+        return values, history
+
+    monkeypatch.setattr(module, "run_member", overshoot)
+    seen = day.SST_L3S.values[np.isfinite(day.SST_L3S.values) & ~day.gap.values]
+    out = fill_foscat(day, seed=0, start="laplace", **FAST)
+    assert out.attrs["n_clipped"] >= 1
+    assert out.members.values[0, cell] == seen.min()
+    with pytest.warns(ImplausibleTemperatureWarning, match="outside what sea water can have"):
+        raw = fill_foscat(day, seed=0, start="laplace", clip=False, **FAST)
+    assert raw.attrs["n_clipped"] == 0 and raw.members.values[0, cell] == -10.0
+
+
 # --- coarse-to-fine ------------------------------------------------------------------------
 
 

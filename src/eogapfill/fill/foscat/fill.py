@@ -49,6 +49,7 @@ def fill_foscat(
     start_noise: bool | None = None,
     masks: str | np.ndarray = "local12",
     texture_weight: float = 0.0,
+    clip: bool = True,
     near_gaps_km: float | None = None,
     device: str = "auto",
     threads: int | None = None,
@@ -116,6 +117,12 @@ def fill_foscat(
         see steps at the edge of a gap; on the real case at nside 64 the members got rougher
         than the truth without it. Where the clear sky is smoother than the water under the
         clouds (the clear-sky selection bias) it makes the gaps too smooth.
+    clip
+        Keep the members' gap values within the range of the observed values (the count is
+        the attribute ``n_clipped``): near the ice edge a synthesis can push a few cells below
+        the coldest water observed, and below freezing (-5 degC at nside 64 on the sample).
+        ``clip=False`` keeps the raw synthesis, which warns
+        (:class:`~eogapfill.seawater.ImplausibleTemperatureWarning`) outside sea water.
     near_gaps_km
         Honest reference only: weight the observed cells by ``exp(-d / near_gaps_km)``, ``d``
         their distance (km) to the nearest gap (:func:`eogapfill.fill.masks.near_gap_weights`),
@@ -346,6 +353,12 @@ def fill_foscat(
     for i, (_, hist) in enumerate(results):
         n = min(hist.size, n_epochs + 1)
         history[i, :n] = hist[:n]
+    n_clipped = 0
+    if clip:  # a synthesis can push a few cells near the ice edge past the coldest water seen
+        seen = inputs.values[inputs.observed]
+        in_gaps = members[:, inputs.gaps]
+        n_clipped = int(((in_gaps < seen.min()) | (in_gaps > seen.max())).sum())
+        members[:, inputs.gaps] = np.clip(in_gaps, seen.min(), seen.max())
     mean = members.mean(axis=0)
     std = members.std(axis=0, ddof=1) if n_members > 1 else None
 
@@ -365,6 +378,7 @@ def fill_foscat(
         )
         or "none",
         "n_members": int(n_members),
+        "n_clipped": n_clipped,
         "seed": int(seed),
         "device": device,
         "tutorial_reproduction": int(tutorial),
