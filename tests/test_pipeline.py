@@ -21,9 +21,11 @@ from eogapfill import pipeline  # noqa: E402
 from eogapfill.fill import METHODS, FillMethod, register_method  # noqa: E402
 from eogapfill.healpix import decode  # noqa: E402
 from eogapfill.pipeline import runner, store  # noqa: E402
+from tests import pipeline_fixtures  # noqa: E402
+from tests.pipeline_fixtures import NSIDE, RESOLUTION, days_on_their_own  # noqa: E402
 
-NSIDE = 16
-RESOLUTION = 1.0  # the sample's coarsest grid: quick
+client = pipeline_fixtures.client  # the shared in-process Dask client (a fixture)
+
 DAYS = [f"2024-06-0{d}" for d in range(1, 8)]  # the sample's first week
 NEXT_DAY = "2024-06-08"
 CALLS: list[str] = []  # days filled by counting_laplace, in this process
@@ -53,23 +55,9 @@ def _as_laplace(fill) -> FillMethod:
 
 
 @pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
-@pytest.fixture(scope="module")
 def reference(sample_dir: Path) -> dict[str, xr.Dataset]:
     """Each day computed on its own, without Dask or a store."""
-    return {
-        day: pipeline.process_day(day, method="laplace", nside=NSIDE, resolution=RESOLUTION)
-        for day in DAYS
-    }
+    return days_on_their_own(DAYS)
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,11 @@ distributed = pytest.importorskip("distributed")
 
 from eogapfill import pipeline  # noqa: E402
 from eogapfill.pipeline import runner, store  # noqa: E402
+from tests import pipeline_fixtures  # noqa: E402
+from tests.pipeline_fixtures import NSIDE, RESOLUTION, days_on_their_own  # noqa: E402
 
-NSIDE = 16
-RESOLUTION = 1.0
+client = pipeline_fixtures.client  # the shared in-process Dask client (a fixture)
+
 DAYS = ["2024-06-01", "2024-06-02", "2024-06-03"]
 QUICK = ["--nside", str(NSIDE), "--resolution", str(RESOLUTION), "--quiet"]
 
@@ -63,23 +65,9 @@ _GATED_WRITER = textwrap.dedent(
 
 
 @pytest.fixture(scope="module")
-def client():
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
-@pytest.fixture(scope="module")
 def reference(sample_dir: Path) -> dict[str, xr.Dataset]:
     """Each day computed on its own, without Dask or a store."""
-    return {
-        day: pipeline.process_day(day, method="laplace", nside=NSIDE, resolution=RESOLUTION)
-        for day in DAYS
-    }
+    return days_on_their_own(DAYS)
 
 
 def _assert_store_holds(out: Path, reference: dict[str, xr.Dataset], days: list[str]) -> None:
