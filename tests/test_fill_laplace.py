@@ -230,7 +230,7 @@ def test_neighbour_mean_leading_dims_and_errors():
     stacked = neighbour_mean(x, nside)
     for row in range(3):
         np.testing.assert_allclose(stacked[row], neighbour_mean(x[row], nside), rtol=1e-12)
-    with pytest.raises(ValueError, match="cells of nside"):
+    with pytest.raises(ValueError, match="cells of the grid"):
         neighbour_mean(x[:, :-1], nside)
     with pytest.raises(ValueError, match="power of two"):
         neighbour_mean(x, 3)

@@ -1,9 +1,11 @@
-"""The HEALPix grid: levels, cell centres, neighbours and the xdggs description.
+"""The HEALPix grid: levels, cell centres, neighbours, regions and the xdggs description.
 
-Every HEALPix dataset of the package covers the whole sphere in NESTED order: a ``cells``
-dimension of length ``12 * nside**2`` with a ``cell_ids`` coordinate ``0 .. npix-1`` whose
-attributes describe the grid for xdggs (``grid_name="healpix"``, ``level=log2(nside)``,
-``indexing_scheme="nested"``). Longitudes are geographic (degrees east); no east-west mirror.
+A HEALPix dataset of the package is in NESTED order: a ``cells`` dimension with a sorted
+``cell_ids`` coordinate whose attributes describe the grid for xdggs (``grid_name="healpix"``,
+``level=log2(nside)``, ``indexing_scheme="nested"``). A *full-sphere* dataset has the
+``12 * nside**2`` cells ``0 .. npix-1``; a *partial* (regional) one has only the cells of a
+region (:func:`region_cells`), in increasing id order. Longitudes are geographic (degrees
+east); no east-west mirror.
 
 The variables of a regridded day (see :mod:`eogapfill.regrid`) are
 
@@ -14,12 +16,18 @@ The variables of a regridded day (see :mod:`eogapfill.regrid`) are
 ``sea`` (cells)           bool, the cell is sea (``sea_fraction >= threshold``)
 ``gap`` (cells)           bool, sea cell without an observation: what a fill fills
 ========================  ==========================================================
+
+On a partial grid a cell's neighbours outside the region are *absent* (index -1 in
+:meth:`HealpixGrid.neighbours`), never land: a fill treats the region's edge as an open
+boundary with no data beyond it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 import healpy as hp
@@ -30,6 +38,7 @@ __all__ = [
     "EARTH_RADIUS_KM",
     "MAX_NSIDE",
     "HealpixGrid",
+    "Region",
     "Rings",
     "cell_lonlat",
     "cell_vectors",
@@ -42,6 +51,7 @@ __all__ = [
     "neighbours",
     "nest_to_ring",
     "ring_to_nest",
+    "region_cells",
     "rings",
 ]
 
@@ -82,19 +92,65 @@ def check_nside(nside: int) -> int:
     return level
 
 
-@dataclass(frozen=True)
+Region = tuple[float, float, float, float]
+"""A lat/lon box ``(lon0, lon1, lat0, lat1)`` in degrees; ``lon0 > lon1`` crosses 180."""
+
+
+@dataclass(frozen=True, eq=False)
 class HealpixGrid:
-    """A full-sphere NESTED HEALPix grid.
+    """A NESTED HEALPix grid: the full sphere, or the cells of a region (``cell_ids``).
 
     >>> g = HealpixGrid(32)
-    >>> g.level, g.npix, round(g.resolution_km)
-    (5, 12288, 204)
+    >>> g.level, g.npix, round(g.resolution_km), g.is_partial
+    (5, 12288, 204, False)
+    >>> r = HealpixGrid(32, cell_ids=np.array([5, 6, 7]))
+    >>> r.npix, r.is_partial, r.sphere_npix
+    (3, True, 12288)
     """
 
     nside: int
+    cell_ids: np.ndarray | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         check_nside(self.nside)
+        if self.cell_ids is None:
+            return
+        ids = np.asarray(self.cell_ids)
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError(f"cell_ids must be a non-empty 1-D array, got shape {ids.shape}")
+        if not np.issubdtype(ids.dtype, np.integer):
+            raise ValueError(f"cell_ids must be integer NESTED ids, got dtype {ids.dtype}")
+        ids = ids.astype(np.int64)
+        npix = 12 * self.nside**2
+        if ids[0] < 0 or ids[-1] >= npix or (ids.size > 1 and not (np.diff(ids) > 0).all()):
+            raise ValueError(
+                f"cell_ids must be increasing, unique NESTED ids in 0 .. {npix - 1} (nside "
+                f"{self.nside}); sort the cells with ds.sortby('cell_ids')"
+            )
+        if ids.size == npix:  # every cell: the full sphere
+            object.__setattr__(self, "cell_ids", None)
+            return
+        ids.setflags(write=False)
+        object.__setattr__(self, "cell_ids", ids)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, HealpixGrid):
+            return NotImplemented
+        return self.nside == other.nside and self._key == other._key
+
+    def __hash__(self) -> int:
+        return hash((self.nside, self._key))
+
+    @cached_property
+    def _key(self) -> str:
+        if self.cell_ids is None:
+            return "sphere"
+        return hashlib.sha1(self.cell_ids.tobytes()).hexdigest()
+
+    @property
+    def is_partial(self) -> bool:
+        """True for a regional grid (a subset of the sphere's cells)."""
+        return self.cell_ids is not None
 
     @property
     def level(self) -> int:
@@ -102,7 +158,20 @@ class HealpixGrid:
 
     @property
     def npix(self) -> int:
+        """Number of cells of the grid (of a map on it): ``12 * nside**2`` on the full sphere."""
+        return self.sphere_npix if self.cell_ids is None else int(self.cell_ids.size)
+
+    @property
+    def sphere_npix(self) -> int:
+        """Number of cells of the full sphere at this nside."""
         return 12 * self.nside**2
+
+    @property
+    def ids(self) -> np.ndarray:
+        """NESTED ids of the grid's cells, shape ``(npix,)`` (``0 .. npix-1`` on the sphere)."""
+        if self.cell_ids is None:
+            return np.arange(self.sphere_npix, dtype=np.int64)
+        return self.cell_ids
 
     @property
     def resolution_km(self) -> float:
@@ -114,35 +183,153 @@ class HealpixGrid:
         """Attributes of ``cell_ids`` that xdggs >= 0.6 reads."""
         return {"grid_name": "healpix", "level": self.level, "indexing_scheme": "nested"}
 
+    def position(self, ids: np.ndarray) -> np.ndarray:
+        """Index in the grid's maps of NESTED cell ``ids``; -1 for cells not in the grid.
+
+        >>> HealpixGrid(2, cell_ids=np.array([3, 9])).position(np.array([9, 4, 3])).tolist()
+        [1, -1, 0]
+        """
+        ids = np.asarray(ids, dtype=np.int64)
+        if self.cell_ids is None:
+            return np.where((ids >= 0) & (ids < self.sphere_npix), ids, -1)
+        at = np.clip(np.searchsorted(self.cell_ids, ids), 0, self.cell_ids.size - 1)
+        return np.where(self.cell_ids[at] == ids, at, -1)
+
+    def lonlat(self) -> tuple[np.ndarray, np.ndarray]:
+        """Cell centres ``(lon, lat)`` in degrees, lon in [-180, 180), shape ``(npix,)`` each."""
+        if self.cell_ids is None:
+            return _lonlat(self.nside)
+        return _partial_lonlat(self.nside, self.cell_ids.tobytes())
+
+    def vectors(self) -> np.ndarray:
+        """Unit vectors of the cell centres, shape ``(npix, 3)``."""
+        if self.cell_ids is None:
+            return _vectors(self.nside)
+        return np.stack(hp.pix2vec(self.nside, self.cell_ids, nest=True), axis=1)
+
+    def neighbours(self) -> np.ndarray:
+        """The 8 neighbours of every cell as indices into the grid's maps, shape ``(npix, 8)``.
+
+        -1 where a cell has only 7 neighbours and, on a partial grid, where the neighbour lies
+        outside the region (absent: no data there, not land).
+        """
+        if self.cell_ids is None:
+            return _neighbours(self.nside)
+        return _partial_neighbours(self.nside, self.cell_ids.tobytes())
+
+
+@lru_cache(maxsize=4)
+def _partial_lonlat(nside: int, ids_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
+    ids = np.frombuffer(ids_bytes, dtype=np.int64)
+    lon, lat = hp.pix2ang(nside, ids, nest=True, lonlat=True)
+    lon = np.where(lon >= 180.0, lon - 360.0, lon)
+    lon.setflags(write=False)
+    lat.setflags(write=False)
+    return lon, lat
+
+
+@lru_cache(maxsize=4)
+def _partial_neighbours(nside: int, ids_bytes: bytes) -> np.ndarray:
+    ids = np.frombuffer(ids_bytes, dtype=np.int64)
+    grid = HealpixGrid(nside, cell_ids=ids.copy())
+    nb = hp.get_all_neighbours(nside, ids, nest=True).T
+    local = np.where(nb >= 0, grid.position(np.where(nb >= 0, nb, 0)), -1)
+    local.setflags(write=False)
+    return local
+
+
+def region_cells(
+    nside: int,
+    region: Region | None = None,
+    *,
+    cells: Sequence[int] | np.ndarray | None = None,
+    level: int | None = None,
+) -> np.ndarray:
+    """NESTED ids (sorted, int64) at ``nside`` of a region of the sphere.
+
+    Give either a lat/lon box ``region=(lon0, lon1, lat0, lat1)`` in degrees (every cell that
+    touches the box, from healpix-geo's ``zone_coverage``; ``lon0 > lon1`` crosses the
+    antimeridian), or ``cells``: NESTED ids at a coarser ``level`` (as xdggs and healpix-geo
+    describe a region), whose children at ``nside`` make the region.
+
+    >>> region_cells(2, cells=[0], level=0).tolist()
+    [0, 1, 2, 3]
+    >>> ids = region_cells(64, (-80.0, -50.0, 25.0, 45.0))
+    >>> ids.size, bool((np.diff(ids) > 0).all())
+    (656, True)
+    """
+    depth = check_nside(nside)
+    if (region is None) == (cells is None):
+        raise ValueError(
+            "give one region: a box region=(lon0, lon1, lat0, lat1) in degrees, or "
+            "cells=<NESTED ids> with level=<their level>"
+        )
+    if cells is not None:
+        if level is None:
+            raise ValueError("cells= needs level=: the HEALPix level of those ids")
+        if not 0 <= int(level) <= depth:
+            raise ValueError(
+                f"the region's level {level} must lie between 0 and the grid's level {depth} "
+                f"(nside {nside})"
+            )
+        coarse = np.unique(np.asarray(cells, dtype=np.int64))
+        if coarse.size == 0 or coarse[0] < 0 or coarse[-1] >= 12 * 4 ** int(level):
+            raise ValueError(
+                f"cells must be NESTED ids in 0 .. {12 * 4 ** int(level) - 1} at level {level}"
+            )
+        shift = 4 ** (depth - int(level))
+        return (coarse[:, None] * shift + np.arange(shift)[None, :]).ravel()
+    try:
+        lon0, lon1, lat0, lat1 = (float(x) for x in region)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"region must be a box (lon0, lon1, lat0, lat1) in degrees, got {region!r}"
+        ) from None
+    if not (-90.0 <= lat0 < lat1 <= 90.0):
+        raise ValueError(
+            f"the region's latitudes must satisfy -90 <= lat0 < lat1 <= 90, got {lat0}, {lat1}"
+        )
+    if not all(np.isfinite([lon0, lon1])) or lon0 == lon1:
+        raise ValueError(
+            f"the region's longitudes must be two different numbers, got {lon0}, {lon1}"
+        )
+    from healpix_geo.nested import zone_coverage
+
+    wrap = lambda x: (x + 180.0) % 360.0 - 180.0  # noqa: E731
+    ids, _, _ = zone_coverage((wrap(lon0), lat0, wrap(lon1), lat1), depth, flat=True)
+    return np.sort(np.asarray(ids, dtype=np.int64))
+
 
 def grid_of(obj: xr.Dataset | xr.DataArray) -> HealpixGrid:
-    """The grid of a HEALPix dataset or array, checked against its size."""
+    """The grid of a HEALPix dataset or array: full sphere, or partial (regional) when its
+    ``cell_ids`` are a subset of the sphere's cells."""
     if "cell_ids" not in obj.coords:
         raise ValueError(
             "not a HEALPix object: no 'cell_ids' coordinate; regrid first with "
             "eogapfill.regrid.to_healpix(day, nside)"
         )
     attrs = obj["cell_ids"].attrs
-    size = obj["cell_ids"].size
+    ids = np.asarray(obj["cell_ids"].values)
     if "level" in attrs:
         nside = 2 ** int(attrs["level"])
     else:  # decoded by xdggs: the attributes live on the index
-        nside = hp.npix2nside(size)
-    grid = HealpixGrid(nside)
-    if size != grid.npix:
-        raise ValueError(
-            f"HEALPix object has {size} cells but nside {nside} needs {grid.npix}: "
-            "eogapfill works on full-sphere maps"
-        )
-    return grid
+        try:
+            nside = 2 ** int(obj.dggs.grid_info.level)
+        except (AttributeError, ValueError, TypeError):
+            nside = hp.npix2nside(ids.size)
+    try:
+        return HealpixGrid(nside, cell_ids=ids)
+    except ValueError as err:
+        raise ValueError(f"the HEALPix object's cell_ids do not make a grid: {err}") from None
 
 
 def healpix_dataset(
     data_vars: dict[str, np.ndarray | tuple],
-    nside: int,
+    nside: int | HealpixGrid,
     attrs: dict | None = None,
 ) -> xr.Dataset:
-    """Build an undecoded full-sphere HEALPix dataset.
+    """Build an undecoded HEALPix dataset: full-sphere for an ``nside``, partial for a
+    :class:`HealpixGrid` with ``cell_ids``.
 
     ``data_vars`` maps names to arrays of shape ``(npix,)`` (or to ``(dims, array)`` tuples
     whose last dim is ``cells``). Decode it with :func:`decode` to get the xdggs index.
@@ -151,7 +338,7 @@ def healpix_dataset(
     >>> dict(ds.cell_ids.attrs)
     {'grid_name': 'healpix', 'level': 1, 'indexing_scheme': 'nested'}
     """
-    grid = HealpixGrid(nside)
+    grid = nside if isinstance(nside, HealpixGrid) else HealpixGrid(nside)
     variables = {}
     for name, value in data_vars.items():
         if isinstance(value, tuple):
@@ -161,7 +348,7 @@ def healpix_dataset(
             if value.shape != (grid.npix,):
                 raise ValueError(f"{name!r} has shape {value.shape}, expected ({grid.npix},)")
             variables[name] = ("cells", value)
-    cell_ids = xr.Variable("cells", np.arange(grid.npix, dtype="int64"), grid.attrs)
+    cell_ids = xr.Variable("cells", grid.ids.copy(), grid.attrs)
     return xr.Dataset(variables, coords={"cell_ids": cell_ids}, attrs=attrs or {})
 
 
@@ -200,11 +387,13 @@ def cell_vectors(nside: int) -> np.ndarray:
     return _vectors(nside)
 
 
-def nearest_distance_km(nside: int, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+def nearest_distance_km(
+    nside: int | HealpixGrid, sources: np.ndarray, targets: np.ndarray
+) -> np.ndarray:
     """Great-circle distance (km) from each target cell to the nearest source cell.
 
-    ``sources``: a boolean map or NESTED cell ids; ``targets``: the same. Returns shape
-    ``(n_targets,)``.
+    ``sources``: a boolean map or indices into the grid's maps (NESTED ids on the full
+    sphere); ``targets``: the same. Returns shape ``(n_targets,)``.
 
     >>> sources = np.zeros(12 * 4**2, bool); sources[0] = True
     >>> float(nearest_distance_km(4, sources, np.array([0]))[0])
@@ -212,7 +401,7 @@ def nearest_distance_km(nside: int, sources: np.ndarray, targets: np.ndarray) ->
     """
     from scipy.spatial import cKDTree
 
-    xyz = cell_vectors(nside)
+    xyz = nside.vectors() if isinstance(nside, HealpixGrid) else cell_vectors(nside)
     chord, _ = cKDTree(xyz[sources]).query(xyz[targets], k=1)
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.clip(chord / 2, 0.0, 1.0))
 
@@ -297,7 +486,7 @@ def nest_to_ring(nside: int) -> np.ndarray:
     return _reorder(nside, False)
 
 
-def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
+def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int | HealpixGrid) -> np.ndarray:
     """Mean of the finite HEALPix neighbours of every cell.
 
     Parameters
@@ -305,8 +494,9 @@ def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
     values : array, shape ``(..., 12 * nside**2)``
         A full-sphere NESTED map (any unit); NaN marks a missing value. Leading dimensions
         (e.g. ensemble members) are handled independently.
-    nside : int
-        HEALPix resolution parameter of the map.
+    nside : int or HealpixGrid
+        HEALPix resolution parameter of a full-sphere map, or the (partial) grid of the map:
+        on a partial grid, neighbours outside the region are absent.
 
     Returns
     -------
@@ -322,13 +512,13 @@ def neighbour_mean(values: np.ndarray | xr.DataArray, nside: int) -> np.ndarray:
     >>> float(neighbour_mean(x, 2)[0])
     2.0
     """
-    check_nside(nside)
-    nb = neighbours(nside)
+    grid = nside if isinstance(nside, HealpixGrid) else HealpixGrid(nside)
+    nb = grid.neighbours()
     arr = np.asarray(values, dtype="float64")
     if arr.ndim == 0 or arr.shape[-1] != nb.shape[0]:
         raise ValueError(
             f"neighbour_mean: values of shape {arr.shape} do not end with the {nb.shape[0]} "
-            f"cells of nside {nside}; pass a full-sphere NESTED map"
+            f"cells of the grid (nside {grid.nside}); pass a map on that grid"
         )
     exists = nb >= 0
     gathered = arr[..., np.where(exists, nb, 0)]  # (..., npix, 8)

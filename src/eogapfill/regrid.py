@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,7 +40,15 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill.healpix import HealpixGrid, check_nside, grid_of, healpix_dataset, nest_to_ring
+from eogapfill.healpix import (
+    HealpixGrid,
+    Region,
+    check_nside,
+    grid_of,
+    healpix_dataset,
+    nest_to_ring,
+    region_cells,
+)
 from eogapfill.seawater import temperature_unit
 
 __all__ = ["to_healpix", "to_latlon"]
@@ -399,14 +407,65 @@ def _bin_dask(sub, names, geometry):
     return parts[0], data
 
 
+def _region(
+    nside: int, region: Region | Mapping[str, object] | None
+) -> tuple[np.ndarray | None, dict[str, object]]:
+    """The region's NESTED ids at ``nside`` (None: the full sphere) and its attributes."""
+    if region is None:
+        return None, {}
+    if isinstance(region, Mapping):
+        unknown = set(region) - {"cells", "level"}
+        if unknown or "cells" not in region or "level" not in region:
+            raise ValueError(
+                'a region given as a mapping needs exactly the keys "cells" (NESTED ids) and '
+                f'"level" (their HEALPix level), got {sorted(map(str, region))}'
+            )
+        level = int(region["level"])  # type: ignore[call-overload]
+        ids = region_cells(nside, cells=region["cells"], level=level)  # type: ignore[arg-type]
+        described = f"{np.unique(np.asarray(region['cells'])).size} cells of level {level}"
+    else:
+        ids = region_cells(nside, region)
+        described = "lon {} .. {}, lat {} .. {}".format(*(float(x) for x in region))
+    if ids.size == 12 * nside**2:
+        return None, {}
+    return ids, {"healpix_partial": 1, "healpix_region": described}
+
+
+def _crop_latitudes(
+    sub: xr.Dataset, lat: np.ndarray, nside: int, ids: np.ndarray
+) -> tuple[xr.Dataset, np.ndarray]:
+    """The rows of the day that can fall in the region's cells (a margin of two cells)."""
+    _, clat = hp.pix2ang(nside, ids, nest=True, lonlat=True)
+    margin = 2.0 * np.degrees(np.sqrt(hp.nside2pixarea(nside))) + float(np.abs(np.diff(lat)).max())
+    keep = np.flatnonzero((lat >= clat.min() - margin) & (lat <= clat.max() + margin))
+    if keep.size < 2 or keep.size == lat.size:
+        return sub, lat
+    rows = slice(int(keep[0]), int(keep[-1]) + 1)
+    return sub.isel(latitude=rows), lat[rows]
+
+
+def _counts(geometry: _Geometry, grid: HealpixGrid) -> tuple[int, int, int]:
+    """Cells of ``grid`` that copy their nearest point, that contain a point or copy one,
+    and that lie beyond the source grid."""
+    if not grid.is_partial:
+        return int(geometry.nearest_cells.size), geometry.n_inside, geometry.n_outside
+    ring = nest_to_ring(grid.nside)[grid.ids]
+    empty = geometry.npoints[ring] == 0
+    nearest = np.isin(ring, geometry.nearest_cells)
+    n_outside = int((empty & ~nearest).sum())
+    return int(nearest.sum()), grid.npix - n_outside, n_outside
+
+
 def to_healpix(
     day: xr.Dataset,
     nside: int,
     *,
     sea_threshold: float = 0.5,
     variables: Sequence[str] = _CONTRACT_VARIABLES,
+    region: Region | Mapping[str, object] | None = None,
 ) -> xr.Dataset:
-    """Regrid a lat/lon day onto the full-sphere NESTED HEALPix grid by cell means.
+    """Regrid a lat/lon day onto the NESTED HEALPix grid by cell means: the full sphere, or
+    only the cells of a ``region`` (a partial grid).
 
     Parameters
     ----------
@@ -421,17 +480,25 @@ def to_healpix(
         A cell is sea when at least this fraction of its source points is open sea.
     variables : sequence of str, default ``("SST_L3S", "SST_L4")``
         Variables to average. ``gap`` is computed from the first one.
+    region : tuple or mapping, optional
+        Keep only a region: a box ``(lon0, lon1, lat0, lat1)`` in degrees (every cell that
+        touches it; ``lon0 > lon1`` crosses 180), or ``{"cells": ids, "level": level}``,
+        NESTED ids at a coarser level (see :func:`eogapfill.healpix.region_cells`). Each kept
+        cell is the mean of *all* its source points, as on the full sphere, so a regional
+        map equals the full-sphere map on the region's cells.
 
     Returns
     -------
     xarray.Dataset
-        Undecoded HEALPix dataset (dim ``cells`` of length ``12 * nside**2``, coordinate
-        ``cell_ids`` with the xdggs attributes; decode it with :func:`eogapfill.healpix.decode`)
+        Undecoded HEALPix dataset (dim ``cells`` of length ``12 * nside**2``, or the region's
+        cells in increasing id order; coordinate ``cell_ids`` with the xdggs attributes;
+        decode it with :func:`eogapfill.healpix.decode`)
         holding the ``variables`` (cell means, NaN off the sea), ``sea_fraction`` (float32,
         NaN beyond a regional grid), ``sea`` and ``gap`` (bool). Lazy (dask) when the input
         is; numpy otherwise. The attributes record nside, threshold and how many cells copied
         their nearest point (``regrid_nearest_cells``) or lie beyond the grid
-        (``regrid_outside_cells``).
+        (``regrid_outside_cells``); a regional map also records ``healpix_partial=1`` and
+        ``healpix_region`` (the box, or the level and number of the coarse cells).
 
     Raises
     ------
@@ -462,13 +529,16 @@ def to_healpix(
     sub = _check_day(day, variables)
     lat = _check_axis(sub["latitude"].values, "latitude")
     lon = _check_axis(sub["longitude"].values, "longitude")
-    grid = HealpixGrid(int(nside))
+    ids, region_attrs = _region(int(nside), region)
+    if ids is not None:
+        sub, lat = _crop_latitudes(sub, lat, int(nside), ids)
+    grid = HealpixGrid(int(nside), cell_ids=ids)
     geometry = _geometry(grid.nside, lat, lon)
 
-    n_nearest = int(geometry.nearest_cells.size)
-    if n_nearest > 0.5 * max(geometry.n_inside, 1):
+    n_nearest, n_inside, n_outside = _counts(geometry, grid)
+    if n_nearest > 0.5 * max(n_inside, 1):
         warnings.warn(
-            f"nside {nside} is finer than the source grid: {n_nearest} of {geometry.n_inside} "
+            f"nside {nside} is finer than the source grid: {n_nearest} of {n_inside} "
             "cells contain no source point and copy their nearest point; use "
             f"nside <= {_suggest_nside(lat, lon)} for cell means",
             UserWarning,
@@ -496,20 +566,24 @@ def to_healpix(
         results = finish(part, near[0], near[1:], **finish_kw)
         out_dtypes = [*dtypes, np.dtype("float32"), np.dtype(bool), np.dtype(bool)]
         results = [
-            da.from_delayed(r, shape=(grid.npix,), dtype=dt)
+            da.from_delayed(r, shape=(grid.sphere_npix,), dtype=dt)
             for r, dt in zip(results, out_dtypes, strict=True)
         ]
     else:
         part = _bin_numpy(sub, names, geometry)
         near = [np.asarray(sub[name].values)[rows, cols] for name in names]
         results = list(_finish(part, near[0], near[1:], **finish_kw))
+    if grid.is_partial:
+        results = [r[grid.ids] for r in results]
 
     means, (sea_fraction, sea, gap) = results[: len(variables)], results[len(variables) :]
     if not lazy:
         if not sea.any():
+            where = " in the region" if grid.is_partial else ""
             raise ValueError(
-                f"no sea cell at nside {nside} with sea_threshold {threshold}: the day's 'sea' "
-                "mask is empty or too sparse; check it (sea = mask == 1) or lower the threshold"
+                f"no sea cell{where} at nside {nside} with sea_threshold {threshold}: the day's "
+                "'sea' mask is empty or too sparse there; check it (sea = mask == 1), the "
+                "region (lon0, lon1, lat0, lat1), or lower the threshold"
             )
         if gap[sea].all():
             warnings.warn(
@@ -544,17 +618,39 @@ def to_healpix(
         healpix_level=level,
         sea_threshold=threshold,
         regrid_nearest_cells=n_nearest,
-        regrid_outside_cells=geometry.n_outside,
+        regrid_outside_cells=n_outside,
+        **region_attrs,
     )
-    out = healpix_dataset(data_vars, grid.nside, attrs=attrs)
+    out = healpix_dataset(data_vars, grid, attrs=attrs)
     scalars = {k: v for k, v in day.coords.items() if k not in out.coords and v.ndim == 0}
     scalars.update({k: v for k, v in sub.coords.items() if k not in out.coords and v.ndim == 0})
     return out.assign_coords(scalars)
 
 
 def _take_cells(values: np.ndarray, pix: np.ndarray) -> np.ndarray:
-    """``values[..., pix]``: sample the last (cells) axis at the cells of a lat/lon grid."""
-    return values[..., pix]
+    """``values[..., pix]``: sample the last (cells) axis at the cells of a lat/lon grid;
+    ``pix == -1`` (outside a partial grid) gives NaN, or False for booleans."""
+    if (pix >= 0).all():
+        return values[..., pix]
+    fill = False if values.dtype == bool else np.nan
+    dtype = values.dtype if values.dtype == bool else np.result_type(values.dtype, np.float32)
+    out = np.full((*values.shape[:-1], *pix.shape), fill, dtype=dtype)
+    inside = pix >= 0
+    out[..., inside] = values[..., pix[inside]]
+    return out
+
+
+def _around(grid: HealpixGrid, lat: np.ndarray, lon: np.ndarray) -> tuple:
+    """The rows and columns of a global lat/lon grid that fall in a partial grid's cells."""
+    pix = hp.ang2pix(grid.nside, lon[None, :], lat[:, None], nest=True, lonlat=True)
+    inside = grid.position(pix) >= 0
+    rows, cols = np.flatnonzero(inside.any(axis=1)), np.flatnonzero(inside.any(axis=0))
+    lat = lat[rows[0] : rows[-1] + 1]
+    if cols.size and (np.diff(cols) > 1).any():  # a region across 180: 0..360 degrees east
+        start = int(np.argmax(np.diff(cols))) + 1
+        lon = np.concatenate([lon[cols[start] :], lon[: cols[start - 1] + 1] + 360.0])
+        return lat, lon
+    return lat, lon[cols[0] : cols[-1] + 1]
 
 
 def to_latlon(
@@ -572,10 +668,12 @@ def to_latlon(
     Parameters
     ----------
     obj : xarray.Dataset or xarray.DataArray
-        Full-sphere HEALPix object with a ``cells`` dim and ``cell_ids`` (decoded or not).
+        HEALPix object with a ``cells`` dim and ``cell_ids`` (decoded or not), full-sphere or
+        partial: points outside a partial grid are NaN (False for booleans).
     resolution : float, optional
         Grid spacing in degrees (default 0.25), dividing 180: cell centres from
-        ``-90 + resolution / 2`` and ``-180 + resolution / 2``.
+        ``-90 + resolution / 2`` and ``-180 + resolution / 2``; on a partial grid only the
+        rows and columns around the region are kept.
     latitude, longitude : array-like, optional
         Explicit 1-D monotonic axes in degrees (longitude -180..180 or 0..360, kept as given),
         instead of ``resolution``. Give both or neither.
@@ -609,6 +707,8 @@ def to_latlon(
             )
         lat = -90.0 + res * (np.arange(nlat) + 0.5)
         lon = -180.0 + res * (np.arange(2 * nlat) + 0.5)
+        if grid.is_partial:
+            lat, lon = _around(grid, lat, lon)
     elif latitude is None or longitude is None:
         raise ValueError("give both latitude and longitude, or neither (then resolution is used)")
     elif resolution is not None:
@@ -619,7 +719,9 @@ def to_latlon(
 
     pix = hp.ang2pix(grid.nside, lon[None, :], lat[:, None], nest=True, lonlat=True)
     ids = np.asarray(obj["cell_ids"].values)
-    if not np.array_equal(ids, np.arange(grid.npix)):
+    if grid.is_partial:
+        pix = grid.position(pix)
+    elif not np.array_equal(ids, np.arange(grid.npix)):
         position = np.empty(grid.npix, dtype=np.int64)
         position[ids] = np.arange(grid.npix)
         pix = position[pix]

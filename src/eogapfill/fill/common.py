@@ -39,6 +39,7 @@ __all__ = [
     "fit_inputs",
     "prepare_fill",
     "prepare_healpix_fill",
+    "require_full_sphere",
     "sea_water_bounds",
 ]
 
@@ -169,8 +170,10 @@ def prepare_healpix_fill(
 ) -> tuple[FillInputs, HealpixGrid]:
     """Checked inputs of a HEALPix fill and the map's grid: the one input check of those fills.
 
-    Beyond :func:`prepare_fill`, checks that the map is one full-sphere NESTED HEALPix map
-    (dimension ``cells``, ``cell_ids`` = ``0 .. npix-1``).
+    Beyond :func:`prepare_fill`, checks that the map is one NESTED HEALPix map on ``cells``
+    whose ``cell_ids`` are increasing: ``0 .. npix-1`` (the full sphere) or the cells of a
+    region (a partial grid, ``grid.is_partial``). A fill that needs the whole sphere calls
+    :func:`require_full_sphere`.
 
     Examples
     --------
@@ -178,8 +181,8 @@ def prepare_healpix_fill(
     >>> gap = np.zeros(48, bool); gap[0] = True
     >>> ds = healpix_dataset({"SST_L3S": np.where(gap, np.nan, 20.0), "gap": gap}, nside=2)
     >>> inputs, grid = prepare_healpix_fill(ds, method="demo")
-    >>> inputs.n_gaps, inputs.n_observed, grid.nside
-    (1, 47, 2)
+    >>> inputs.n_gaps, inputs.n_observed, grid.nside, grid.is_partial
+    (1, 47, 2, False)
     """
     inputs = prepare_fill(sst, gaps, method=method, min_observed=min_observed)
     da = inputs.sst
@@ -188,14 +191,26 @@ def prepare_healpix_fill(
             f"{method}: expects one HEALPix map on the 'cells' dimension, got dims {da.dims}; "
             "select a single day (e.g. .isel(time=0)) or regrid with eogapfill.regrid.to_healpix"
         )
-    grid = grid_of(da)
-    ids = np.asarray(da["cell_ids"].values)
-    if not np.array_equal(ids, np.arange(ids.size)):
+    try:
+        grid = grid_of(da)
+    except ValueError as err:
         raise ValueError(
-            f"{method}: cell_ids must be 0 .. npix-1 in NESTED order (a full-sphere map); "
-            "do not subset or reorder the cells before filling"
-        )
+            f"{method}: {err}. Keep the cells in NESTED order (da.sortby('cell_ids')); a region "
+            "comes from eogapfill.regrid.to_healpix(day, nside, region=...)"
+        ) from None
     return inputs, grid
+
+
+def require_full_sphere(grid: HealpixGrid, method: str, instead: str) -> None:
+    """Raise a clear error when a fill that needs the whole sphere gets a partial grid.
+
+    ``instead`` says what to use on a region.
+    """
+    if grid.is_partial:
+        raise ValueError(
+            f"{method}: needs a full-sphere map, got a regional grid of {grid.npix} cells "
+            f"(nside {grid.nside}); {instead}"
+        )
 
 
 def fit_inputs(

@@ -16,6 +16,11 @@ The linear system is solved directly (sparse LU) when it is small, otherwise by 
 gradients preconditioned with a multigrid V-cycle whose coarse levels are the NESTED parents
 of the gap cells (smoothed aggregation): a few iterations at nside 512.
 
+On a regional (partial) grid, neighbours outside the region are absent: a gap cell on the
+region's edge is the mean of its neighbours inside the region (a natural, zero-flux boundary).
+Away from the edge the fill equals the full-sphere fill of the same map wherever the gap
+component lies wholly inside the region.
+
 A gap component that touches no observed cell (an all-cloud enclosed sea, or a single sea
 cell surrounded by land) has no boundary: Laplace's equation only says that it is constant.
 The constant is the mean of the :data:`N_NEAREST_ISOLATED` observed cells nearest (great-circle
@@ -35,7 +40,7 @@ from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
 from eogapfill.fill.common import finish_fill, prepare_healpix_fill
-from eogapfill.healpix import neighbour_mean, neighbours
+from eogapfill.healpix import HealpixGrid, neighbour_mean
 
 __all__ = ["N_NEAREST_ISOLATED", "fill_laplace", "neighbour_mean"]
 
@@ -52,8 +57,10 @@ _OMEGA_PROLONG = 0.66
 class _GapGraph:
     """The gap cells, their links to each other and to the observed boundary."""
 
-    def __init__(self, nside: int, gaps: np.ndarray, observed: np.ndarray, values: np.ndarray):
-        nb = neighbours(nside)
+    def __init__(
+        self, grid: HealpixGrid, gaps: np.ndarray, observed: np.ndarray, values: np.ndarray
+    ):
+        nb = grid.neighbours()
         self.cells = np.flatnonzero(gaps)
         n = self.cells.size
         position = np.full(gaps.size, -1, dtype=np.int64)
@@ -159,7 +166,7 @@ def _solve(
 
 
 def _isolated_values(
-    nside: int,
+    grid: HealpixGrid,
     cells: np.ndarray,
     label: np.ndarray,
     observed: np.ndarray,
@@ -172,7 +179,9 @@ def _isolated_values(
     exact without a search tree over every observed cell of the sphere.
     """
     k = min(N_NEAREST_ISOLATED, int(observed.sum()))
-    vectors = np.column_stack(hp.pix2vec(nside, cells, nest=True))
+    nside = grid.nside
+    ids = grid.ids
+    vectors = np.column_stack(hp.pix2vec(nside, ids[cells], nest=True))
     step = hp.nside2resol(nside)
     out = np.empty(cells.size)
     order = np.argsort(label, kind="stable")
@@ -186,10 +195,12 @@ def _isolated_values(
         reach = 2.0 * step
         while True:
             radius = min(spread + reach, np.pi)
-            disc = hp.query_disc(nside, centre, radius, nest=True)
+            disc = grid.position(hp.query_disc(nside, centre, radius, nest=True))
+            disc = disc[disc >= 0]
             candidates = disc[observed[disc]]
             if candidates.size >= k:
-                chord, _ = tree.query(np.column_stack(hp.pix2vec(nside, candidates, nest=True)))
+                xyz = np.column_stack(hp.pix2vec(nside, ids[candidates], nest=True))
+                chord, _ = tree.query(xyz)
                 angle = 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0))
                 if (angle <= reach).sum() >= k or radius >= np.pi:
                     nearest = candidates[np.argsort(angle, kind="stable")[:k]]
@@ -217,8 +228,8 @@ def fill_laplace(
     Parameters
     ----------
     sst : xarray.DataArray or xarray.Dataset
-        Full-sphere NESTED HEALPix map on ``cells`` (degC, NaN = missing), or a regridded day
-        (then ``SST_L3S`` and ``gap`` are used).
+        NESTED HEALPix map on ``cells``, full-sphere or regional (degC, NaN = missing), or a
+        regridded day (then ``SST_L3S`` and ``gap`` are used).
     gaps : boolean array, shape ``(npix,)``, optional
         True where a value must be made (sea without observation). Cells that are NaN and
         not in ``gaps`` are land: never read, never written.
@@ -259,9 +270,8 @@ def fill_laplace(
     if direct_below < 1:
         raise ValueError(f"fill_laplace: direct_below must be >= 1, got {direct_below!r}")
     inputs, grid = prepare_healpix_fill(sst, gaps, method="laplace")
-    nside = grid.nside
     values = inputs.values
-    graph = _GapGraph(nside, inputs.gaps, inputs.observed, values)
+    graph = _GapGraph(grid, inputs.gaps, inputs.observed, values)
     solution = np.empty(graph.cells.size)
 
     keep = np.flatnonzero(graph.determined)
@@ -270,7 +280,7 @@ def fill_laplace(
         solution[keep], solver, iterations = _solve(
             graph.laplacian(keep),
             graph.rhs[keep],
-            graph.cells[keep],
+            grid.ids[graph.cells[keep]],
             tol=tol,
             max_iter=max_iter,
             direct_below=direct_below,
@@ -282,7 +292,7 @@ def fill_laplace(
         label = graph.label[isolated]
         n_isolated_components = int(np.unique(label).size)
         solution[isolated] = _isolated_values(
-            nside, graph.cells[isolated], label, inputs.observed, values
+            grid, graph.cells[isolated], label, inputs.observed, values
         )
     out = np.full_like(values, np.nan)
     out[graph.cells] = solution
