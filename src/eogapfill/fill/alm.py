@@ -16,7 +16,12 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import finish_fill, fit_inputs, prepare_healpix_fill
+from eogapfill.fill.common import (
+    finish_fill,
+    fit_inputs,
+    prepare_healpix_fill,
+    require_full_sphere,
+)
 from eogapfill.harmonics import (
     MIN_RCOND,
     constrained_lmax,
@@ -28,6 +33,7 @@ from eogapfill.harmonics import (
 from eogapfill.healpix import grid_of
 
 __all__ = [
+    "ON_A_REGION",
     "MIN_RCOND",
     "constrained_lmax",
     "evaluate_alm",
@@ -36,6 +42,14 @@ __all__ = [
     "harmonic_degrees",
     "real_ylm_basis",
 ]
+
+
+#: What to use instead on a regional (partial) map: a harmonic fit needs the whole sphere.
+ON_A_REGION = (
+    "a spherical-harmonic fit needs the whole sphere (on a region its harmonics are "
+    "ill-conditioned); on a region use fill_oi or fill_laplace "
+    "(eogapfill.fill.registry.regional_methods()), or regrid the day on the full sphere"
+)
 
 
 def fit_alm(
@@ -80,6 +94,7 @@ def fit_alm(
     """
     sst, observed, _ = fit_inputs(sst, gaps, method="alm")
     grid = grid_of(sst)
+    require_full_sphere(grid, "alm", ON_A_REGION)
     values = np.asarray(sst.values, dtype="float64")
     coeffs, fitted = fit_harmonics(values, observed, grid.nside, lmax, ridge=ridge)
     ell, m = harmonic_degrees(lmax)
@@ -110,7 +125,8 @@ def fill_alm(
     ----------
     sst, gaps
         As in every fill (see :mod:`eogapfill.fill.common`): a full-sphere HEALPix map (degC)
-        and a boolean map of the cells to fill, or a regridded day.
+        and a boolean map of the cells to fill, or a regridded day. A regional map is refused
+        (``ValueError`` naming :data:`ON_A_REGION`'s alternatives: fill_oi, fill_laplace).
     lmax : int
         Largest degree of the fit (15: scales above ~1300 km).
     ridge : float
@@ -147,6 +163,7 @@ def fill_alm(
     True
     """
     inputs, grid = prepare_healpix_fill(sst, gaps, method="alm")
+    require_full_sphere(grid, "alm", ON_A_REGION)
     _, fitted = fit_harmonics(
         inputs.values, inputs.observed, grid.nside, lmax, ridge=ridge, check=True
     )

@@ -33,7 +33,7 @@ def observed_neighbour_std(
     """Standard deviation of (observed cell minus the mean of its observed neighbours), degC.
 
     Only observed cells enter, on both sides of the difference; cells without an observed
-    neighbour are skipped. This is the default noise level of :func:`fill_noise`.
+    neighbour are skipped. On a regional map, neighbours outside the region are absent. This is the default noise level of :func:`fill_noise`.
 
     Examples
     --------
@@ -48,7 +48,7 @@ def observed_neighbour_std(
     """
     inputs, grid = prepare_healpix_fill(sst, gaps, method="observed_neighbour_std")
     observed_only = np.where(inputs.observed, inputs.values, np.nan)
-    difference = observed_only - neighbour_mean(observed_only, grid.nside)
+    difference = observed_only - neighbour_mean(observed_only, grid)
     usable = difference[np.isfinite(difference)]
     if usable.size < 2:
         raise ValueError(
@@ -95,9 +95,10 @@ def fill_noise(
     Parameters
     ----------
     sst : xarray.DataArray or xarray.Dataset
-        Full-sphere NESTED HEALPix map on ``cells`` (degC, NaN = missing), or a regridded day
-        (then ``SST_L3S`` and ``gap`` are used).
-    gaps : boolean array, shape ``(npix,)``, optional
+        NESTED HEALPix map on ``cells``, full-sphere or regional (degC, NaN = missing), or a
+        regridded day (then ``SST_L3S`` and ``gap`` are used). On a region the base is the
+        regional Laplace fill and the noise level is measured on the region's cells.
+    gaps : boolean array, shape ``(npix,)`` (the map's cells), optional
         True where a value must be made.
     base : {"laplace"} or xarray.Dataset or xarray.DataArray or numpy.ndarray
         The smooth fill to perturb: ``"laplace"`` computes :func:`fill_laplace`; a fill's

@@ -3,8 +3,8 @@
 Every consumer (the pipeline, the command line, the demo, the validation, the tests) reads
 :data:`METHODS`; none keeps its own list. An entry (:class:`FillMethod`) names the function as
 ``"module:function"``, imported on first use (so that torch is loaded only when foscat runs),
-its grid (``"healpix"`` or ``"latlon"``), whether it draws random members, the optional extra
-it needs and a one-line description. Its options, with their types and defaults, are read
+its grid (``"healpix"`` or ``"latlon"``), whether it draws random members, whether it takes a
+regional (partial) HEALPix map, the optional extra it needs and a one-line description. Its options, with their types and defaults, are read
 from the function's signature and type hints (:attr:`FillMethod.options`), never copied.
 
 A new method is one module with a function of the fill signature (see
@@ -19,7 +19,8 @@ Option(name='max_iter', hint=<class 'int'>, default=200)
 
 The public API: :data:`METHODS` (name -> :class:`FillMethod`, in the order the book meets
 them), :func:`register_method` (also a decorator), :func:`method_info`, :func:`method_names`
-(filtered by grid, randomness, availability), :func:`available_methods` and
+(filtered by grid, randomness, regional use, availability), :func:`regional_methods`,
+:func:`available_methods` and
 :func:`get_method` (the function itself).
 """
 
@@ -45,6 +46,7 @@ __all__ = [
     "get_method",
     "method_info",
     "method_names",
+    "regional_methods",
     "register_method",
 ]
 
@@ -103,6 +105,10 @@ class FillMethod:
         What it does, in one line.
     control
         True for a baseline that a method must beat rather than a fill to use (``noise``).
+    regional
+        True when it fills a regional (partial) HEALPix map, the cells of a region
+        (``to_healpix(day, nside, region=...)``); False when it needs the full sphere (or a
+        lat/lon map) and refuses a region.
     """
 
     name: str
@@ -112,6 +118,7 @@ class FillMethod:
     extra: str | None = None
     description: str = ""
     control: bool = False
+    regional: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -245,6 +252,7 @@ def register_method(
     extra: str | None = None,
     description: str = "",
     control: bool = False,
+    regional: bool = False,
 ) -> Any:
     """Add a fill method to :data:`METHODS` (a name registered again is replaced).
 
@@ -269,6 +277,7 @@ def register_method(
             extra=extra,
             description=description,
             control=control,
+            regional=regional,
         )
         METHODS[name] = entry
         return entry
@@ -298,23 +307,40 @@ def method_info(name: str) -> FillMethod:
 
 
 def method_names(
-    grid: Grid | None = None, *, stochastic: bool | None = None, available: bool = False
+    grid: Grid | None = None,
+    *,
+    stochastic: bool | None = None,
+    regional: bool | None = None,
+    available: bool = False,
 ) -> tuple[str, ...]:
     """Names of the registered methods, in registry order, filtered.
 
     ``grid`` keeps one grid's methods, ``stochastic`` the random (True) or deterministic
-    (False) ones, ``available=True`` those whose modules are installed (nothing imported).
+    (False) ones, ``regional`` those that fill a regional HEALPix map (True) or need the full
+    sphere (False), ``available=True`` those whose modules are installed (nothing imported).
 
     >>> method_names("latlon")
     ('interpolate_na', 'loess', 'gauss_seidel')
+    >>> method_names(regional=True)
+    ('laplace', 'noise')
     """
     return tuple(
         name
         for name, entry in METHODS.items()
         if (grid is None or entry.grid == grid)
         and (stochastic is None or entry.stochastic == stochastic)
+        and (regional is None or entry.regional == regional)
         and (not available or entry.available())
     )
+
+
+def regional_methods(*, available: bool = False) -> tuple[str, ...]:
+    """Names of the methods that fill a regional (partial) HEALPix map, in registry order.
+
+    >>> regional_methods()
+    ('laplace', 'noise')
+    """
+    return method_names("healpix", regional=True, available=available)
 
 
 def available_methods(grid: Grid | None = None) -> list[str]:
@@ -417,6 +443,7 @@ register_method(
     "laplace",
     "eogapfill.fill.laplace:fill_laplace",
     grid="healpix",
+    regional=True,
     description="Laplace equation on the neighbour graph (smooth, strong)",
 )
 register_method(
@@ -425,12 +452,14 @@ register_method(
     grid="healpix",
     stochastic=True,
     control=True,
+    regional=True,
     description="Laplace + white noise members: a null stochastic control",
 )
 register_method(
     "alm",
     "eogapfill.fill.alm:fill_alm",
     grid="healpix",
+    regional=False,  # a spherical-harmonic fit needs the whole sphere
     description="least-squares spherical-harmonic fit up to lmax",
 )
 register_method(
@@ -438,6 +467,7 @@ register_method(
     "eogapfill.fill.oi:fill_oi",
     grid="healpix",
     stochastic=True,
+    regional=False,
     description="optimal interpolation + Gaussian conditional simulation",
 )
 register_method(
@@ -446,6 +476,7 @@ register_method(
     grid="healpix",
     stochastic=True,
     extra="foscat",
+    regional=False,  # its local masks and synthesis are full-sphere: not yet on a region
     description="scattering-covariance synthesis (foscat, torch)",
 )
 register_method(
