@@ -48,6 +48,11 @@ an iteration costs about 4 times less per halving, each level starting from the 
 change made by the coarser level; the observed cells stay fixed and the reference statistics
 honest at every level.
 
+On a regional grid (``to_healpix(day, nside, region=...)``) the synthesis runs on the region's
+cells only: foscat's ``scat_cov.funct.eval(x, mask=..., cell_ids=ids, nside=nside)`` builds
+its wavelets, down-grading and masked means on a subset, with fewer scales (``J`` at most
+``log4(n_cells) - 1``), and one operator per region (its kernel caches are keyed by nside).
+
 foscat runs on torch and puts its tensors on the GPU whenever torch sees one. Its sparse
 products, masked means and kernel building run through :mod:`eogapfill.fill.foscat.ops`
 (installed on the package's operators at run time): the same statistics to float32 rounding,

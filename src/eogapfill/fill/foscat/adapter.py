@@ -2,13 +2,14 @@
 
 foscat and torch are imported only here, on first use (:func:`import_foscat`), so that importing
 :mod:`eogapfill.fill.foscat` loads neither. Each thread keeps one ``foscat.scat_cov.funct``
-(:func:`scat_operator`) with the cached sparse products of :mod:`eogapfill.fill.foscat.ops`;
+(:func:`scat_operator`; one more per region of a partial grid) with the cached sparse products of :mod:`eogapfill.fill.foscat.ops`;
 :data:`quiet_stdout` drops what foscat prints while members run.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import sys
@@ -16,6 +17,8 @@ import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "QuietStdout",
@@ -93,17 +96,39 @@ def import_foscat() -> tuple[Any, Any, Any]:
 
 
 _OPERATORS = threading.local()
+#: Regional operators kept per thread (foscat caches its kernels by nside only, so each set of
+#: cells needs its own operator).
+_MAX_REGIONAL_OPERATORS = 4
 
 
-def scat_operator(scat_cov: Any) -> Any:
-    """This thread's ``foscat.scat_cov.funct``: its wavelet kernels, built on first use for
-    each nside (about 1 s at nside 32), serve every later member run by the thread. Its
-    sparse products run with layouts cached once per matrix (:mod:`eogapfill.fill.foscat.ops`)."""
+def scat_operator(scat_cov: Any, cell_ids: np.ndarray | None = None) -> Any:
+    """This thread's ``foscat.scat_cov.funct`` for a grid: its wavelet kernels, built on first
+    use for each nside (about 1 s at nside 32), serve every later member run by the thread.
+    Its sparse products run with layouts cached once per matrix
+    (:mod:`eogapfill.fill.foscat.ops`).
+
+    ``cell_ids`` (int (n,), sorted NESTED ids) selects a regional operator: foscat builds its
+    kernels and down-grading matrices on those cells only, and keys its caches by nside, so
+    each region gets an operator of its own (the last few are kept per thread).
+    """
     from eogapfill.fill.foscat import ops
 
-    operator = getattr(_OPERATORS, "funct", None)
+    if cell_ids is None:
+        operator = getattr(_OPERATORS, "funct", None)
+        if operator is None:
+            operator = _OPERATORS.funct = scat_cov.funct(silent=True)
+        return ops.configure(operator)
+    ids = np.ascontiguousarray(cell_ids, dtype=np.int64)
+    key = (ids.size, hashlib.sha1(ids.tobytes()).hexdigest())
+    regional = getattr(_OPERATORS, "regional", None)
+    if regional is None:
+        regional = _OPERATORS.regional = {}
+    operator = regional.pop(key, None)
     if operator is None:
-        operator = _OPERATORS.funct = scat_cov.funct(silent=True)
+        operator = scat_cov.funct(silent=True)
+    regional[key] = operator  # the most recent last
+    while len(regional) > _MAX_REGIONAL_OPERATORS:
+        regional.pop(next(iter(regional)))
     return ops.configure(operator)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,7 @@ from eogapfill.fill.foscat.protocols import (
     reference_map,
 )
 from eogapfill.fill.masks import MIN_NSIDE, near_gap_weights
+from eogapfill.healpix import HealpixGrid
 
 __all__ = ["fill_foscat"]
 
@@ -62,8 +64,13 @@ def fill_foscat(
     Parameters
     ----------
     sst
-        HEALPix map in degC on dim ``cells`` (full sphere, NESTED, nside >= 16), NaN where
-        missing; or a regridded day ``Dataset`` (``SST_L3S``, ``gap``, optionally ``SST_L4``).
+        HEALPix map in degC on dim ``cells`` (NESTED, nside >= 16), NaN where missing: the
+        full sphere, or a region's cells (``to_healpix(day, nside, region=...)``: foscat's
+        kernels, down-grading and masked means are then built on those cells only, and
+        nothing outside the region is read or written); or a regridded day ``Dataset``
+        (``SST_L3S``, ``gap``, optionally ``SST_L4``). On a region, the local masks are those
+        that reach it, ``coarse_epochs`` is refused, and when the ``"oi"`` start refuses the
+        region the fill warns and uses ``"laplace"``.
     gaps
         Boolean map, True on the sea cells to fill (taken from the dataset's ``gap`` when
         ``sst`` is a Dataset). Cells that are neither observed nor gaps are land: they stay NaN.
@@ -187,6 +194,12 @@ def fill_foscat(
     dataset = sst if isinstance(sst, xr.Dataset) else None
     inputs, grid = prepare_healpix_fill(sst, gaps, method=METHOD, min_observed=1)
     nside = grid.nside
+    cell_ids = grid.ids if grid.is_partial else None
+    if cell_ids is not None and coarse_epochs:
+        raise ValueError(
+            f"{METHOD}: coarse_epochs runs on the full sphere only; on a regional grid "
+            f"({grid.npix} cells) pass coarse_epochs=() or regrid the day on the full sphere"
+        )
     if nside < MIN_NSIDE:
         raise ValueError(
             f"{METHOD}: nside {nside} is too small for the scattering transform and its local "
@@ -206,6 +219,7 @@ def fill_foscat(
 
     # --- protocol and reference --------------------------------------------------------
     tutorial = isinstance(reference, str) and reference == "l4" and start == "alm"
+    anchor_given, start_noise_given = anchor, start_noise
     if anchor is None:
         anchor = 0.0 if tutorial else _DEFAULT_ANCHOR[start]
     if start_noise is None:
@@ -224,7 +238,7 @@ def fill_foscat(
             "l4= is the same day's L4 for reference='l4' (oracle); drop it or set reference='l4'"
         )
 
-    base, masks_name = base_masks(masks, nside)
+    base, masks_name = base_masks(masks, nside, cell_ids)
     learn_masks = base * sea[None, :]
     check_masked(learn_masks, "sea")
     ref_da: xr.DataArray | None = None  # None: the reference is the start itself (honest)
@@ -238,7 +252,7 @@ def fill_foscat(
             if near_gaps_km is None:
                 weights = observed.astype("float64")
             else:
-                weights = near_gap_weights(observed, inputs.gaps, nside, float(near_gaps_km))
+                weights = _near_gap_weights(observed, inputs.gaps, grid, float(near_gaps_km))
                 reference_name += (
                     f", weighted by exp(-d / {float(near_gaps_km):g} km) from the gaps"
                 )
@@ -253,7 +267,7 @@ def fill_foscat(
                         "day Dataset with 'SST_L4' as sst, or l4=<DataArray>"
                     )
                 l4 = dataset["SST_L4"]
-            ref_da, finite = reference_map(l4, nside, "L4 map")
+            ref_da, finite = reference_map(l4, grid, "L4 map")
             check_units(np.asarray(ref_da.values, dtype="float64"), inputs, "L4 map")
             reference_name = "same-day L4 analysis"
             ref_masks = base * (sea & finite)[None, :]
@@ -263,7 +277,7 @@ def fill_foscat(
                 f"reference must be 'observed', 'l4', or a HEALPix Dataset/DataArray, got {reference!r}"
             )
     elif isinstance(reference, xr.Dataset | xr.DataArray):
-        ref_da, finite = reference_map(reference, nside, "reference")
+        ref_da, finite = reference_map(reference, grid, "reference")
         check_units(np.asarray(ref_da.values, dtype="float64"), inputs, "reference")
         same_time = (
             "time" in ref_da.coords
@@ -284,7 +298,22 @@ def fill_foscat(
             f"{type(reference).__name__}"
         )
 
-    starts, smooth = member_starts(inputs, sea, start, int(n_members), int(seed), progress)
+    try:
+        starts, smooth = member_starts(inputs, sea, start, int(n_members), int(seed), progress)
+    except ValueError as err:
+        if cell_ids is None or start != "oi":
+            raise
+        warnings.warn(  # the OI fit may need the full sphere
+            f"{METHOD}: the 'oi' start failed on this regional grid ({err}); "
+            "using start='laplace' (with start noise) instead",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+        start = "laplace"
+        start_noise = not tutorial if start_noise_given is None else start_noise_given
+        if anchor_given is None:
+            anchor = _DEFAULT_ANCHOR[start]
+        starts, smooth = member_starts(inputs, sea, start, int(n_members), int(seed), progress)
     ref_map = smooth if ref_da is None else continued(ref_da, ~finite)
     noise_std = neighbour_residual_std(inputs) if start_noise else 0.0
     problem = Problem(
@@ -297,11 +326,16 @@ def fill_foscat(
         learn_masks=learn_masks,
         anchor=float(anchor),
         n_epochs=int(n_epochs),
-        blocks=[anchor_blocks(s, inputs.gaps, nside) for s in starts] if anchor > 0 else [],
+        blocks=[anchor_blocks(s, inputs.gaps, nside, cell_ids) for s in starts]
+        if anchor > 0
+        else [],
+        cell_ids=cell_ids,
     )
     if texture_weight > 0:
         problem.texture_weight = float(texture_weight)
-        problem.pairs, problem.pair_target = gap_pairs(inputs.values, inputs.gaps, nside)
+        problem.pairs, problem.pair_target = gap_pairs(
+            inputs.values, inputs.gaps, grid if cell_ids is not None else nside
+        )
     problem.coarse = [
         coarse_level(
             problem,
@@ -395,3 +429,17 @@ def fill_foscat(
         },
     )
     return out
+
+
+def _near_gap_weights(
+    observed: np.ndarray, gaps: np.ndarray, grid: HealpixGrid, scale_km: float
+) -> np.ndarray:
+    """:func:`~eogapfill.fill.masks.near_gap_weights` on ``grid``'s cells (npix,): a region's
+    cells are placed on the full sphere (nothing observed or missing outside) and read back."""
+    if not grid.is_partial:
+        return near_gap_weights(observed, gaps, grid.nside, scale_km)
+    full_observed = np.zeros(grid.sphere_npix, dtype=bool)
+    full_gaps = np.zeros(grid.sphere_npix, dtype=bool)
+    full_observed[grid.ids] = observed
+    full_gaps[grid.ids] = gaps
+    return near_gap_weights(full_observed, full_gaps, grid.nside, scale_km)[grid.ids]

@@ -33,7 +33,11 @@ _ANCHOR_COARSEST_NSIDE = 16
 
 @dataclass
 class Problem:
-    """Everything one member needs, as plain numpy arrays (cheap to send to a Dask worker)."""
+    """Everything one member needs, as plain numpy arrays (cheap to send to a Dask worker).
+
+    ``npix`` is the number of cells of the grid: ``12 * nside**2`` on the full sphere, or
+    ``cell_ids.size`` on a region (the maps hold the region's cells, in ``cell_ids`` order).
+    """
 
     nside: int
     starts: np.ndarray  # (n_starts, npix) full-sphere starts, degC; member i uses i % n_starts
@@ -49,6 +53,7 @@ class Problem:
     pairs: np.ndarray = field(default_factory=lambda: np.zeros((2, 0), dtype="int64"))
     pair_target: float = 1.0  # degC**2, mean squared difference of observed neighbour pairs
     coarse: list[Problem] = field(default_factory=list)  # coarser levels, coarsest first
+    cell_ids: np.ndarray | None = None  # (npix,) NESTED ids of a regional grid; None: sphere
     _reference: dict = field(default_factory=dict, repr=False, compare=False)  # statistics
 
 
@@ -120,19 +125,37 @@ def up(values: np.ndarray, nside: int, target: int) -> np.ndarray:
 
 
 def anchor_blocks(
-    start: np.ndarray, gaps: np.ndarray, nside: int
+    start: np.ndarray, gaps: np.ndarray, nside: int, cell_ids: np.ndarray | None = None
 ) -> list[tuple[int, np.ndarray, np.ndarray]]:
     """NESTED blocks of 4**k cells that touch a gap: (cells per block, block ids, start means).
 
     Levels run from blocks of 4 cells to the blocks of the nside-16 grid (at least one level).
+    On a region (``cell_ids`` (npix,), sorted NESTED ids), a block holds the region's cells
+    of a coarse cell (fewer than ``4**k`` at the region's edge) and the entry is
+    ``(0, block, means)``: ``block`` (npix,) numbers each cell's touched block, or holds
+    ``len(means)`` for a cell of no touched block.
     """
     out = []
     block_nside = nside // 2
     while block_nside >= 1:
         size = (nside // block_nside) ** 2
-        touched = np.flatnonzero(gaps.reshape(-1, size).any(axis=1))
-        means = start.reshape(-1, size)[touched].mean(axis=1)
-        out.append((size, touched, means))
+        if cell_ids is None:
+            touched = np.flatnonzero(gaps.reshape(-1, size).any(axis=1))
+            means = start.reshape(-1, size)[touched].mean(axis=1)
+            out.append((size, touched, means))
+        else:
+            parent = np.asarray(cell_ids, dtype=np.int64) // size
+            touched = np.unique(parent[gaps])
+            block = np.searchsorted(touched, parent)
+            block[
+                (block >= touched.size) | (touched[np.minimum(block, touched.size - 1)] != parent)
+            ] = touched.size
+            inside = block < touched.size
+            counts = np.bincount(block[inside], minlength=touched.size)
+            means = (
+                np.bincount(block[inside], weights=start[inside], minlength=touched.size) / counts
+            )
+            out.append((0, block, means))
         if block_nside <= _ANCHOR_COARSEST_NSIDE:
             break
         block_nside //= 2
@@ -141,14 +164,33 @@ def anchor_blocks(
 
 def loss_function(x: Any, scat: Any, args: tuple) -> Any:
     """foscat loss: relative squared distance of scattering statistics + block-mean anchor
-    + (optional) cell-scale texture term; see :mod:`eogapfill.fill.foscat`."""
-    ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target = args
-    learn = scat.eval(x, mask=learn_masks)
+    + (optional) cell-scale texture term; see :mod:`eogapfill.fill.foscat`.
+
+    ``args``: ``(ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target)``,
+    then optionally ``(nside, cell_ids)``: a region's grid (``cell_ids`` None: the sphere).
+    """
+    ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target, *grid = args
+    nside, cell_ids = grid[0] if grid else (None, None)  # (nside, ids) of a region
+    if cell_ids is None:
+        learn = scat.eval(x, mask=learn_masks)
+    else:
+        learn = scat.eval(x, mask=learn_masks, cell_ids=cell_ids, nside=nside)
     loss = scat.reduce_mean(scat.square((ref - learn) / ref))
     if anchor > 0 and blocks:
-        diffs = [x.reshape(-1, size)[idx].mean(dim=1) - target for size, idx, target in blocks]
         import torch
 
+        diffs = []
+        for size, idx, target in blocks:
+            if size > 0:
+                diffs.append(x.reshape(-1, size)[idx].mean(dim=1) - target)
+            else:  # a region: idx (npix,) numbers the touched block of each cell
+                n = target.shape[0]
+                flat = x.reshape(-1)
+                sums = torch.zeros(n + 1, dtype=flat.dtype, device=flat.device)
+                counts = torch.zeros(n + 1, dtype=flat.dtype, device=flat.device)
+                sums = sums.index_add(0, idx, flat)
+                counts = counts.index_add(0, idx, torch.ones_like(flat))
+                diffs.append(sums[:n] / counts[:n] - target)
         loss = loss + anchor * torch.cat(diffs).square().mean()
     if texture_weight > 0:
         flat = x.reshape(-1)
@@ -192,7 +234,7 @@ def run_member(
             quiet_stdout(),
             tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar,
         ):
-            scat = scat_operator(scat_cov)
+            scat = scat_operator(scat_cov, problem.cell_ids)
             change: np.ndarray | None = None  # the synthesis's change of the gap cells
             coarse_nside = 0
             for level in levels:
@@ -233,9 +275,11 @@ def _synthesise(
     key = (level.nside, str(bk.torch_device))
     ref = level._reference.get(key)
     if ref is None:  # the same for every member: computed once
+        grid = {} if level.cell_ids is None else {"cell_ids": level.cell_ids, "nside": level.nside}
         ref = level._reference[key] = scat.eval(
             bk.bk_cast(level.ref_map.astype("float32")),
             mask=bk.bk_cast(level.ref_masks.astype("float32")),
+            **grid,
         )
     blocks = [
         (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
@@ -251,6 +295,7 @@ def _synthesise(
         float(level.texture_weight),
         torch.as_tensor(level.pairs, device=bk.torch_device),
         float(level.pair_target),
+        (level.nside, level.cell_ids),
     )
     synth = _QuietSynthesis([loss])
     done = bar.n

@@ -14,10 +14,11 @@ import xarray as xr
 
 from eogapfill.fill.common import FillInputs
 from eogapfill.fill.masks import local_masks
-from eogapfill.healpix import grid_of
+from eogapfill.healpix import HealpixGrid, grid_of
 
 __all__ = [
     "PROTOCOL_NOTES",
+    "REGION_MASK_FRACTION",
     "base_masks",
     "check_masked",
     "check_units",
@@ -95,7 +96,9 @@ def member_starts(
     return starts, smooth
 
 
-def gap_pairs(values: np.ndarray, gaps: np.ndarray, nside: int) -> tuple[np.ndarray, float]:
+def gap_pairs(
+    values: np.ndarray, gaps: np.ndarray, nside: int | HealpixGrid
+) -> tuple[np.ndarray, float]:
     """Neighbour pairs that hold a gap cell, and the clear-sky target of their texture.
 
     Parameters
@@ -104,8 +107,9 @@ def gap_pairs(values: np.ndarray, gaps: np.ndarray, nside: int) -> tuple[np.ndar
         The map, degC; finite on the observed cells, NaN elsewhere.
     gaps : bool array (npix,)
         The cells to fill.
-    nside : int
-        HEALPix resolution (NESTED ordering).
+    nside : int or HealpixGrid
+        HEALPix resolution (NESTED ordering), or the grid of a region (``values`` on its
+        cells; neighbours outside the region are left out).
 
     Returns
     -------
@@ -123,7 +127,7 @@ def gap_pairs(values: np.ndarray, gaps: np.ndarray, nside: int) -> tuple[np.ndar
     """
     from eogapfill.healpix import neighbours
 
-    nb = neighbours(nside)
+    nb = nside.neighbours() if isinstance(nside, HealpixGrid) else neighbours(nside)
     observed = np.isfinite(values) & ~gaps
     cell = np.repeat(np.arange(nb.shape[0]), nb.shape[1])
     other = nb.reshape(-1)
@@ -156,9 +160,12 @@ def neighbour_residual_std(inputs: FillInputs) -> float:
 
 
 def reference_map(
-    ref: xr.DataArray | xr.Dataset, nside: int, what: str
+    ref: xr.DataArray | xr.Dataset, nside: int | HealpixGrid, what: str
 ) -> tuple[xr.DataArray, np.ndarray]:
-    """Check a reference map's grid and return it with its finite mask."""
+    """Check a reference map's grid (the map's nside, or the map's grid: the same region's
+    cells) and return it with its finite mask."""
+    grid = nside if isinstance(nside, HealpixGrid) else None
+    nside = grid.nside if grid is not None else int(nside)
     if isinstance(ref, xr.Dataset):
         if "SST_L4" not in ref:
             raise ValueError(
@@ -177,7 +184,7 @@ def reference_map(
             f"the {what} is not on a HEALPix grid ({err}); regrid it with "
             f"eogapfill.regrid.to_healpix(day, nside={nside})"
         ) from err
-    if ref_grid.nside != nside or ref.dims != ("cells",):
+    if ref_grid.nside != nside or (grid is not None and ref_grid != grid) or ref.dims != ("cells",):
         raise ValueError(
             f"the {what} is on another grid (nside {ref_grid.nside}, dims {ref.dims}) than the map "
             f"(nside {nside}, dims ('cells',)); regrid it to nside {nside}"
@@ -200,20 +207,39 @@ def check_units(ref_values: np.ndarray, inputs: FillInputs, what: str) -> None:
         )
 
 
-def base_masks(masks: str | np.ndarray, nside: int) -> tuple[np.ndarray, str]:
+#: On a region, a named local mask is kept when its weight over the region's cells is at least
+#: this fraction of the heaviest mask's: a window that barely reaches the region would measure
+#: its statistics on a few edge cells.
+REGION_MASK_FRACTION = 0.1
+
+
+def base_masks(
+    masks: str | np.ndarray, nside: int, cell_ids: np.ndarray | None = None
+) -> tuple[np.ndarray, str]:
+    """The masks of the statistics, ``(n_masks, npix)`` weights >= 0, and their name.
+
+    ``cell_ids`` (npix,) restricts them to a region's cells (``npix = cell_ids.size``): the
+    local windows that reach the region (:data:`REGION_MASK_FRACTION`), ``"global"`` one
+    mask over the region, an array must already be on the region's cells.
+    """
+    npix = 12 * nside**2 if cell_ids is None else int(np.size(cell_ids))
     if isinstance(masks, str):
-        if masks == "local12":
-            return local_masks(nside, n_regions=12), masks
-        if masks == "local48":
-            return local_masks(nside, n_regions=48), masks
+        if masks in ("local12", "local48"):
+            windows = local_masks(nside, n_regions=12 if masks == "local12" else 48)
+            if cell_ids is None:
+                return windows, masks
+            windows = windows[:, np.asarray(cell_ids)]
+            weight = windows.sum(axis=1)
+            keep = weight >= REGION_MASK_FRACTION * weight.max()
+            return windows[keep], f"{masks} ({int(keep.sum())} reaching the region)"
         if masks == "global":
-            return np.ones((1, 12 * nside**2)), masks
+            return np.ones((1, npix)), masks
         raise ValueError(f"masks must be 'local12', 'local48', 'global' or an array, got {masks!r}")
     arr = np.asarray(masks, dtype="float64")
     if arr.ndim == 1:
         arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != 12 * nside**2:
-        raise ValueError(f"masks array must have shape (n_masks, {12 * nside**2}), got {arr.shape}")
+    if arr.ndim != 2 or arr.shape[1] != npix:
+        raise ValueError(f"masks array must have shape (n_masks, {npix}), got {arr.shape}")
     if not np.all(np.isfinite(arr)) or arr.min() < 0 or not np.all(arr.sum(axis=1) > 0):
         raise ValueError("masks must be finite weights >= 0, each mask with some weight")
     return arr, f"custom ({arr.shape[0]} masks)"
