@@ -68,7 +68,7 @@ def results(scene) -> dict[str, xr.Dataset]:
 
 def test_the_registry_lists_the_regional_methods() -> None:
     assert regional_methods() == method_names("healpix", regional=True)
-    assert {"laplace", "noise"} <= set(regional_methods())
+    assert {"laplace", "noise", "oi"} <= set(regional_methods())
     assert "alm" not in regional_methods()
     assert not any(METHODS[name].regional for name in method_names("latlon"))
 
@@ -139,3 +139,69 @@ def test_noise_on_a_region_perturbs_the_regional_laplace_fill(scene) -> None:
     gaps = region.gap.values
     spread = float(noisy.filled_std.values[gaps].mean())
     assert 0.5 * noisy.attrs["noise_std_degC"] < spread < 1.5 * noisy.attrs["noise_std_degC"]
+
+
+def test_oi_on_a_region_equals_the_sphere_away_from_the_border(scene) -> None:
+    """Same covariance model, same background and same seed: kriging and members agree
+    wherever a gap cell's ``n_neighbours`` nearest observed cells all lie in the region (and
+    are unambiguous: HEALPix's symmetry makes ties, which either grid may break its way)."""
+    from scipy.spatial import cKDTree
+
+    from eogapfill.random_fields import CovarianceModel
+
+    fill = get_method("oi")
+    grid, gap = scene["grid"], scene["gap"]
+    model = CovarianceModel(sill=0.5, length_scale_km=600.0, nugget=0.05)
+    x, y, z = hp.pix2vec(NSIDE, np.arange(gap.size), nest=True)
+    background = 18.0 + 8.0 * z  # one large scale for both, given as a map
+    k = 8
+    options = {"covariance": model, "n_neighbours": k, "n_members": 2, "seed": 5}
+    sphere = fill(scene["sphere"], background=background, **options)
+    region = fill(scene["region"], background=background[grid.ids], **options)
+    assert region.attrs["background"] == "given"
+    # gap cells of the region whose k nearest observed cells (on the sphere) are all inside it
+    sst = scene["sphere"].SST_L3S.values
+    observed = np.flatnonzero(np.isfinite(sst) & ~gap)
+    xyz = np.stack(hp.pix2vec(NSIDE, np.arange(gap.size), nest=True), axis=1)
+    targets = grid.ids[scene["region"].gap.values]
+    dist, nearest = cKDTree(xyz[observed]).query(xyz[targets], k=k + 1)
+    inside = (grid.position(observed[nearest[:, :k]]) >= 0).all(axis=1)
+    inside &= dist[:, k - 1] < dist[:, k] * (1 - 1e-9)  # no tie for the k-th neighbour
+    assert inside.sum() > 30 and (~inside).sum() > 0
+    cells = targets[inside]
+    local = grid.position(cells)
+    for var in ("filled", "filled_std"):
+        np.testing.assert_allclose(
+            region[var].values[local], sphere[var].values[cells], rtol=0, atol=1e-9
+        )
+    # the members' unconditional fields are the sphere's, cut to the region
+    np.testing.assert_allclose(
+        region.members.values[:, local], sphere.members.values[:, cells], rtol=0, atol=1e-9
+    )
+
+
+def test_oi_on_a_region_fits_its_covariance_on_the_region(scene) -> None:
+    out = get_method("oi")(scene["region"])
+    region = scene["region"]
+    n_observed = int((np.isfinite(region.SST_L3S.values) & ~region.gap.values).sum())
+    assert out.attrs["fit_n_observed"] == n_observed
+    assert out.attrs["background_scale_km"] == 300.0
+    # the scene is smooth plus 0.3 degC white noise: the fill is near the truth
+    truth = _sphere_scene()[0][scene["grid"].ids]
+    gaps = region.gap.values
+    assert np.sqrt(np.mean((out.filled.values[gaps] - truth[gaps]) ** 2)) < 0.6
+
+
+def test_oi_refuses_the_harmonic_background_on_a_region(scene) -> None:
+    with pytest.raises(ValueError, match="harmonic.*full sphere.*'blended'"):
+        get_method("oi")(scene["region"], background="harmonic")
+
+
+def test_region_members_are_the_sphere_fields_cut_to_the_region() -> None:
+    from eogapfill.random_fields import CovarianceModel, gaussian_random_field
+
+    model = CovarianceModel(1.0, 800.0, 0.1)
+    ids = region_cells(16, BOX)
+    full = gaussian_random_field(model, 16, n_fields=2, seed=4)
+    cut = gaussian_random_field(model, 16, n_fields=2, seed=4, cells=ids)
+    np.testing.assert_array_equal(cut, full[:, ids])

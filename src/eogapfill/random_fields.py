@@ -158,6 +158,7 @@ def gaussian_random_field(
     *,
     n_fields: int = 1,
     seed: int | np.random.Generator | None = None,
+    cells: np.ndarray | None = None,
 ) -> np.ndarray:
     """Zero-mean Gaussian random fields with covariance ``model`` on NESTED HEALPix cells.
 
@@ -166,10 +167,14 @@ def gaussian_random_field(
     ``model.nugget`` and of the variance of the correlated part above ``lmax`` (scales the grid
     cannot hold), so that every cell has the model's variance ``sill + nugget``.
 
+    ``cells`` (NESTED ids, shape ``(n,)``, e.g. a regional grid's ``ids``) keeps only those
+    cells: the fields are still drawn on the whole sphere (the cost of a full-sphere draw,
+    memory of one full map at a time) and equal the full-sphere fields of the same seed there.
+
     Returns
     -------
     numpy.ndarray
-        Shape ``(n_fields, 12 nside**2)``, degC.
+        Shape ``(n_fields, 12 nside**2)``, or ``(n_fields, n)`` with ``cells``, degC.
 
     Examples
     --------
@@ -186,12 +191,16 @@ def gaussian_random_field(
     resolved = float(np.sum((2 * np.arange(lmax + 1) + 1) * cl) / (4 * np.pi))
     white = model.nugget + max(model.sill - resolved, 0.0)
     order = ring_to_nest(nside)
-    fields = np.empty((n_fields, 12 * nside**2))
+    npix = 12 * nside**2
+    keep = None if cells is None else np.asarray(cells, dtype=np.int64)
+    fields = np.empty((n_fields, npix if keep is None else keep.size))
+    field = np.empty(npix)
     for i in range(n_fields):
         re = rng.standard_normal(ell.size)
         im = rng.standard_normal(ell.size)
         alm = np.where(m == 0, re, (re + 1j * im) / np.sqrt(2.0)) * scale
-        fields[i, order] = hp.alm2map(alm.astype(np.complex128), nside, lmax=lmax)
+        field[order] = hp.alm2map(alm.astype(np.complex128), nside, lmax=lmax)
         if white > 0:
-            fields[i] += rng.standard_normal(fields.shape[1]) * np.sqrt(white)
+            field += rng.standard_normal(npix) * np.sqrt(white)
+        fields[i] = field if keep is None else field[keep]
     return fields

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import healpy as hp
 import numpy as np
 import scipy.optimize
 import xarray as xr
@@ -19,12 +20,78 @@ from scipy.spatial import cKDTree
 
 from eogapfill.fill.common import fit_inputs
 from eogapfill.harmonics import fit_harmonics
-from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, grid_of
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, grid_of
 from eogapfill.random_fields import SMOOTHNESS, CovarianceModel
 
-__all__ = ["MIN_OBSERVED_FOR_FIT", "fit_covariance", "fit_covariance_arrays", "krige"]
+__all__ = [
+    "MIN_OBSERVED_FOR_FIT",
+    "REGIONAL_SCALE_KM",
+    "fit_covariance",
+    "fit_covariance_arrays",
+    "krige",
+    "large_scale",
+    "smooth_observed",
+]
 
 MIN_OBSERVED_FOR_FIT = 50
+#: Gaussian width (km) of the regional large scale (:func:`smooth_observed`).
+REGIONAL_SCALE_KM = 300.0
+
+
+def smooth_observed(
+    values: np.ndarray, observed: np.ndarray, grid: HealpixGrid, scale_km: float
+) -> np.ndarray:
+    """Gaussian-weighted mean of the observed cells around every cell of ``grid`` (degC).
+
+    A normalised convolution: the observed cells are summed in blocks of a coarser NESTED
+    level (cells no wider than ``scale_km``), and each cell gets
+    ``sum_j K(d_j) S_j / sum_j K(d_j) N_j`` over the blocks ``j`` within ``3 scale_km``
+    (``S_j``, ``N_j``: sum and count of the block's observed values, ``K`` a Gaussian of the
+    chord of width ``scale_km``). A convex combination of observed values: it never leaves
+    their range. NaN where no observed block lies within ``3 scale_km``. ``values``,
+    ``observed``: shape ``(grid.npix,)``; returns the same shape.
+    """
+    level = grid.level
+    coarse = level
+    while coarse > 0 and hp.nside2resol(2**coarse) * EARTH_RADIUS_KM < scale_km / 2:
+        coarse -= 1
+    obs = np.flatnonzero(observed)
+    blocks, which = np.unique(grid.ids[obs] // 4 ** (level - coarse), return_inverse=True)
+    sums = np.bincount(which, weights=values[obs], minlength=blocks.size)
+    counts = np.bincount(which, minlength=blocks.size).astype("float64")
+    block_xyz = np.stack(hp.pix2vec(2**coarse, blocks, nest=True), axis=1)
+    reach = 3.0 * scale_km / EARTH_RADIUS_KM
+    k = int(min(blocks.size, 64))
+    dist, idx = cKDTree(block_xyz).query(grid.vectors(), k=k, distance_upper_bound=reach)
+    dist, idx = dist.reshape(-1, k), idx.reshape(-1, k)
+    found = idx < blocks.size
+    weight = np.where(found, np.exp(-0.5 * (EARTH_RADIUS_KM * dist / scale_km) ** 2), 0.0)
+    safe = np.where(found, idx, 0)
+    total = (weight * counts[safe]).sum(axis=1)
+    out = np.full(grid.npix, np.nan)
+    np.divide((weight * sums[safe]).sum(axis=1), total, out=out, where=total > 0)
+    return out
+
+
+def large_scale(
+    values: np.ndarray,
+    observed: np.ndarray,
+    grid: HealpixGrid,
+    lmax: int,
+    *,
+    scale_km: float = REGIONAL_SCALE_KM,
+    check: bool = False,
+) -> np.ndarray:
+    """The large scale that kriging works around, on every cell of ``grid`` (degC).
+
+    On the full sphere the least-squares harmonic fit up to ``lmax``
+    (:func:`~eogapfill.harmonics.fit_harmonics`; ``check`` refuses unconstrained harmonics);
+    on a region, where harmonics are ill-conditioned, :func:`smooth_observed` with
+    ``scale_km`` (NaN beyond ``3 scale_km`` of every observation).
+    """
+    if grid.is_partial:
+        return smooth_observed(values, observed, grid, scale_km)
+    return fit_harmonics(values, observed, grid.nside, lmax, check=check)[1]
 
 
 def _batch_size(k: int) -> int:
@@ -188,7 +255,8 @@ def fit_covariance(
 ) -> tuple[CovarianceModel, dict[str, float]]:
     """Fit a :class:`CovarianceModel` to the anomalies of the observed cells.
 
-    Anomalies are the observed cells minus their spherical-harmonic fit up to ``lmax``. A Matérn
+    Anomalies are the observed cells minus their large scale (:func:`large_scale`: the
+    spherical-harmonic fit up to ``lmax``, or on a regional map the smoothed observations). A Matérn
     of smoothness ``nu`` is fitted to their empirical variogram (gstools, chord-length bins up
     to 3000 km, a random subsample of 1000 cells); its total variance ``sill + nugget`` is kept.
     If ``refine``, the length scale and the nugget share are then tuned by cross-validation on
@@ -246,8 +314,13 @@ def fit_covariance_arrays(
     n_neighbours: int,
     n_sample: int,
     refine: bool,
-    large_scale: np.ndarray | None = None,
+    background: np.ndarray | None = None,
 ) -> tuple[CovarianceModel, dict[str, float]]:
+    """:func:`fit_covariance` on arrays of the grid's cells, shape ``(grid.npix,)`` each.
+
+    ``background``: the large scale to remove (default :func:`large_scale`: the harmonic fit
+    up to ``lmax`` on the sphere, the smoothed observations on a region).
+    """
     n_obs = int(observed.sum())
     if n_obs < MIN_OBSERVED_FOR_FIT:
         raise ValueError(
@@ -256,11 +329,12 @@ def fit_covariance_arrays(
         )
     if nu not in SMOOTHNESS:
         raise ValueError(f"nu must be one of {SMOOTHNESS} (0.5 = exponential), got {nu!r}")
-    if large_scale is None:
-        large_scale = fit_harmonics(values, observed, grid.nside, lmax)[1]
+    if background is None:
+        background = large_scale(values, observed, grid, lmax)
     obs_cells = np.flatnonzero(observed)
-    anomalies = values[obs_cells] - large_scale[obs_cells]
-    obs_xyz = cell_vectors(grid.nside)[obs_cells]
+    anomalies = values[obs_cells] - background[obs_cells]
+    xyz = grid.vectors()
+    obs_xyz = xyz[obs_cells]
     rng = np.random.default_rng(20240601)
     sample = np.sort(rng.choice(n_obs, size=min(n_sample, n_obs), replace=False))
     max_km = 3000.0
@@ -269,7 +343,7 @@ def fit_covariance_arrays(
     tree = cKDTree(obs_xyz)
     exclusion = None
     if gaps is not None and gaps.any():
-        gap_dist, _ = tree.query(cell_vectors(grid.nside)[gaps], k=1)
+        gap_dist, _ = tree.query(xyz[gaps], k=1)
         exclusion = rng.choice(gap_dist, size=sample.size)
     k = min(n_neighbours, n_obs - 1)
     dist, idx = _validation_neighbours(tree, obs_xyz, sample, k, exclusion)

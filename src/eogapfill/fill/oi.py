@@ -26,6 +26,14 @@ draw of the background's error. Their spread in the gaps equals ``filled_std`` i
 The background (large scale) is the harmonic fit near the data and its Laplace continuation
 far from it, clipped to the observed range (see ``background`` of :func:`fill_oi`): a free
 degree-15 fit can write tens of degrees into an enclosed sea under one cloud.
+
+On a regional (partial) grid the harmonic fit is replaced by the observations smoothed with a
+Gaussian of ``background_scale_km`` (300 km; :func:`~eogapfill.fill.kriging.smooth_observed`),
+blended with its Laplace continuation as above; the covariance is fitted on the region's
+observed cells; the members' unconditional fields are drawn on the full sphere at the map's
+nside and cut to the region (the cost of a full-sphere draw: at nside 512, 3.1 M cells a
+field). Away from the region's edge the fill equals the full-sphere fill of the same map with
+the same covariance, background and seed.
 """
 
 from __future__ import annotations
@@ -43,12 +51,13 @@ from eogapfill.fill.common import (
 )
 from eogapfill.fill.kriging import (
     MIN_OBSERVED_FOR_FIT,
+    REGIONAL_SCALE_KM,
     fit_covariance,
     fit_covariance_arrays,
     krige,
+    large_scale,
 )
-from eogapfill.harmonics import fit_harmonics
-from eogapfill.healpix import EARTH_RADIUS_KM, cell_vectors, nearest_distance_km
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, nearest_distance_km
 from eogapfill.random_fields import (
     CovarianceModel,
     angular_power_spectrum,
@@ -90,10 +99,11 @@ def _background(
     values: np.ndarray,
     observed: np.ndarray,
     unknown: np.ndarray,
-    nside: int,
+    grid: HealpixGrid,
     lmax: int,
     kind: str,
     reach_km: float = 500.0,
+    scale_km: float = REGIONAL_SCALE_KM,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The large-scale background of the OI: ``(on every cell, the harmonic fit)``.
 
@@ -105,8 +115,12 @@ def _background(
     a degree-15 fit can miss them by several degC). ``"blended"``
     weighs the two by the distance ``d`` to the nearest observed cell: the harmonic fit with
     weight ``exp(-(d / reach_km)**2)``, the continuation with the rest.
+
+    On a regional grid the fit is :func:`~eogapfill.fill.kriging.smooth_observed` (width
+    ``scale_km``) instead of harmonics; where it is undefined (beyond ``3 scale_km`` of the
+    data) the continuation stands alone.
     """
-    fitted = fit_harmonics(values, observed, nside, lmax, check=kind == "harmonic")[1]
+    fitted = large_scale(values, observed, grid, lmax, scale_km=scale_km, check=kind == "harmonic")
     if kind != "harmonic":  # a large scale never leaves the range of the observations
         seen = values[observed]
         fitted = np.clip(fitted, seen.min(), seen.max())
@@ -117,19 +131,37 @@ def _background(
         return continued, fitted
     # blended: the harmonic fit near the data, its continuation far from it
     cells = np.flatnonzero(unknown)
-    distance = nearest_distance_km(nside, observed, cells)
+    distance = nearest_distance_km(grid, observed, cells)
     weight = np.exp(-((distance / reach_km) ** 2))
     out = continued.copy()
     out[cells] = weight * fitted[cells] + (1 - weight) * continued[cells]
+    if grid.is_partial:  # the smoothed field is undefined far from the data
+        out[cells] = np.where(np.isfinite(fitted[cells]), out[cells], continued[cells])
     return out, fitted
 
 
-def _rotated_quarter(cells_mask: np.ndarray, nside: int, quarters: int) -> np.ndarray:
-    """A NESTED boolean map turned by ``quarters`` x 90 degrees of longitude (exact on HEALPix)."""
-    theta, phi = hp.pix2ang(nside, np.arange(cells_mask.size), nest=True)
-    target = hp.ang2pix(nside, theta, phi + quarters * np.pi / 2, nest=True)
+def _moved_gaps(cells_mask: np.ndarray, grid: HealpixGrid, attempt: int) -> np.ndarray:
+    """The gap pattern moved elsewhere on the grid, the ``attempt``-th way (1, 2 or 3).
+
+    On the full sphere: turned by ``attempt`` x 90 degrees of longitude (exact on HEALPix).
+    On a region: mirrored across the region's middle meridian (1), parallel (2) or both (3);
+    cells that fall outside the region are dropped.
+    """
+    if not grid.is_partial:
+        nside = grid.nside
+        theta, phi = hp.pix2ang(nside, np.arange(cells_mask.size), nest=True)
+        target = hp.ang2pix(nside, theta, phi + attempt * np.pi / 2, nest=True)
+    else:
+        lon, lat = grid.lonlat()
+        lon = lon[0] + (lon - lon[0] + 180.0) % 360.0 - 180.0  # no jump at the antimeridian
+        if attempt & 1:
+            lon = lon.min() + lon.max() - lon
+        if attempt & 2:
+            lat = lat.min() + lat.max() - lat
+        target = grid.position(hp.ang2pix(grid.nside, lon, lat, nest=True, lonlat=True))
     out = np.zeros_like(cells_mask)
-    out[target[cells_mask]] = True
+    moved = target[cells_mask]
+    out[moved[moved >= 0]] = True
     return out
 
 
@@ -138,15 +170,17 @@ def background_error(
     values: np.ndarray,
     observed: np.ndarray,
     gaps: np.ndarray,
-    nside: int,
+    nside: int | HealpixGrid,
     lmax: int,
     kind: str,
     anomaly_variance: float,
     reach_km: float = 500.0,
+    scale_km: float = REGIONAL_SCALE_KM,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Error variance of the background as a function of the distance to the data.
 
-    The day's own gap pattern, turned by 90 degrees of longitude, hides observed cells; the
+    ``nside`` is the map's grid (an int for the full sphere). The day's own gap pattern,
+    turned by 90 degrees of longitude (on a region: mirrored within it), hides observed cells; the
     background is rebuilt without them and compared with their values. The mean squared
     difference, in bins of distance to the nearest remaining observation, minus the anomaly
     variance (what kriging models), is the background's error variance (degC**2), made
@@ -158,17 +192,20 @@ def background_error(
         Bin centres (km) and error variances (degC**2), shape ``(n_bins,)``; empty when too
         few cells can be hidden (the error is then left out).
     """
-    n_coeffs = (lmax + 1) ** 2
-    for quarters in (1, 2, 3):
-        hidden = observed & _rotated_quarter(gaps, nside, quarters)
+    grid = nside if isinstance(nside, HealpixGrid) else HealpixGrid(nside)
+    n_coeffs = 0 if grid.is_partial else (lmax + 1) ** 2
+    for attempt in (1, 2, 3):
+        hidden = observed & _moved_gaps(gaps, grid, attempt)
         kept = observed & ~hidden
         if hidden.sum() >= 100 and kept.sum() >= max(2 * n_coeffs, MIN_OBSERVED_FOR_FIT):
             break
     else:
         return np.empty(0), np.empty(0)
     unknown = gaps | hidden
-    background, _ = _background(template, values, kept, unknown, nside, lmax, kind, reach_km)
-    distance = nearest_distance_km(nside, kept, hidden)
+    background, _ = _background(
+        template, values, kept, unknown, grid, lmax, kind, reach_km, scale_km
+    )
+    distance = nearest_distance_km(grid, kept, hidden)
     squared = (values[hidden] - background[hidden]) ** 2
     order = np.argsort(distance)
     n_bins = int(np.clip(order.size // 50, 1, 12))
@@ -185,8 +222,9 @@ def fill_oi(
     covariance: str | CovarianceModel = "fit",
     nu: float = 0.5,
     lmax: int = 15,
-    background: str = "blended",
+    background: str | np.ndarray = "blended",
     background_reach_km: float = 500.0,
+    background_scale_km: float = REGIONAL_SCALE_KM,
     n_neighbours: int = 32,
     radius_km: float | None = None,
     n_members: int = 0,
@@ -198,8 +236,10 @@ def fill_oi(
     Parameters
     ----------
     sst, gaps
-        As in every fill (see :mod:`eogapfill.fill.common`): a full-sphere HEALPix map (degC)
-        and a boolean map of the cells to fill, or a regridded day.
+        As in every fill (see :mod:`eogapfill.fill.common`): a HEALPix map (degC), full-sphere
+        or regional, and a boolean map of the cells to fill, or a regridded day. On a region
+        the covariance is fitted on the region's observed cells and the members are drawn on
+        the full sphere at the map's nside, then cut to the region.
     covariance : "fit" or CovarianceModel
         ``"fit"`` fits a Matérn of smoothness ``nu`` to the observed cells
         (:func:`fit_covariance`); or pass a model of the anomalies.
@@ -207,9 +247,11 @@ def fill_oi(
         Smoothness of the fitted Matérn (0.5, 1.5 or 2.5); ignored with a given model.
     lmax : int
         Degree of the spherical-harmonic large-scale fit removed before kriging.
-    background : {"blended", "continued", "harmonic"}
+    background : {"blended", "continued", "harmonic"} or numpy.ndarray
         The large scale that the anomalies are kriged around, and that a gap cell far from
-        every observation falls back to. ``"harmonic"``: the harmonic fit everywhere, which
+        every observation falls back to; or a given large-scale map, shape ``(npix,)`` (the
+        map's cells, degC, finite on the observed and gap cells; its error is then left out
+        of ``filled_std``). ``"harmonic"``: the harmonic fit everywhere, which
         can run away (tens of degrees) in a large gap far from the data. ``"continued"``:
         the fit on the observed cells, continued into the gaps by Laplace's equation, so that
         it stays within the values around each gap (but flattens large-scale gradients).
@@ -218,6 +260,11 @@ def fill_oi(
     background_reach_km : float
         Distance to the nearest observation (km) over which ``"blended"`` passes from the
         harmonic fit to the continuation (weight ``exp(-(d / reach)**2)``).
+    background_scale_km : float
+        On a regional map (a partial grid) the large scale is not a harmonic fit (ill-posed
+        on part of the sphere) but the observations smoothed by a Gaussian of this width (km,
+        :func:`~eogapfill.fill.kriging.smooth_observed`), continued and blended as above;
+        ``"harmonic"`` is refused there. Ignored on the full sphere.
     n_neighbours : int
         Observed cells used for each gap cell (its nearest ones).
     radius_km : float, optional
@@ -255,12 +302,32 @@ def fill_oi(
     n_neighbours = check_count(n_neighbours, "n_neighbours", method="oi")
     n_members = check_count(n_members, "n_members", minimum=0, method="oi")
     seed = check_seed(seed, method="oi")
-    if background not in BACKGROUNDS:
+    given = not isinstance(background, str)
+    if given:
+        background_map = np.asarray(background, dtype="float64")
+        if background_map.shape != inputs.values.shape:
+            raise ValueError(
+                f"oi: a given background must have the map's shape {inputs.values.shape}, "
+                f"got {background_map.shape}"
+            )
+        if not np.isfinite(background_map[inputs.observed | inputs.gaps]).all():
+            raise ValueError("oi: the given background has NaN on observed or gap cells")
+    elif background not in BACKGROUNDS:
         raise ValueError(f"oi: background must be one of {BACKGROUNDS}, got {background!r}")
+    elif background == "harmonic" and grid.is_partial:
+        raise ValueError(
+            "oi: background='harmonic' needs the full sphere (a harmonic fit on a region is "
+            "ill-conditioned); on a region use background='blended' or 'continued'"
+        )
     if not background_reach_km > 0:
         raise ValueError(
             f"oi: background_reach_km must be > 0 (km), got {background_reach_km!r}; "
             "the default is 500"
+        )
+    if not background_scale_km > 0:
+        raise ValueError(
+            f"oi: background_scale_km must be > 0 (km), got {background_scale_km!r}; "
+            f"the default is {REGIONAL_SCALE_KM:g}"
         )
     if radius_km is not None and not radius_km > grid.resolution_km:
         raise ValueError(
@@ -269,16 +336,20 @@ def fill_oi(
             "several cells or radius_km=None"
         )
     values, observed = inputs.values, inputs.observed
-    large, fitted = _background(
-        inputs.sst,
-        values,
-        observed,
-        inputs.gaps,
-        grid.nside,
-        lmax,
-        background,
-        background_reach_km,
-    )
+    if given:
+        large = fitted = background_map
+    else:
+        large, fitted = _background(
+            inputs.sst,
+            values,
+            observed,
+            inputs.gaps,
+            grid,
+            lmax,
+            background,
+            background_reach_km,
+            background_scale_km,
+        )
     info: dict[str, float] = {}
     if isinstance(covariance, str):
         if covariance != "fit":
@@ -293,7 +364,7 @@ def fill_oi(
             n_neighbours=n_neighbours,
             n_sample=1000,
             refine=True,
-            large_scale=fitted,
+            background=fitted,
         )
     elif isinstance(covariance, CovarianceModel):
         model = covariance
@@ -303,7 +374,8 @@ def fill_oi(
         )
     obs_cells = np.flatnonzero(observed)
     gap_cells = np.flatnonzero(inputs.gaps)
-    xyz = cell_vectors(grid.nside)
+    xyz = grid.vectors()
+    region_ids = grid.ids if grid.is_partial else None
     k = min(n_neighbours, obs_cells.size)
     bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
     dist, idx = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=k, distance_upper_bound=bound)
@@ -311,7 +383,9 @@ def fill_oi(
     columns = [values[obs_cells] - large[obs_cells], np.ones(obs_cells.size)]
     sims = None
     if n_members:
-        sims = gaussian_random_field(model, grid.nside, n_fields=n_members, seed=seed)
+        sims = gaussian_random_field(
+            model, grid.nside, n_fields=n_members, seed=seed, cells=region_ids
+        )
         columns += [sim[obs_cells] for sim in sims]
     pred, var = krige(
         model, dist, idx, xyz[obs_cells], np.stack(columns, axis=1), progress=progress
@@ -319,20 +393,23 @@ def fill_oi(
     filled = np.full(values.shape, np.nan)
     filled[gap_cells] = large[gap_cells] + pred[:, 0]
     # the background's error reaches a gap cell with the weight that kriging leaves it
-    error_km, error_var = background_error(
-        inputs.sst,
-        values,
-        observed,
-        inputs.gaps,
-        grid.nside,
-        lmax,
-        background,
-        model.variance,
-        background_reach_km,
-    )
+    error_km, error_var = np.empty(0), np.empty(0)
+    if not given:
+        error_km, error_var = background_error(
+            inputs.sst,
+            values,
+            observed,
+            inputs.gaps,
+            grid,
+            lmax,
+            background,
+            model.variance,
+            background_reach_km,
+            background_scale_km,
+        )
     background_var = np.zeros(gap_cells.size)
     if error_km.size:
-        gap_km = nearest_distance_km(grid.nside, obs_cells, gap_cells)
+        gap_km = nearest_distance_km(grid, obs_cells, gap_cells)
         background_var = np.interp(gap_km, error_km, error_var) * (1 - pred[:, 1]) ** 2
     std = np.zeros(values.shape)
     std[gap_cells] = np.sqrt(var + background_var)
@@ -348,6 +425,7 @@ def fill_oi(
                 grid.nside,
                 n_fields=n_members,
                 seed=np.random.default_rng([seed, 1]),
+                cells=region_ids,
             )
             members[:, gap_cells] += smooth[:, gap_cells] * np.sqrt(background_var)
     attrs = {
@@ -357,13 +435,15 @@ def fill_oi(
         "covariance_length_scale_km": model.length_scale_km,
         "covariance_nugget": model.nugget,
         "lmax": lmax,
-        "background": background,
+        "background": "given" if given else background,
         "background_reach_km": float(background_reach_km),
         "background_error_max_degC": float(np.sqrt(error_var.max())) if error_var.size else 0.0,
         "n_neighbours": int(k),
         "radius_km": float("nan") if radius_km is None else float(radius_km),
         **{f"fit_{key}": value for key, value in info.items()},
     }
+    if grid.is_partial and not given:
+        attrs["background_scale_km"] = float(background_scale_km)
     if n_members:
         attrs["seed"] = seed
     return finish_fill(inputs, filled, method="oi", std=std, members=members, attrs=attrs)

@@ -322,7 +322,7 @@ def method_names(
     >>> method_names("latlon")
     ('interpolate_na', 'loess', 'gauss_seidel')
     >>> method_names(regional=True)
-    ('laplace', 'noise')
+    ('laplace', 'noise', 'oi')
     """
     return tuple(
         name
@@ -338,7 +338,7 @@ def regional_methods(*, available: bool = False) -> tuple[str, ...]:
     """Names of the methods that fill a regional (partial) HEALPix map, in registry order.
 
     >>> regional_methods()
-    ('laplace', 'noise')
+    ('laplace', 'noise', 'oi')
     """
     return method_names("healpix", regional=True, available=available)
 
@@ -467,7 +467,7 @@ register_method(
     "eogapfill.fill.oi:fill_oi",
     grid="healpix",
     stochastic=True,
-    regional=False,
+    regional=True,
     description="optimal interpolation + Gaussian conditional simulation",
 )
 register_method(
