@@ -32,3 +32,12 @@ def days_on_their_own(days: list[str]) -> dict[str, xr.Dataset]:
         day: pipeline.process_day(day, method="laplace", nside=NSIDE, resolution=RESOLUTION)
         for day in days
     }
+
+
+def in_process_cluster(n_workers: int, threads_per_worker: int):
+    """A client of a fresh in-process cluster: a stand-in for the run's own local cluster
+    (``runner._default_cluster``) that starts no process; the run closes it."""
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None
+    )
+    return distributed.Client(cluster)

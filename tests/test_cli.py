@@ -58,6 +58,7 @@ def test_help_lists_the_commands_with_examples() -> None:
                 "--wait",
                 "One run at a time",
                 "--scheduler-timeout",
+                "--region LON0 LON1 LAT0 LAT1",
             ],
             id="fill",
         ),

@@ -175,6 +175,11 @@ def test_rerun_skips_finished_days(filled_store, tmp_path, client, monkeypatch, 
         pytest.param({"nside": 32}, "nside", id="other-nside"),
         pytest.param({"method": "alm"}, "fill_method", id="other-method"),
         pytest.param({"method_options": {"tol": 1e-3}}, "method_options", id="other-options"),
+        pytest.param(
+            {"region": (-80, -50, 25, 45)},
+            "holds the full sphere at nside 16, but this run asks for the region",
+            id="a-region",
+        ),
     ],
 )
 def test_a_store_keeps_one_configuration(filled_store, tmp_path, kwargs, match):
@@ -231,6 +236,16 @@ def test_days_before_the_end_of_the_store_are_refused(filled_store, tmp_path):
             {"method": "alm", "method_options": {"lmaxx": 3}},
             "the alm fill has no option 'lmaxx'; its options: .*lmax",
             id="option-unknown-name",
+        ),
+        pytest.param(
+            DAYS[0],
+            DAYS[0],
+            {"method": "alm", "region": (-80, -50, 25, 45)},
+            "'alm' needs the whole sphere and does not fill a region: choose one of laplace",
+            id="region-with-a-full-sphere-method",
+        ),
+        pytest.param(
+            DAYS[0], DAYS[0], {"region": (-80, -50, 45, 25)}, "lat0 < lat1", id="region-upside-down"
         ),
         pytest.param(
             DAYS[0],

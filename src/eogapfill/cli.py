@@ -43,13 +43,19 @@ examples:
   eogapfill fill --start 2024-06-01 --end 2024-06-03 --method alm --option lmax=20 \\
       --scheduler tcp://10.0.0.5:8786 --out alm.zarr
 
+  # the Gulf Stream only (lon -80 to -50, lat 25 to 45), 13 km cells, the sample at 0.1 deg
+  eogapfill fill --start 2024-06-01 --end 2024-06-01 --region -80 -50 25 45 --nside 512 \\
+      --out gulfstream.zarr
+
 The store holds SST_L3S, SST_filled, SST_L4, gap, sea (and filled_std for methods that give
-one) on dims (time, cells). Open it in Python with
-eogapfill.pipeline.open_output("filled.zarr"). A run that stops (crash, Ctrl-C) keeps every
-finished day: run the same command again to resume. One run at a time writes a store: a
-second run into the same --out stops and names the first, or waits for it with --wait.
---scheduler gives up when the scheduler does not answer within 30 s (--scheduler-timeout,
-or the Dask config distributed.comm.timeouts.connect).
+one) on dims (time, cells); with --region, only the region's cells (a partial HEALPix grid,
+attributes healpix_partial and healpix_region), and every later run into it must ask for the
+same --region and --nside. From --nside 256 the sample is read at 0.1 deg (--resolution).
+Open it in Python with eogapfill.pipeline.open_output("filled.zarr"). A run that stops
+(crash, Ctrl-C) keeps every finished day: run the same command again to resume.
+One run at a time writes a store: a second run into the same --out stops and names the
+first, or waits for it with --wait. --scheduler gives up when the scheduler does not answer
+within 30 s (--scheduler-timeout, or the Dask config distributed.comm.timeouts.connect).
 """
 
 _SAMPLE_EPILOG = """\
@@ -143,6 +149,16 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _degrees(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of degrees") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number of degrees")
+    return value
+
+
 def _resolution(text: str) -> float:
     from eogapfill.sample import RESOLUTIONS
 
@@ -188,6 +204,13 @@ def _healpix_methods() -> tuple[str, ...]:
     from eogapfill.fill import method_names
 
     return method_names("healpix")
+
+
+def _regional_methods() -> list[str]:
+    """The HEALPix methods that fill a region (a partial grid)."""
+    from eogapfill.pipeline import regional_methods
+
+    return regional_methods()
 
 
 def _sources() -> tuple[str, ...]:
@@ -265,13 +288,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="HEALPix resolution, a power of two (default: %(default)s, "
         "50 km cells; 64 is 100 km, 256 is 25 km)",
     )
+    fill.add_argument(
+        "--region",
+        type=_degrees,
+        nargs=4,
+        default=None,
+        metavar=("LON0", "LON1", "LAT0", "LAT1"),
+        help="fill only this lat/lon box, in degrees (west, east, south, north; LON0 > LON1 "
+        "crosses 180): the store holds the cells that touch it. Methods that fill a "
+        f"region: {', '.join(_regional_methods())} (default: the whole sphere)",
+    )
     fill.add_argument("--source", choices=sources, default="sample", help=_SOURCE_HELP)
     fill.add_argument(
         "--resolution",
         type=_resolution,
-        default=0.25,
+        default=None,
         metavar="DEG",
-        help="grid spacing of the sample in degrees (default: %(default)s)",
+        help="grid spacing of the sample in degrees (default: that of an existing --out, "
+        "else 0.25 up to --nside 128 and 0.1 from 256)",
     )
     fill.add_argument("--out", type=Path, required=True, help="output Zarr store (a folder)")
     fill.add_argument(
@@ -465,6 +499,16 @@ def _cmd_fill(args: argparse.Namespace) -> int:
         pipeline.check_method_options(args.method, options)
     except ValueError as err:
         raise _BadArgument(f"--option: {err}") from err
+    region = None
+    if args.region is not None:
+        try:
+            region, ids = pipeline.check_region(tuple(args.region), args.nside, args.method)
+        except ValueError as err:
+            raise _BadArgument(f"--region: {err}") from err
+        if region is None:
+            print(f"the region covers the whole sphere at nside {args.nside}: filling it all")
+        else:
+            print(pipeline.region_summary(region, args.nside, ids), flush=True)
     ds, added = fill_days(
         args.start.isoformat(),
         args.end.isoformat(),
@@ -480,6 +524,7 @@ def _cmd_fill(args: argparse.Namespace) -> int:
         scheduler=args.scheduler,
         connect_timeout=args.scheduler_timeout,
         wait=args.wait,
+        region=region,
     )
     times = ds["time"].values
     print(

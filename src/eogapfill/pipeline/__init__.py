@@ -15,6 +15,10 @@ open it with :func:`open_output`. It survives a crash (a re-run resumes) and tak
 at a time (:class:`StoreBusyError`): see that module's notes. The run itself, days and tasks,
 is :mod:`eogapfill.pipeline.runner`; the Dask cluster, :mod:`eogapfill.pipeline.cluster`.
 
+``run(..., region=(lon0, lon1, lat0, lat1))`` fills only the cells of a lat/lon box (degrees)
+and writes a regional store (a partial grid: the region's cells); at nside 256 and finer the
+sample is read at 0.1 degree unless ``resolution`` says otherwise (:func:`default_resolution`).
+
 Examples
 --------
 >>> from eogapfill.pipeline import run, open_output
@@ -31,8 +35,12 @@ from eogapfill.pipeline.cluster import connect_scheduler
 from eogapfill.pipeline.runner import (
     available_methods,
     check_method_options,
+    check_region,
     day_range,
+    default_resolution,
     process_day,
+    region_summary,
+    regional_methods,
     resolve_method,
     run,
     source_days,
@@ -44,11 +52,15 @@ __all__ = [
     "StoreBusyError",
     "available_methods",
     "check_method_options",
+    "check_region",
     "connect_scheduler",
     "day_range",
+    "default_resolution",
     "open_output",
     "process_day",
+    "region_summary",
     "register_method",
+    "regional_methods",
     "resolve_method",
     "run",
     "source_days",

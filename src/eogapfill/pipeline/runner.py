@@ -4,10 +4,15 @@
 Dask cluster (:mod:`eogapfill.pipeline.cluster`); :func:`process_day` is the task of one day.
 The fill methods are those of the registry (:data:`eogapfill.fill.METHODS`) on the HEALPix
 grid, or any function with the fill signature.
+
+A run fills the whole sphere, or only a ``region`` (a lat/lon box, :func:`check_region`): the
+store then holds the region's cells (a partial grid) and says so in its attributes. The
+source resolution follows the grid unless given (:func:`default_resolution`).
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import logging
 import os
@@ -23,7 +28,7 @@ import xarray as xr
 
 from eogapfill.data import open_l3s, open_l4
 from eogapfill.fill.registry import FillMethod, method_info, method_names
-from eogapfill.healpix import check_nside
+from eogapfill.healpix import HealpixGrid, check_nside, region_cells
 from eogapfill.pipeline.cluster import (
     _check_scheduler_address,
     _close_client,
@@ -39,11 +44,14 @@ from eogapfill.pipeline.store import (
     _append_day,
     _check_compatible,
     _check_output_path,
+    _check_region_compatible,
     _committed_length,
     _is_new,
+    _region_attrs,
     _remove_stale_partials,
     _rollback_uncommitted,
     _run_attrs,
+    _store_attrs,
     _store_lock,
     open_output,
     stored_days,
@@ -54,9 +62,13 @@ from eogapfill.regrid import to_healpix
 __all__ = [
     "available_methods",
     "check_method_options",
+    "check_region",
     "day_range",
+    "default_resolution",
     "fill_days",
     "process_day",
+    "region_summary",
+    "regional_methods",
     "resolve_method",
     "run",
     "source_days",
@@ -65,6 +77,11 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FillFunction = Callable[..., xr.Dataset]
+Box = tuple[float, float, float, float]
+#: The registry methods that fill a region, for a registry without the ``regional`` flag.
+_REGIONAL_FALLBACK = ("laplace", "noise", "oi")
+#: The finest nside filled from the 0.25 degree sample by default; finer ones read 0.1 degree.
+_COARSE_SOURCE_MAX_NSIDE = 128
 #: Options the pipeline sets itself, or that cannot travel to a worker as data.
 _PIPELINE_OPTIONS = ("client",)
 
@@ -94,6 +111,130 @@ def available_methods() -> list[str]:
     True
     """
     return list(method_names("healpix", available=True))
+
+
+def _fills_regions(method: str | FillFunction) -> bool:
+    """Whether a method fills a regional (partial) map: the registry's ``regional`` flag; a
+    function or ``"module:function"`` is trusted (its own checks run on the first day)."""
+    if callable(method) or ":" in method:
+        return True
+    entry = _entry(method)
+    return bool(getattr(entry, "regional", method in _REGIONAL_FALLBACK))
+
+
+def regional_methods() -> list[str]:
+    """Names of the registry's HEALPix methods that fill a region (a partial grid).
+
+    >>> "laplace" in regional_methods(), "alm" in regional_methods()
+    (True, False)
+    """
+    return [m for m in method_names("healpix") if _fills_regions(m)]
+
+
+def check_region(
+    region: Box | None, nside: int, method: str | FillFunction = "laplace"
+) -> tuple[Box | None, np.ndarray | None]:
+    """Check a region before any work; return the box as floats and its NESTED cell ids.
+
+    ``region`` is a lat/lon box ``(lon0, lon1, lat0, lat1)`` in degrees (``lon0 > lon1``
+    crosses 180; longitudes in -360 .. 360, 360 degrees apart for every longitude), or None
+    for the full sphere. A box that covers every cell is the full sphere: ``(None, None)``.
+
+    Raises ``ValueError`` for a bad box (latitudes outside -90 .. 90, ``lat0 >= lat1``, equal
+    longitudes) and for a method that needs the full sphere (naming those that fill a region).
+
+    >>> box, ids = check_region((-80, -50, 25, 45), 64)
+    >>> box, ids.size
+    ((-80.0, -50.0, 25.0, 45.0), 656)
+    """
+    if region is None:
+        return None, None
+    try:
+        box = tuple(float(x) for x in region)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"a region is a box (lon0, lon1, lat0, lat1) in degrees, got {region!r}"
+        ) from None
+    if len(box) != 4 or not np.isfinite(box).all():
+        raise ValueError(
+            f"a region is a box of four finite numbers (lon0, lon1, lat0, lat1) in degrees, "
+            f"got {region!r}"
+        )
+    lon0, lon1, lat0, lat1 = box
+    if not (-90.0 <= lat0 <= 90.0 and -90.0 <= lat1 <= 90.0):
+        raise ValueError(
+            f"the region's latitudes must lie in -90 .. 90 degrees, got lat0={lat0:g}, "
+            f"lat1={lat1:g}"
+        )
+    if lat0 >= lat1:
+        raise ValueError(
+            f"the region's lat0 must be south of lat1 (lat0 < lat1), got lat0={lat0:g}, "
+            f"lat1={lat1:g}: give the box as lon0 lon1 lat0 lat1, south first"
+        )
+    if not (-360.0 <= lon0 <= 360.0 and -360.0 <= lon1 <= 360.0) or lon0 == lon1:
+        raise ValueError(
+            f"the region's longitudes must be two different numbers in -360 .. 360 degrees "
+            f"(lon0 > lon1 crosses 180), got lon0={lon0:g}, lon1={lon1:g}"
+        )
+    if not _fills_regions(method):
+        raise ValueError(
+            f"the fill method {method!r} needs the whole sphere and does not fill a region: "
+            f"choose one of {', '.join(regional_methods())}, or fill the whole sphere"
+        )
+    check_nside(nside)
+    ids = _box_cells(nside, box)  # type: ignore[arg-type]
+    if ids.size == 12 * nside**2:
+        return None, None
+    return box, ids  # type: ignore[return-value]
+
+
+def _box_cells(nside: int, box: Box) -> np.ndarray:
+    """:func:`eogapfill.healpix.region_cells` of a checked box, also for the boxes that
+    healpix-geo does not take whole: every longitude (three pieces), and an east edge on the
+    meridian 0 (moved 1e-7 degree west)."""
+    lon0, lon1, lat0, lat1 = box
+    if abs(lon1 - lon0) >= 360.0:
+        pieces = [(-180.0, -60.0), (-60.0, 60.0), (60.0, 180.0)]
+    else:
+        pieces = [(lon0, lon1 - 1e-7 if lon1 % 360.0 == 0.0 else lon1)]
+    ids = []
+    for west, east in pieces:
+        try:
+            ids.append(region_cells(nside, (west, east, lat0, lat1)))
+        except BaseException as err:  # healpix-geo's own checks panic (a BaseException)
+            if type(err).__name__ != "PanicException":
+                raise
+            raise ValueError(f"cannot find the cells of the region {box}: {err}") from None
+    return functools.reduce(np.union1d, ids)
+
+
+def region_summary(box: Box, nside: int, ids: np.ndarray) -> str:
+    """One line on a region's cells: how many, how big, what share of the sphere.
+
+    >>> box, ids = check_region((-80, -50, 25, 45), 64)
+    >>> region_summary(box, 64, ids)
+    'region lon -80 .. -50, lat 25 .. 45: 656 cells of nside 64 (about 102 km), 1.33% of the sphere'
+    """
+    grid = HealpixGrid(nside, cell_ids=ids)
+    lon0, lon1, lat0, lat1 = box
+    return (
+        f"region lon {lon0:g} .. {lon1:g}, lat {lat0:g} .. {lat1:g}: {grid.npix} cells of "
+        f"nside {nside} (about {grid.resolution_km:.0f} km), "
+        f"{100 * grid.npix / grid.sphere_npix:.2f}% of the sphere"
+    )
+
+
+def default_resolution(nside: int) -> float:
+    """The sample's grid spacing, degrees, that gives several points per cell at ``nside``.
+
+    0.25 degree up to nside 128 (cells of 0.46 degree and more), 0.1 degree (the products'
+    own grid) from nside 256 (0.23 degree cells, finer than 0.25 degree).
+
+    >>> default_resolution(128), default_resolution(512)
+    (0.25, 0.1)
+    """
+    check_nside(nside)
+    return 0.25 if nside <= _COARSE_SOURCE_MAX_NSIDE else 0.1
 
 
 def resolve_method(method: str | FillFunction) -> FillFunction:
@@ -216,6 +357,7 @@ def process_day(
     method_options: Mapping[str, Any] | None = None,
     threads: int | None = None,
     fill: str | Callable[..., xr.Dataset] | None = None,
+    region: Box | Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Open, prepare, regrid and fill one day; return it ready to be appended to the store.
 
@@ -240,13 +382,18 @@ def process_day(
     fill
         The fill function, or its ``"module:function"``, when it is not the one registered
         as ``method`` (how :func:`run` hands a method registered in its process to workers).
+    region
+        Fill only the cells of a region, as :func:`eogapfill.regrid.to_healpix` takes it: a
+        lat/lon box ``(lon0, lon1, lat0, lat1)`` in degrees, or ``{"cells": ids, "level":
+        level}``; None: the full sphere.
 
     Returns
     -------
     xarray.Dataset
-        Dims ``(time: 1, cells: 12 * nside**2)``: ``SST_L3S``, ``SST_filled``, ``SST_L4``
-        (float32, degC), ``gap``, ``sea`` (bool) and ``filled_std`` when the method gives one;
-        undecoded ``cell_ids`` with the xdggs attributes.
+        Dims ``(time: 1, cells: 12 * nside**2)``, or the region's cells: ``SST_L3S``,
+        ``SST_filled``, ``SST_L4`` (float32, degC), ``gap``, ``sea`` (bool) and
+        ``filled_std`` when the method gives one; undecoded ``cell_ids`` (sorted NESTED ids)
+        with the xdggs attributes.
 
     Examples
     --------
@@ -275,7 +422,7 @@ def process_day(
         l3s = open_l3s(label, source=source, resolution=resolution)
         l4 = open_l4(label, source=source, resolution=resolution)
         day = prepare_day(l3s, l4).load()
-    hp_day = to_healpix(day, nside)
+    hp_day = to_healpix(day, nside, region=region)
     result = fill_function(hp_day, **options)
     return _day_output(hp_day, result, day_stamp, name)
 
@@ -377,13 +524,14 @@ def run(
     source: str = "sample",
     out: str | Path,
     client: Any = None,
-    resolution: float = 0.25,
+    resolution: float | None = None,
     method_options: Mapping[str, Any] | None = None,
     progress: bool = True,
     n_workers: int = 2,
     scheduler: str | None = None,
     connect_timeout: float | str | None = None,
     wait: float = 0.0,
+    region: Box | None = None,
 ) -> xr.Dataset:
     """Fill every day from ``start`` to ``end`` and append them to the Zarr store ``out``.
 
@@ -401,13 +549,14 @@ def run(
         ARCO stores), as in :func:`eogapfill.data.open_l3s`.
     out
         Path of the output store (local file system). Days already in it are skipped; its
-        method, nside, source, resolution and options must match this run's. One run at a
-        time writes to it (see the module's notes).
+        method, nside, region, source, resolution and options must match this run's. One run
+        at a time writes to it (see the module's notes).
     client
         A ``dask.distributed.Client``. Default: a local cluster of ``n_workers`` processes
         of one thread each, closed at the end.
     resolution
-        Grid spacing of the sample, degrees (ignored by ``"cmems"``).
+        Grid spacing of the sample, degrees (ignored by ``"cmems"``). Default: that of the
+        existing store ``out``, else :func:`default_resolution` (0.25, or 0.1 from nside 256).
     method_options
         Keyword arguments of the fill function (e.g. ``{"lmax": 20}``), checked against its
         signature before anything starts (:func:`check_method_options`).
@@ -425,6 +574,13 @@ def run(
     wait
         Seconds to wait when another run is writing ``out`` (``math.inf``: as long as it
         takes); 0 (default) refuses at once.
+    region
+        Fill only a lat/lon box ``(lon0, lon1, lat0, lat1)`` in degrees (``lon0 > lon1``
+        crosses 180; every cell touching it, :func:`eogapfill.healpix.region_cells`) with a
+        method that fills regions (:func:`regional_methods`). The store holds the region's
+        cells (``cell_ids`` a sorted subset) and the attributes ``healpix_partial=1``,
+        ``healpix_region`` (in words), ``region_box`` and ``region_cells``. None (default):
+        the full sphere.
 
     Returns
     -------
@@ -434,8 +590,9 @@ def run(
     Raises
     ------
     ValueError
-        Bad dates, nside or options, unknown or unavailable method, an output path that
-        cannot be written, a store of another configuration, days the source does not have.
+        Bad dates, nside, region or options, unknown or unavailable method (or one that does
+        not fill regions), an output path that cannot be written, a store of another
+        configuration (another region or nside too), days the source does not have.
     StoreBusyError
         Another run is writing ``out`` (after ``wait`` seconds).
     TimeoutError
@@ -458,6 +615,7 @@ def run(
         scheduler=scheduler,
         connect_timeout=connect_timeout,
         wait=wait,
+        region=region,
     )[0]
 
 
@@ -470,19 +628,21 @@ def fill_days(
     source: str,
     out: str | Path,
     client: Any,
-    resolution: float,
+    resolution: float | None,
     method_options: Mapping[str, Any] | None,
     progress: bool,
     n_workers: int,
     scheduler: str | None,
     connect_timeout: float | str | None,
     wait: float,
+    region: Box | None = None,
 ) -> tuple[xr.Dataset, int]:
     """:func:`run` (every argument given); also returns the number of days this run wrote."""
     days = day_range(start, end)
     check_nside(nside)
     target = _check_method_available(method)
     method_options = check_method_options(method, method_options)
+    box, ids = check_region(region, nside, method)
     if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
         raise ValueError(
             f"wait must be a number of seconds >= 0 (math.inf: no limit), got {wait!r}"
@@ -492,11 +652,15 @@ def fill_days(
         _connect_timeout(connect_timeout)
     out = Path(out)
     _check_output_path(out)
-    attrs = _run_attrs(method, nside, source, resolution, method_options)
     with _store_lock(out, wait):
         _remove_stale_partials(out)
+        if resolution is None:
+            resolution = _store_resolution(out) or default_resolution(nside)
+        attrs = _run_attrs(method, nside, source, resolution, method_options)
+        attrs.update(_region_attrs(box, ids))
         if not _is_new(out):
             _check_compatible(out, attrs)
+            _check_region_compatible(out, attrs)
             _rollback_uncommitted(out)
         todo, skipped = _plan(days, out)
         committed = _committed_length(out)
@@ -533,6 +697,8 @@ def fill_days(
                     source=source,
                     resolution=resolution,
                     method_options=method_options,
+                    # the cells found once here: every worker regrids onto the same ones
+                    region=None if ids is None else {"cells": ids, "level": int(np.log2(nside))},
                 ),
                 committed,
             )
@@ -547,6 +713,14 @@ def fill_days(
             if own_client:
                 _close_client(client, own_cluster=scheduler is None)
     return open_output(out), written
+
+
+def _store_resolution(out: Path) -> float | None:
+    """The source resolution recorded by an existing store (None when there is none)."""
+    if _is_new(out):
+        return None
+    value = _store_attrs(out).get("resolution_deg")
+    return None if value is None else float(value)
 
 
 def _compute_and_write(

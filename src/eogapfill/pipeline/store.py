@@ -13,6 +13,10 @@ Variables of the store, dims ``(time, cells)``, SST in degC stored as float32:
 
 ``cell_ids`` carries the xdggs attributes; open the store with :func:`open_output`, which
 decodes it (decode *after* opening: a decoded dataset loses the attributes when written).
+A regional store holds the cells of a lat/lon box only (``cell_ids`` a sorted subset of the
+sphere's NESTED ids) and says so: ``healpix_partial=1``, ``healpix_region`` (the box in
+words), ``region_box`` (``[lon0, lon1, lat0, lat1]``, degrees) and ``region_cells``. Every
+run into a store must ask for its nside and region.
 
 How a crash is survived
 -----------------------
@@ -57,7 +61,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +178,41 @@ def _run_attrs(
         "eogapfill_version": __version__,
         "Conventions": "CF-1.8",
     }
+
+
+def _region_attrs(box: Sequence[float] | None, ids: Any) -> dict[str, Any]:
+    """The store attributes of a region (none for the full sphere)."""
+    if box is None:
+        return {}
+    lon0, lon1, lat0, lat1 = (float(x) for x in box)
+    return {
+        "healpix_partial": 1,
+        "healpix_region": f"lon {lon0} .. {lon1}, lat {lat0} .. {lat1}",
+        "region_box": [lon0, lon1, lat0, lat1],
+        "region_cells": int(len(ids)),
+    }
+
+
+def _describe_region(attrs: Mapping[str, Any]) -> str:
+    box = attrs.get("region_box")
+    if box is None:
+        return "the full sphere"
+    return "the region (lon0, lon1, lat0, lat1) = ({:g}, {:g}, {:g}, {:g})".format(*box)
+
+
+def _check_region_compatible(out: Path, attrs: Mapping[str, Any]) -> None:
+    """Refuse a run whose region (or full sphere) is not the store's."""
+    stored = _store_attrs(out)
+    have = stored.get("region_box")
+    want = attrs.get("region_box")
+    if (have is None) != (want is None) or (
+        have is not None and [float(x) for x in have] != [float(x) for x in want]
+    ):
+        raise ValueError(
+            f"{out} holds {_describe_region(stored)} at nside {stored.get('nside')}, but this "
+            f"run asks for {_describe_region(attrs)}: a store holds one grid; ask for the "
+            "store's region, or write to another output path"
+        )
 
 
 def _check_compatible(out: Path, attrs: Mapping[str, Any]) -> None:
