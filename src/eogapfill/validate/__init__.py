@@ -19,8 +19,15 @@ Scores, all computed on the hidden cells (``mask``):
   :func:`crps_gaussian`, :func:`spread_skill_gaussian`, :func:`zscore_std` for a Gaussian
   predictive ``(mean, std)``.
 
-Every map is a full-sphere NESTED HEALPix map of shape ``(npix,)`` with ``npix = 12 * nside**2``
+Every map is a NESTED HEALPix map of shape ``(npix,)``, one value per cell of its grid:
+``npix = 12 * nside**2`` on the full sphere, the region's cells on a regional (partial) grid
 (numpy array or ``DataArray`` on ``cells``); temperatures are in degC, gradients in degC/km.
+On a region, pass the grid (:func:`eogapfill.healpix.grid_of`) where a function asks for
+``nside`` (DataArrays carrying ``cell_ids`` give it themselves): neighbours outside the region
+are absent, the common large-scale map is a quadratic fit in local coordinates, and the
+small-scale ratio compares :func:`structure_functions` since an angular power spectrum needs
+the whole sphere. :func:`hide_pixels` reads a cloud pattern by cell id and moves it within the
+region.
 ``truth`` only needs to be finite on the mask (NaN elsewhere is fine: for instance the day's
 observed SST before hiding, NaN under its own clouds and on land).
 
@@ -58,6 +65,7 @@ from eogapfill.validate.texture import (
     masked_spectra,
     neighbour_variance_ratio,
     small_scale_power_ratio,
+    structure_functions,
 )
 
 __all__ = [
@@ -87,6 +95,7 @@ __all__ = [
     "small_scale_power_ratio",
     "spread_skill",
     "spread_skill_gaussian",
+    "structure_functions",
     "validation_experiment",
     "zscore_std",
 ]

@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from eogapfill.fill import METHODS, method_names
-from eogapfill.healpix import check_nside, grid_of
+from eogapfill.healpix import HealpixGrid, Region, check_nside, grid_of, region_cells
 from eogapfill.validate.hide import cloud_pattern_from, hide_pixels
 from eogapfill.validate.inputs import ArrayLike, map_of, mask_of
 from eogapfill.validate.report import COLUMNS, score_fill
@@ -33,6 +33,7 @@ def default_methods(
     *,
     include_foscat: bool = False,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    regional: bool = False,
 ) -> dict[str, Callable[..., xr.Dataset]]:
     """The package's HEALPix fills present at run time, as ``name -> fill(sst, gaps)``.
 
@@ -42,7 +43,8 @@ def default_methods(
     since; the methods of the ``foscat`` extra only with ``include_foscat=True`` (slow).
     ``n_members`` and ``seed`` are passed to the stochastic fills that take them; ``options``
     gives any method its own options (``{"foscat": {"n_epochs": 8}}``), checked against the
-    method's signature before anything runs.
+    method's signature before anything runs. ``regional=True`` keeps only the methods that
+    fill a regional (partial) map (the registry's ``regional`` flag).
 
     Raises
     ------
@@ -58,6 +60,8 @@ def default_methods(
         entry = METHODS[name]
         if entry.extra == "foscat" and not include_foscat:
             continue
+        if regional and not getattr(entry, "regional", False):
+            continue  # needs the full sphere
         if entry.extra != "foscat" and not entry.available():
             continue  # the module is not installed: skip this fill
         fn = entry.load()  # an ImportError says what to install
@@ -69,6 +73,7 @@ def default_methods(
         raise ValueError(
             f"options given for {sorted(options)}, which are not among the methods compared "
             f"({', '.join(methods)}); pass include_foscat=True for foscat"
+            + ("; on a region only the regional methods run" if regional else "")
         )
     return methods
 
@@ -109,7 +114,8 @@ def compare_methods(
         The hidden cells (second output of :func:`hide_pixels`).
     methods : mapping name -> callable, optional
         Fills with the contract signature ``fill(sst, gaps) -> Dataset``; default
-        :func:`default_methods` (``n_members``, ``seed``, ``include_foscat``).
+        :func:`default_methods` (``n_members``, ``seed``, ``include_foscat``); on a regional
+        day only the methods that fill a region.
     protocol_of : mapping name -> protocol, optional
         The protocol of each method; by default the one the fill records in its result's
         ``attrs["protocol"]`` (foscat does), else ``"honest"`` (the package's other fills use
@@ -121,7 +127,9 @@ def compare_methods(
         scores perfectly and shows the best value of each column.
     large_scale : array (npix,), optional
         Common large-scale map of the spectra; default: the ``l <= 15`` fit
-        (:func:`large_scale_fit`) of the observed cells of ``ds_hpx``, the same for all rows.
+        (:func:`large_scale_fit`) of the observed cells of ``ds_hpx``, the same for all rows
+        (on a regional day: the quadratic fit in local coordinates, and the texture columns
+        use the region's own neighbours and structure functions).
     return_fills : bool
         Also return the fills, so that they can be mapped or scored again without
         recomputing them.
@@ -152,7 +160,6 @@ def compare_methods(
     from tqdm.auto import tqdm
 
     grid = grid_of(ds_hpx)
-    nside = grid.nside
     t = map_of(truth, "truth", grid.npix)
     m = mask_of(hidden_mask, grid.npix, "hidden_mask")
     sst = ds_hpx["SST_L3S"]
@@ -164,7 +171,9 @@ def compare_methods(
             "dataset returned by hide_pixels (the fills must not see the truth)"
         )
     if methods is None:
-        methods = default_methods(n_members, seed, include_foscat=include_foscat)
+        methods = default_methods(
+            n_members, seed, include_foscat=include_foscat, regional=grid.is_partial
+        )
     protocol_of = dict(protocol_of or {})
     unknown = set(protocol_of) - set(methods) - {"truth"}
     if unknown:
@@ -176,7 +185,7 @@ def compare_methods(
         )
     if large_scale is None:
         observed = np.isfinite(np.asarray(sst.values, dtype="float64")) & ~np.asarray(gaps.values)
-        large = large_scale_fit(sst, observed, nside=nside)
+        large = large_scale_fit(sst, observed, nside=grid)
     else:
         large = map_of(large_scale, "large_scale", grid.npix)
 
@@ -189,7 +198,7 @@ def compare_methods(
                 result,
                 t,
                 m,
-                nside=nside,
+                nside=grid,
                 large_scale=large,
                 method="truth",
                 protocol=protocol_of.get("truth", "oracle"),
@@ -209,7 +218,7 @@ def compare_methods(
                 result,
                 t,
                 m,
-                nside=nside,
+                nside=grid,
                 large_scale=large,
                 method=name,
                 protocol=protocol_of.get(name),
@@ -240,9 +249,11 @@ class ValidationCase:
         and built from the same day's observations: it favours smooth fills, and statistics
         taken from it are the "oracle" protocol.
     large_scale : np.ndarray (npix,)
-        ``l <= 15`` fit of the observed cells of ``hidden``, the common map removed before
-        spectra.
+        ``l <= 15`` fit of the observed cells of ``hidden`` (on a region: the quadratic
+        fit), the common map removed before spectra.
     nside : int
+    grid : HealpixGrid, optional
+        The grid of the maps (a regional one for a regional day); None: the full sphere.
     """
 
     hidden: xr.Dataset
@@ -251,6 +262,11 @@ class ValidationCase:
     truth_l4: xr.DataArray | None
     large_scale: np.ndarray = field(repr=False)
     nside: int
+    grid: HealpixGrid | None = field(default=None, repr=False)
+
+    @property
+    def _grid(self) -> int | HealpixGrid:
+        return self.grid if self.grid is not None else self.nside
 
     def score(self, result: xr.Dataset, **kwargs: object) -> dict[str, object]:
         """:func:`score_fill` of a fill's result on this case."""
@@ -258,7 +274,7 @@ class ValidationCase:
             result,
             self.truth,
             self.hidden_mask,
-            nside=self.nside,
+            nside=self._grid,
             large_scale=self.large_scale,
             **kwargs,
         )
@@ -284,7 +300,22 @@ def _on_healpix(day: xr.Dataset, nside: int, regrid_kw: Mapping[str, object]) ->
             raise ValueError(
                 f"a day is already on nside {grid.nside}, not {nside}: regrid it again"
             )
-        return day
+        region = regrid_kw.get("region")
+        if region is None:
+            return day
+        if isinstance(region, Mapping):
+            ids = region_cells(nside, cells=region["cells"], level=int(region["level"]))
+        else:
+            ids = region_cells(nside, region)  # type: ignore[arg-type]
+        at = grid.position(ids)
+        if (at < 0).any():
+            raise ValueError(
+                f"the HEALPix day lacks {int((at < 0).sum())} of the region's {ids.size} cells: "
+                "regrid the lat/lon day on the region"
+            )
+        if at.size == grid.npix:
+            return day
+        return day.isel(cells=at).assign_attrs(healpix_partial=1)
     from eogapfill.regrid import to_healpix
 
     return to_healpix(day, nside, **regrid_kw)
@@ -299,6 +330,7 @@ def validation_experiment(
     fraction: float | None = None,
     seed: int | None = 0,
     regrid_kw: Mapping[str, object] | None = None,
+    region: Region | Mapping[str, object] | None = None,
 ) -> ValidationCase:
     """Hide a day's pixels under another day's clouds, ready to fill and score.
 
@@ -312,6 +344,11 @@ def validation_experiment(
         HEALPix nside of the experiment.
     lon_shift, fraction, seed
         Passed to :func:`hide_pixels`.
+    region : tuple or mapping, optional
+        Validate on a region only: a box ``(lon0, lon1, lat0, lat1)`` in degrees or
+        ``{"cells": ids, "level": level}`` (see :func:`eogapfill.regrid.to_healpix`). Lat/lon
+        days are regridded on it; HEALPix days keep only its cells. The other day's clouds
+        are taken on the same cells and ``lon_shift`` moves them within the region.
 
     Returns
     -------
@@ -321,6 +358,10 @@ def validation_experiment(
     """
     check_nside(nside)
     regrid_kw = dict(regrid_kw or {})
+    if region is not None:
+        if regrid_kw.get("region") is not None:
+            raise ValueError("give the region once: region= or regrid_kw['region'], not both")
+        regrid_kw["region"] = region
     ds = _on_healpix(day, nside, regrid_kw)
     other = _on_healpix(other_day, nside, regrid_kw)
     hidden, mask = hide_pixels(
@@ -332,7 +373,8 @@ def validation_experiment(
         .assign_attrs(long_name="observed SST before hiding (truth on the hidden cells)")
     )
     observed = np.isfinite(np.asarray(hidden["SST_L3S"].values)) & ~np.asarray(hidden["gap"].values)
-    large = large_scale_fit(hidden["SST_L3S"], observed, nside=nside)
+    grid = grid_of(ds)
+    large = large_scale_fit(hidden["SST_L3S"], observed, nside=grid)
     return ValidationCase(
         hidden=hidden,
         truth=truth,
@@ -340,4 +382,5 @@ def validation_experiment(
         truth_l4=ds["SST_L4"] if "SST_L4" in ds else None,
         large_scale=large,
         nside=nside,
+        grid=grid if grid.is_partial else None,
     )

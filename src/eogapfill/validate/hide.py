@@ -1,4 +1,12 @@
-"""Hide observed pixels under another day's clouds: the cells the scores are computed on."""
+"""Hide observed pixels under another day's clouds: the cells the scores are computed on.
+
+On a regional (partial) grid the pattern is read by cell id: another day's regional map of
+the same region is used as it is, a full-sphere (or larger) one gives its clouds on the
+region's cells, and cells the pattern does not cover count as clear. Moving the pattern
+(``lon_shift``) keeps it inside the region: on each iso-latitude ring the region's cells,
+taken west to east, are rotated cyclically, so clouds pushed out of the east edge come back
+in from the west (:func:`shift_longitude` with a regional grid).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +17,7 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill.healpix import check_nside, grid_of
+from eogapfill.healpix import HealpixGrid, check_nside, grid_of
 from eogapfill.validate.inputs import ArrayLike
 
 __all__ = ["cloud_pattern_from", "hide_pixels", "shift_longitude"]
@@ -61,7 +69,7 @@ def _rings(nside: int) -> tuple[np.ndarray, np.ndarray]:
     return start, length
 
 
-def shift_longitude(values: ArrayLike, nside: int, degrees: float) -> np.ndarray:
+def shift_longitude(values: ArrayLike, nside: int | HealpixGrid, degrees: float) -> np.ndarray:
     """Move a NESTED map eastward by ``degrees`` of longitude, in whole cells of each ring.
 
     Each iso-latitude ring of the ring scheme is rotated by ``round(degrees / 360 * n)``
@@ -69,12 +77,17 @@ def shift_longitude(values: ArrayLike, nside: int, degrees: float) -> np.ndarray
     poles), so the map keeps its values and shapes and moves by ``degrees`` to within half a
     cell. Used to move a cloud pattern over other water.
 
+    On a regional grid the map stays in the region: the ``k`` cells of the region on a ring,
+    taken west to east, are rotated by ``round(degrees / 360 * n) mod k`` places (values
+    leaving the east edge re-enter at the west edge), so every value is kept and shapes
+    away from the seam move east by ``degrees``.
+
     Parameters
     ----------
     values : array (npix,)
-        Any NESTED map (bool or numbers).
-    nside : int
-        HEALPix nside of the map.
+        Any NESTED map (bool or numbers) with one value per cell of the grid.
+    nside : int or HealpixGrid
+        HEALPix nside of a full-sphere map, or the (regional) grid of the map.
     degrees : float
         Eastward shift, degrees (any real; taken modulo 360).
 
@@ -90,8 +103,16 @@ def shift_longitude(values: ArrayLike, nside: int, degrees: float) -> np.ndarray
     >>> lon.tolist()
     [135.0]
     """
-    check_nside(nside)
     arr = np.asarray(values.values if isinstance(values, xr.DataArray) else values)
+    if isinstance(nside, HealpixGrid):
+        if nside.is_partial:
+            if arr.shape != (nside.npix,):
+                raise ValueError(
+                    f"map has shape {arr.shape}, the regional grid has ({nside.npix},) cells"
+                )
+            return _shift_in_region(arr, nside, degrees)
+        nside = nside.nside
+    check_nside(nside)
     npix = 12 * nside**2
     if arr.shape != (npix,):
         raise ValueError(f"map has shape {arr.shape}, nside {nside} needs ({npix},)")
@@ -103,6 +124,27 @@ def shift_longitude(values: ArrayLike, nside: int, degrees: float) -> np.ndarray
     target = hp.ring2nest(nside, start[ring] + pos)
     out = np.empty_like(arr)
     out[target] = arr
+    return out
+
+
+def _shift_in_region(arr: np.ndarray, grid: HealpixGrid, degrees: float) -> np.ndarray:
+    """Rotate the region's cells of each ring, west to east, by ``degrees`` of longitude."""
+    start, length = _rings(grid.nside)
+    ring_pix = hp.nest2ring(grid.nside, grid.ids)
+    ring = np.searchsorted(start, ring_pix, side="right") - 1
+    place = ring_pix - start[ring]
+    order = np.lexsort((place, ring))
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(ring[order])) + 1, [order.size]])
+    out = np.empty_like(arr)
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        seq = order[a:b]  # this ring's cells, by RING index
+        n = int(length[ring[seq[0]]])
+        k = seq.size
+        if k > 1:  # start after the widest empty arc: the west edge of the region
+            gaps = np.diff(np.concatenate([place[seq], [place[seq[0]] + n]]))
+            seq = np.roll(seq, -((int(np.argmax(gaps)) + 1) % k))
+        steps = int(np.rint((degrees % 360.0) / 360.0 * n)) % k
+        out[np.roll(seq, -steps)] = arr[seq]
     return out
 
 
@@ -123,6 +165,9 @@ def hide_pixels(
         A regridded day (``SST_L3S`` degC, ``gap``, ``sea``; dim ``cells``).
     cloud_pattern : bool array or DataArray (npix,)
         True where clouds are, e.g. ``cloud_pattern_from(other_day)``; same nside as the day.
+        A DataArray with ``cell_ids`` is read by cell id, so on a regional day it may come
+        from another day's map of the same region, of a larger region or of the full sphere
+        (cells it does not cover count as clear); an array has one value per cell of the day.
     seed : int, optional
         Seed of the random choices (``lon_shift="random"``, the blocks kept by ``fraction``).
     fraction : float in (0, 1], optional
@@ -130,10 +175,13 @@ def hide_pixels(
         NESTED blocks of level ``block_nside`` taken in random order until the count is
         reached, so the hidden cells keep the shapes of real clouds. The pattern may cover
         fewer cells than asked; ``hidden.attrs["hidden_fraction"]`` gives what was hidden.
+        On a region only the blocks that meet it count (take a finer ``block_nside`` for a
+        small region).
         None: hide every clear sea cell under the pattern.
     lon_shift : float or "random"
         Move the pattern eastward by this many degrees first (:func:`shift_longitude`), or by
-        a random angle; 0 takes the pattern as is.
+        a random angle; 0 takes the pattern as is. On a regional day the pattern is rotated
+        within the region, ring by ring (see the module's description).
     block_nside : int
         Block level for ``fraction`` (8: 768 blocks of about 7 degrees).
 
@@ -167,6 +215,7 @@ def hide_pixels(
                 f"the dataset has no {name!r} variable: pass a day regridded with "
                 "eogapfill.regrid.to_healpix"
             )
+    other = None
     if isinstance(cloud_pattern, xr.DataArray) and "cell_ids" in cloud_pattern.coords:
         other = grid_of(cloud_pattern)
         if other.nside != grid.nside:
@@ -179,6 +228,14 @@ def hide_pixels(
     )
     if pattern.dtype != bool:
         raise TypeError(f"cloud_pattern must be boolean (True = cloud), got dtype {pattern.dtype}")
+    if other is not None and other != grid:  # another region's cells: read them by id
+        at = other.position(grid.ids)
+        if not (at >= 0).any():
+            raise ValueError(
+                "the cloud pattern covers none of the day's cells: take the clouds of a day "
+                "regridded on the same region (or on the full sphere)"
+            )
+        pattern = np.where(at >= 0, pattern[np.maximum(at, 0)], False)
     if pattern.shape != (grid.npix,):
         raise ValueError(
             f"the cloud pattern has shape {pattern.shape} but the day has ({grid.npix},) "
@@ -192,7 +249,7 @@ def hide_pixels(
             )
         lon_shift = float(rng.uniform(0.0, 360.0))
     if lon_shift % 360.0:
-        pattern = shift_longitude(pattern, grid.nside, float(lon_shift))
+        pattern = shift_longitude(pattern, grid, float(lon_shift))
 
     sst = np.asarray(ds_hpx["SST_L3S"].values, dtype="float64")
     gap = np.asarray(ds_hpx["gap"].values, dtype=bool)
@@ -202,7 +259,7 @@ def hide_pixels(
     if fraction is not None:
         if not 0.0 < fraction <= 1.0:
             raise ValueError(f"fraction must be in (0, 1], got {fraction}")
-        hidden = _keep_blocks(hidden, grid.nside, block_nside, fraction * clear.sum(), rng)
+        hidden = _keep_blocks(hidden, grid, block_nside, fraction * clear.sum(), rng)
     n_hidden = int(hidden.sum())
     if n_hidden == 0:
         raise ValueError(
@@ -229,19 +286,23 @@ def hide_pixels(
 
 
 def _keep_blocks(
-    hidden: np.ndarray, nside: int, block_nside: int, target: float, rng: np.random.Generator
+    hidden: np.ndarray,
+    grid: HealpixGrid,
+    block_nside: int,
+    target: float,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Keep whole NESTED blocks of ``hidden``, in random order, until ``target`` cells."""
     check_nside(block_nside)
-    block_nside = min(block_nside, nside)
-    per_block = (nside // block_nside) ** 2
-    blocks = hidden.reshape(-1, per_block)
-    counts = blocks.sum(axis=1)
+    block_nside = min(block_nside, grid.nside)
+    per_block = (grid.nside // block_nside) ** 2
+    block = grid.ids // per_block  # the block of each cell of the grid
+    counts = np.bincount(block[hidden], minlength=12 * block_nside**2)
     order = rng.permutation(np.flatnonzero(counts))
     if order.size == 0:
         return hidden
     cumulative = np.cumsum(counts[order])
     n_keep = int(np.searchsorted(cumulative, max(target, 1.0))) + 1
-    keep = np.zeros(blocks.shape[0], dtype=bool)
+    keep = np.zeros(counts.size, dtype=bool)
     keep[order[:n_keep]] = True
-    return (blocks & keep[:, None]).reshape(-1)
+    return hidden & keep[block]

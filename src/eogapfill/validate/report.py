@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eogapfill.healpix import grid_of
-from eogapfill.validate.inputs import ArrayLike, checked_nside, checked_pair, map_of
+from eogapfill.healpix import HealpixGrid, grid_of
+from eogapfill.validate.inputs import ArrayLike, GridLike, checked_grid, checked_pair, map_of
 from eogapfill.validate.probabilistic import (
     crps_ensemble,
     crps_gaussian,
@@ -58,7 +58,7 @@ COLUMNS = (
 
 
 def _texture(
-    x: np.ndarray, truth: np.ndarray, mask: np.ndarray, nside: int, large: np.ndarray
+    x: np.ndarray, truth: np.ndarray, mask: np.ndarray, nside: HealpixGrid, large: np.ndarray
 ) -> tuple[float, float, float]:
     return (
         small_scale_power_ratio(x, truth, mask, nside, large_scale=large),
@@ -72,7 +72,7 @@ def score_fill(
     truth: ArrayLike,
     hidden_mask: ArrayLike,
     *,
-    nside: int,
+    nside: GridLike,
     large_scale: ArrayLike | float | None = None,
     method: str = "fill",
     protocol: Literal["honest", "previous-day", "oracle"] | None = None,
@@ -88,8 +88,11 @@ def score_fill(
         The truth, finite on the hidden cells: the day's observed SST before hiding.
     hidden_mask : bool array or DataArray (npix,)
         The withheld cells (from :func:`hide_pixels`).
-    nside : int
-        HEALPix nside of the maps (checked).
+    nside : int or HealpixGrid
+        HEALPix nside of the maps (checked), or their grid. A regional map needs its grid
+        (:func:`eogapfill.healpix.grid_of`) unless ``result`` carries its ``cell_ids``; on a
+        region ``small_scale_ratio`` is the ratio of structure functions (see
+        :func:`small_scale_power_ratio`) and the texture uses only in-region neighbours.
     large_scale : array (npix,), optional
         Common large-scale map for the spectra; None: the ``l <= 15`` fit of the truth's
         finite cells off the mask (with the observed SST as truth: exactly the cells the fill
@@ -133,10 +136,17 @@ def score_fill(
             "(attrs['protocol']): a score must carry the protocol its fill used"
         )
     filled, t, m = checked_pair(result["filled"], truth, hidden_mask)
-    checked_nside(t.size, nside)
-    if "cell_ids" in result.coords and grid_of(result).nside != nside:
-        raise ValueError(f"{method}: the result is on nside {grid_of(result).nside}, not {nside}")
-    large = common_large_scale(large_scale, t, m, nside)
+    grid = checked_grid(nside, t.size, result["filled"], truth)
+    if "cell_ids" in result.coords:
+        theirs = grid_of(result)
+        if theirs.nside != grid.nside:
+            raise ValueError(f"{method}: the result is on nside {theirs.nside}, not {grid.nside}")
+        if theirs != grid:
+            raise ValueError(
+                f"{method}: the result's cells are not those of the grid scored on (another "
+                "region?): score a fill of the same day"
+            )
+    large = common_large_scale(large_scale, t, m, grid)
     err = filled[m] - t[m]
     nan = float("nan")
     row: dict[str, object] = {
@@ -149,7 +159,7 @@ def score_fill(
         "mu": skill(filled, t, m),
     }
     (row["small_scale_ratio"], row["neighbour_var_ratio"], row["grad_hist_distance"]) = _texture(
-        filled, t, m, nside, large
+        filled, t, m, grid, large
     )
     row.update(
         crps=row["mae"],
@@ -166,7 +176,7 @@ def score_fill(
     if "members" in result:
         ens = members_array(result["members"], t.size)
         row["member_rmse"] = float(np.mean([rmse(e, t, m) for e in ens]))
-        textures = np.array([_texture(e, t, m, nside, large) for e in ens])
+        textures = np.array([_texture(e, t, m, grid, large) for e in ens])
         (
             row["member_small_scale_ratio"],
             row["member_neighbour_var_ratio"],

@@ -3,6 +3,14 @@
 Spectra are compared after removing a *common* large-scale map (:func:`large_scale_fit`),
 which avoids the masked-``anafast`` trap; :func:`gradient_histogram_distance` compares the
 distributions of ``|grad T|``, which white noise fails.
+
+On a regional (partial) grid every neighbour statistic uses the grid's own neighbours: a
+neighbour outside the region is absent, never a value. An angular power spectrum needs the
+whole sphere, so on a region :func:`masked_spectra` refuses and
+:func:`small_scale_power_ratio` compares *structure functions* instead
+(:func:`structure_functions`: mean squared differences of pairs of masked cells a few cells
+apart, the regional measure of small-scale variance); the common large-scale map of a region
+is a low-degree polynomial in local east/north coordinates, not spherical harmonics.
 """
 
 from __future__ import annotations
@@ -14,10 +22,11 @@ import numpy as np
 import xarray as xr
 
 from eogapfill.harmonics import fit_harmonics
-from eogapfill.healpix import EARTH_RADIUS_KM, neighbour_mean, neighbours
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, grid_of, neighbour_mean
 from eogapfill.validate.inputs import (
     ArrayLike,
-    checked_nside,
+    GridLike,
+    checked_grid,
     checked_pair,
     map_of,
     mask_of,
@@ -32,18 +41,38 @@ __all__ = [
     "masked_spectra",
     "neighbour_variance_ratio",
     "small_scale_power_ratio",
+    "structure_functions",
 ]
+
+
+def _is_sphere(npix: int) -> bool:
+    try:
+        hp.npix2nside(npix)
+    except ValueError:
+        return False
+    return True
+
+
+def _grid_of_map(values: ArrayLike, nside: GridLike | None, npix: int) -> HealpixGrid:
+    """The grid of one map: given, or read from its size (full sphere) or its ``cell_ids``."""
+    if nside is not None:
+        return checked_grid(nside, npix, values)
+    if isinstance(values, xr.DataArray) and "cell_ids" in values.coords and not _is_sphere(npix):
+        return grid_of(values)
+    return HealpixGrid(hp.npix2nside(npix))
 
 
 def large_scale_fit(
     values: ArrayLike,
     observed: ArrayLike | None = None,
     *,
-    nside: int | None = None,
+    nside: GridLike | None = None,
     lmax: int = 15,
     ridge: float = 1e-3,
+    degree: int = 2,
 ) -> np.ndarray:
-    """Least-squares fit of real spherical harmonics ``l <= lmax`` to observed cells.
+    """Least-squares fit of real spherical harmonics ``l <= lmax`` to observed cells (on a
+    region: a polynomial of ``degree`` in local coordinates).
 
     The map to remove from both the fill and the truth before comparing their spectra
     (:func:`small_scale_power_ratio`): the package's Alm fit
@@ -56,18 +85,26 @@ def large_scale_fit(
     Tikhonov penalty, see ``fit_harmonics``) keeps the fit bounded there at the cost of a few
     hundredths of a degree on the observed cells; ``ridge=0`` gives the plain fit.
 
+    On a regional (partial) grid, harmonics of the whole sphere are not constrained by a
+    region: the fit is instead a polynomial of total ``degree`` (2: a quadratic surface) in the
+    east/north coordinates of the cells seen from the region's centre, with the same relative
+    Tikhonov ``ridge`` on every term but the constant; ``lmax`` is not used there.
+
     Parameters
     ----------
     values : array (npix,)
-        NESTED map, degC (NaN = not observed).
+        NESTED map, degC (NaN = not observed); ``npix`` cells of its grid.
     observed : bool array (npix,), optional
         Cells to fit; default: the finite cells of ``values``.
-    nside : int, optional
-        Checked against the map's length when given.
+    nside : int or HealpixGrid, optional
+        The grid of the map (checked against its length); a regional map needs its
+        :class:`~eogapfill.healpix.HealpixGrid` unless it is a DataArray with ``cell_ids``.
     lmax : int
         Largest multipole of the fit (15: scales above about 1300 km).
     ridge : float
         Tikhonov weight (>= 0).
+    degree : int
+        Degree of the regional polynomial (>= 0).
 
     Returns
     -------
@@ -82,18 +119,59 @@ def large_scale_fit(
     """
     v = map_of(values, "values")
     npix = v.size
-    nside_map = hp.npix2nside(npix) if nside is None else checked_nside(npix, nside)
+    grid = _grid_of_map(values, nside, npix)
     obs = np.isfinite(v)
     if observed is not None:
         obs &= mask_of(observed, npix, "observed")
     if not obs.any():
         raise ValueError("no finite observed cell to fit the large-scale map on")
-    _, large = fit_harmonics(np.where(obs, v, np.nan), obs, nside_map, lmax, ridge=ridge)
+    if grid.is_partial:
+        return _polynomial_fit(v, obs, grid, degree, ridge)
+    _, large = fit_harmonics(np.where(obs, v, np.nan), obs, grid.nside, lmax, ridge=ridge)
     return np.asarray(large, dtype="float64")
 
 
+def _local_coordinates(grid: HealpixGrid) -> tuple[np.ndarray, np.ndarray]:
+    """East and north coordinates of the cells seen from the grid's centre, in [-1, 1]."""
+    xyz = grid.vectors()
+    centre = xyz.mean(axis=0)
+    if np.linalg.norm(centre) < 1e-6:  # cells all around the sphere: any centre will do
+        centre = xyz[0].copy()
+    centre /= np.linalg.norm(centre)
+    east = np.cross([0.0, 0.0, 1.0], centre)
+    if np.linalg.norm(east) < 1e-9:  # centred on a pole
+        east = np.array([0.0, 1.0, 0.0])
+    east /= np.linalg.norm(east)
+    north = np.cross(centre, east)
+    e, n = xyz @ east, xyz @ north
+    scale = max(float(np.abs(e).max()), float(np.abs(n).max()), 1e-12)
+    return e / scale, n / scale
+
+
+def _polynomial_fit(
+    v: np.ndarray, obs: np.ndarray, grid: HealpixGrid, degree: int, ridge: float
+) -> np.ndarray:
+    """Least-squares polynomial of ``degree`` in local east/north coordinates, every cell."""
+    if degree < 0 or ridge < 0:
+        raise ValueError(f"degree and ridge must be >= 0, got {degree} and {ridge}")
+    e, n = _local_coordinates(grid)
+    design = np.stack(
+        [
+            e**i * n**j
+            for total in range(degree + 1)
+            for i, j in ((k, total - k) for k in range(total + 1))
+        ],
+        axis=1,
+    )
+    a = design[obs]
+    penalty = ridge * obs.sum() * np.eye(a.shape[1])
+    penalty[0, 0] = 0.0  # the mean is never damped
+    coef = np.linalg.lstsq(a.T @ a + penalty, a.T @ v[obs], rcond=None)[0]
+    return design @ coef
+
+
 def common_large_scale(
-    large_scale: ArrayLike | float | None, truth: np.ndarray, mask: np.ndarray, nside: int
+    large_scale: ArrayLike | float | None, truth: np.ndarray, mask: np.ndarray, nside: GridLike
 ) -> np.ndarray:
     """The common large-scale map: given, a constant, or fitted on the truth off the mask."""
     if large_scale is None:
@@ -116,12 +194,12 @@ def masked_spectra(
     x: ArrayLike,
     truth: ArrayLike,
     mask: ArrayLike,
-    nside: int,
+    nside: GridLike,
     *,
     lmax: int | None = None,
     large_scale: ArrayLike | float | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Angular power spectra of ``x`` and ``truth`` restricted to the mask.
+    """Angular power spectra of ``x`` and ``truth`` restricted to the mask (full sphere only).
 
     Both maps get the same treatment: the common ``large_scale`` map is subtracted, the
     cells outside the mask are set to zero (never UNSEEN or NaN, which ``anafast`` turns into
@@ -134,8 +212,9 @@ def masked_spectra(
         NESTED maps (degC), finite on the mask.
     mask : bool array (npix,)
         Cells kept, e.g. the hidden cells.
-    nside : int
-        HEALPix nside of the maps.
+    nside : int or HealpixGrid
+        HEALPix nside of the maps. A regional grid raises: a spherical-harmonic spectrum of
+        a region is not defined; use :func:`structure_functions` there.
     lmax : int, optional
         Largest multipole, default ``3 * nside - 1``.
     large_scale : array (npix,), float or None
@@ -152,7 +231,13 @@ def masked_spectra(
         them alone).
     """
     v, t, m = checked_pair(x, truth, mask, x_name="x")
-    checked_nside(t.size, nside)
+    grid = checked_grid(nside, t.size, x, truth)
+    if grid.is_partial:
+        raise ValueError(
+            "masked_spectra needs full-sphere maps: an angular power spectrum is not defined "
+            "on a region; use structure_functions (small_scale_power_ratio does on a region)"
+        )
+    nside = grid.nside
     lmax = 3 * nside - 1 if lmax is None else int(lmax)
     if not 1 <= lmax <= 3 * nside - 1:
         raise ValueError(f"lmax must be in [1, {3 * nside - 1}] for nside {nside}, got {lmax}")
@@ -168,11 +253,12 @@ def small_scale_power_ratio(
     x: ArrayLike,
     truth: ArrayLike,
     mask: ArrayLike,
-    nside: int,
+    nside: GridLike,
     *,
     lmax: int | None = None,
     large_scale: ArrayLike | float | None = None,
     l_min_frac: float = 0.25,
+    max_lag: float = 3.0,
 ) -> float:
     """Small-scale power of ``x`` relative to the truth, in the gaps (1 = right texture).
 
@@ -181,6 +267,12 @@ def small_scale_power_ratio(
     map matters: without it the step at the gap edges dominates the high multipoles and the
     ratio is close to 1 even for the smoothest fill; with it a large-scale (Alm) fill scores
     about 0 and a neighbour-average fill well below 1.
+
+    On a regional grid (a :class:`~eogapfill.healpix.HealpixGrid` with ``cell_ids``, or
+    DataArrays carrying them) the ratio is that of the structure functions instead
+    (:func:`structure_functions`): the sum over pairs of masked cells at most ``max_lag``
+    cell sizes apart of the squared differences of ``x - large``, over the same sum for the
+    truth (``lmax`` and ``l_min_frac`` are not used there).
 
     Examples
     --------
@@ -192,6 +284,18 @@ def small_scale_power_ratio(
     """
     if not 0.0 <= l_min_frac < 1.0:
         raise ValueError(f"l_min_frac must be in [0, 1), got {l_min_frac}")
+    grid = checked_grid(nside, map_of(truth, "truth").size, x, truth)
+    if grid.is_partial:
+        _, d_x, d_t, count = structure_functions(
+            x, truth, mask, grid, max_lag=max_lag, large_scale=large_scale
+        )
+        used = count > 0  # empty distance bins hold NaN
+        denominator = float((d_t[used] * count[used]).sum())
+        if not denominator > 0:
+            raise ValueError(
+                "the truth has no small-scale variance on the mask: the ratio is undefined"
+            )
+        return float((d_x[used] * count[used]).sum() / denominator)
     ell, cl_x, cl_t = masked_spectra(x, truth, mask, nside, lmax=lmax, large_scale=large_scale)
     band = ell >= int(np.ceil(l_min_frac * ell[-1]))
     denominator = cl_t[band].sum()
@@ -200,19 +304,109 @@ def small_scale_power_ratio(
     return float(cl_x[band].sum() / denominator)
 
 
+def structure_functions(
+    x: ArrayLike,
+    truth: ArrayLike,
+    mask: ArrayLike,
+    nside: GridLike,
+    *,
+    max_lag: float = 3.0,
+    n_bins: int | None = None,
+    large_scale: ArrayLike | float | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Structure functions ``D(r) = mean (a_i - a_j)**2`` of ``x`` and ``truth`` on the mask.
+
+    The regional counterpart of :func:`masked_spectra` (and valid on the full sphere too):
+    ``a = map - large`` with the common large-scale map removed from both, over every pair of
+    masked cells ``i, j`` whose centres are at most ``max_lag`` cell sizes apart
+    (great-circle distance, cell size :attr:`HealpixGrid.resolution_km`), binned by
+    distance. At lags of a few cells ``D`` measures the variance of the small scales: a
+    smooth fill has a small ``D``, white noise a flat one.
+
+    Parameters
+    ----------
+    x, truth : array (npix,)
+        NESTED maps of one grid (degC), finite on the mask.
+    mask : bool array (npix,)
+        Cells kept (e.g. the hidden cells); both cells of a pair are in the mask.
+    nside : int or HealpixGrid
+        The grid of the maps (a regional one needs its grid unless the maps carry
+        ``cell_ids``).
+    max_lag : float
+        Largest distance, in cell sizes (> 0).
+    n_bins : int, optional
+        Number of distance bins, default ``ceil(max_lag)``.
+    large_scale : array (npix,), float or None
+        As for :func:`masked_spectra` (None: :func:`large_scale_fit` of the truth off the
+        mask; on a region, the polynomial fit).
+
+    Returns
+    -------
+    lag_km : np.ndarray (n_bins,)
+        Mean distance of the pairs of each bin, km (NaN for an empty bin).
+    d_x, d_truth : np.ndarray (n_bins,)
+        Structure functions, degC**2 (NaN for an empty bin).
+    n_pairs : np.ndarray (n_bins,) int
+
+    Examples
+    --------
+    >>> t = np.random.default_rng(3).normal(size=12 * 8**2); m = np.ones(t.size, bool)
+    >>> _, d_x, d_t, n = structure_functions(t, t, m, 8, large_scale=0.0)
+    >>> bool(np.allclose(d_x, d_t)), int(n.sum()) > 0
+    (True, True)
+    """
+    from scipy.spatial import cKDTree
+
+    v, t, m = checked_pair(x, truth, mask, x_name="x")
+    grid = checked_grid(nside, t.size, x, truth)
+    if not max_lag > 0:
+        raise ValueError(f"max_lag must be a positive number of cell sizes, got {max_lag}")
+    n_bins = int(np.ceil(max_lag)) if n_bins is None else int(n_bins)
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be >= 1, got {n_bins}")
+    large = common_large_scale(large_scale, t, m, grid)
+    if not np.isfinite(large[m]).all():
+        raise ValueError("large_scale is not finite on the mask")
+    cells = np.flatnonzero(m)
+    xyz = grid.vectors()[cells]
+    max_km = max_lag * grid.resolution_km
+    chord = 2.0 * np.sin(min(max_km / EARTH_RADIUS_KM, np.pi) / 2.0)
+    pairs = cKDTree(xyz).query_pairs(chord, output_type="ndarray")
+    if pairs.shape[0] == 0:
+        raise ValueError(
+            f"no two masked cells lie within {max_lag} cell sizes: widen the mask or max_lag"
+        )
+    i, j = cells[pairs[:, 0]], cells[pairs[:, 1]]
+    cos = np.clip(np.einsum("ik,ik->i", xyz[pairs[:, 0]], xyz[pairs[:, 1]]), -1.0, 1.0)
+    dist = np.arccos(cos) * EARTH_RADIUS_KM
+    which = np.minimum((dist / max_km * n_bins).astype(np.int64), n_bins - 1)
+    count = np.bincount(which, minlength=n_bins)
+
+    def binned(values: np.ndarray) -> np.ndarray:
+        out = np.full(n_bins, np.nan)
+        np.divide(np.bincount(which, values, n_bins), count, out=out, where=count > 0)
+        return out
+
+    ax, at = v - large, t - large
+    return binned(dist), binned((ax[i] - ax[j]) ** 2), binned((at[i] - at[j]) ** 2), count
+
+
 # ---------------------------------------------------------------------------------------------
 # Neighbour statistics
 # ---------------------------------------------------------------------------------------------
 
 
-def neighbour_variance_ratio(x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: int) -> float:
+def neighbour_variance_ratio(
+    x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: GridLike
+) -> float:
     """Variance of ``x - mean of its neighbours`` on the mask, relative to the truth's.
 
     Each map's residual uses its own finite HEALPix neighbours
     (:func:`eogapfill.healpix.neighbour_mean`: NaN neighbours, such as land or unknown
     truth, are left out). 1: the fill is as rough at the cell scale as the truth;
     0: a harmonic (Laplace) fill; white noise of the right variance also gives 1, so read it
-    with :func:`gradient_histogram_distance`.
+    with :func:`gradient_histogram_distance`. ``nside`` may be a (regional)
+    :class:`~eogapfill.healpix.HealpixGrid`: neighbours outside the region are absent.
 
     Examples
     --------
@@ -221,9 +415,9 @@ def neighbour_variance_ratio(x: ArrayLike, truth: ArrayLike, mask: ArrayLike, ns
     1.0
     """
     v, t, m = checked_pair(x, truth, mask, x_name="x")
-    checked_nside(t.size, nside)
-    rx = (v - neighbour_mean(v, nside))[m]
-    rt = (t - neighbour_mean(t, nside))[m]
+    grid = checked_grid(nside, t.size, x, truth)
+    rx = (v - neighbour_mean(v, grid))[m]
+    rt = (t - neighbour_mean(t, grid))[m]
     ok = np.isfinite(rx) & np.isfinite(rt)
     if ok.sum() < 2:
         raise ValueError(
@@ -235,7 +429,9 @@ def neighbour_variance_ratio(x: ArrayLike, truth: ArrayLike, mask: ArrayLike, ns
     return float(np.var(rx[ok]) / denominator)
 
 
-def gradient_magnitude(values: ArrayLike, nside: int, cells: ArrayLike | None = None) -> np.ndarray:
+def gradient_magnitude(
+    values: ArrayLike, nside: GridLike, cells: ArrayLike | None = None
+) -> np.ndarray:
     """``|grad T|`` from the differences to the HEALPix neighbours, degC/km.
 
     For each cell, the directional derivatives ``(T_n - T_c) / d_n`` towards its finite
@@ -250,7 +446,8 @@ def gradient_magnitude(values: ArrayLike, nside: int, cells: ArrayLike | None = 
     ----------
     values : array (npix,)
         NESTED map, degC (NaN = unknown, left out).
-    nside : int
+    nside : int or HealpixGrid
+        The grid of the map; on a regional grid only the neighbours inside the region count.
     cells : int or bool array, optional
         The cells where the gradient is wanted (indices or mask); default all.
 
@@ -261,15 +458,16 @@ def gradient_magnitude(values: ArrayLike, nside: int, cells: ArrayLike | None = 
         two neighbours are finite.
     """
     v = map_of(values, "values")
-    checked_nside(v.size, nside)
+    grid = checked_grid(nside, v.size, values)
     if cells is None:
         idx = np.arange(v.size)
     else:
         c = np.asarray(cells.values if isinstance(cells, xr.DataArray) else cells)
         idx = np.flatnonzero(c) if c.dtype == bool else c.astype(np.int64)
-    nb = neighbours(nside)[idx]
-    centre = np.stack(hp.pix2vec(nside, idx, nest=True), axis=-1)
-    others = np.stack(hp.pix2vec(nside, np.where(nb >= 0, nb, 0), nest=True), axis=-1)
+    nb = grid.neighbours()[idx]
+    xyz = grid.vectors()
+    centre = xyz[idx]
+    others = xyz[np.where(nb >= 0, nb, 0)]
     cos = np.clip(np.einsum("ik,ijk->ij", centre, others), -1.0, 1.0)
     dist_km = np.arccos(cos) * EARTH_RADIUS_KM
     diff = np.where(nb >= 0, v[nb], np.nan) - v[idx][:, None]
@@ -281,12 +479,12 @@ def gradient_magnitude(values: ArrayLike, nside: int, cells: ArrayLike | None = 
 
 
 def _gradients(
-    x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: int
+    x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: GridLike
 ) -> tuple[np.ndarray, np.ndarray]:
     v, t, m = checked_pair(x, truth, mask, x_name="x")
-    checked_nside(t.size, nside)
-    gx = gradient_magnitude(v, nside, m)
-    gt = gradient_magnitude(t, nside, m)
+    grid = checked_grid(nside, t.size, x, truth)
+    gx = gradient_magnitude(v, grid, m)
+    gt = gradient_magnitude(t, grid, m)
     ok = np.isfinite(gx) & np.isfinite(gt)
     if ok.sum() < 2:
         raise ValueError("fewer than 2 masked cells have a gradient: widen the mask")
@@ -294,7 +492,7 @@ def _gradients(
 
 
 def gradient_histograms(
-    x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: int, bins: int | np.ndarray = 40
+    x: ArrayLike, truth: ArrayLike, mask: ArrayLike, nside: GridLike, bins: int | np.ndarray = 40
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Histograms of ``|grad T|`` (degC/km) of ``x`` and ``truth`` on the mask, shared edges.
 
@@ -309,7 +507,7 @@ def gradient_histogram_distance(
     x: ArrayLike,
     truth: ArrayLike,
     mask: ArrayLike,
-    nside: int,
+    nside: GridLike,
     *,
     metric: Literal["wasserstein", "l1"] = "wasserstein",
     bins: int | np.ndarray = 40,
