@@ -181,3 +181,27 @@ def test_healpix_dataset_on_a_partial_grid():
     ds = healpix_dataset({"x": np.arange(3.0)}, grid)
     assert ds.cell_ids.values.tolist() == [2, 5, 9]
     assert grid_of(ds) == grid
+
+
+@pytest.mark.parametrize(
+    ("box", "lon_range"),
+    [
+        ((-30.0, 0.0, 30.0, 50.0), (-32.0, 2.0)),  # east edge on the 0 meridian
+        ((0.0, 30.0, 30.0, 50.0), (-2.0, 32.0)),
+        ((-180.0, 180.0, -10.0, 10.0), (-180.0, 180.0)),  # every longitude
+        ((170.0, 190.0, 0.0, 10.0), None),  # 0..360 convention, across 180
+    ],
+)
+def test_boxes_on_the_meridian_and_round_the_globe(box, lon_range):
+    nside = 32
+    ids = region_cells(nside, box)
+    lon, lat = _centres(nside, ids)
+    step = np.degrees(hp.nside2resol(nside)) * 1.5
+    assert (lat > box[2] - step).all() and (lat < box[3] + step).all()
+    if lon_range is None:
+        assert np.array_equal(ids, region_cells(nside, (170.0, -170.0, 0.0, 10.0)))
+    else:
+        assert lon.min() >= lon_range[0] and lon.max() <= lon_range[1]
+    if box[1] - box[0] >= 360:  # the whole band: every cell centred in it
+        all_lon, all_lat = hp.pix2ang(nside, np.arange(12 * nside**2), nest=True, lonlat=True)
+        assert np.isin(np.flatnonzero(np.abs(all_lat) <= 10.0), ids).all()

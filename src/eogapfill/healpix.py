@@ -289,15 +289,28 @@ def region_cells(
         raise ValueError(
             f"the region's latitudes must satisfy -90 <= lat0 < lat1 <= 90, got {lat0}, {lat1}"
         )
-    if not all(np.isfinite([lon0, lon1])) or lon0 == lon1:
+    if not all(np.isfinite([lon0, lon1])) or lon0 == lon1 or abs(lon1 - lon0) > 720.0:
         raise ValueError(
             f"the region's longitudes must be two different numbers, got {lon0}, {lon1}"
         )
+    if lon1 - lon0 >= 360.0:  # every longitude: three pieces (healpix-geo needs a box < 360)
+        pieces = [(-180.0, -60.0), (-60.0, 60.0), (60.0, 180.0)]
+    else:
+        pieces = [(lon0, lon1)]
+    return np.unique(np.concatenate([_zone(lo, hi, lat0, lat1, depth) for lo, hi in pieces]))
+
+
+def _zone(lon0: float, lon1: float, lat0: float, lat1: float, depth: int) -> np.ndarray:
+    """healpix-geo's ``zone_coverage`` of one box (its east edge may not sit on 0 degrees:
+    healpix-geo 0.4 then panics; the edge moves 1e-9 degree west)."""
     from healpix_geo.nested import zone_coverage
 
-    wrap = lambda x: (x + 180.0) % 360.0 - 180.0  # noqa: E731
-    ids, _, _ = zone_coverage((wrap(lon0), lat0, wrap(lon1), lat1), depth, flat=True)
-    return np.sort(np.asarray(ids, dtype=np.int64))
+    west = (lon0 + 180.0) % 360.0 - 180.0
+    east = (lon1 + 180.0) % 360.0 - 180.0
+    if east == 0.0:
+        east = -1e-9
+    ids, _, _ = zone_coverage((west, lat0, east, lat1), depth, flat=True)
+    return np.asarray(ids, dtype=np.int64)
 
 
 def grid_of(obj: xr.Dataset | xr.DataArray) -> HealpixGrid:
