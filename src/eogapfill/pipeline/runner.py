@@ -12,7 +12,6 @@ source resolution follows the grid unless given (:func:`default_resolution`).
 
 from __future__ import annotations
 
-import functools
 import inspect
 import logging
 import os
@@ -182,30 +181,10 @@ def check_region(
             f"choose one of {', '.join(regional_methods())}, or fill the whole sphere"
         )
     check_nside(nside)
-    ids = _box_cells(nside, box)  # type: ignore[arg-type]
+    ids = region_cells(nside, box)  # type: ignore[arg-type]
     if ids.size == 12 * nside**2:
         return None, None
     return box, ids  # type: ignore[return-value]
-
-
-def _box_cells(nside: int, box: Box) -> np.ndarray:
-    """:func:`eogapfill.healpix.region_cells` of a checked box, also for the boxes that
-    healpix-geo does not take whole: every longitude (three pieces), and an east edge on the
-    meridian 0 (moved 1e-7 degree west)."""
-    lon0, lon1, lat0, lat1 = box
-    if abs(lon1 - lon0) >= 360.0:
-        pieces = [(-180.0, -60.0), (-60.0, 60.0), (60.0, 180.0)]
-    else:
-        pieces = [(lon0, lon1 - 1e-7 if lon1 % 360.0 == 0.0 else lon1)]
-    ids = []
-    for west, east in pieces:
-        try:
-            ids.append(region_cells(nside, (west, east, lat0, lat1)))
-        except BaseException as err:  # healpix-geo's own checks panic (a BaseException)
-            if type(err).__name__ != "PanicException":
-                raise
-            raise ValueError(f"cannot find the cells of the region {box}: {err}") from None
-    return functools.reduce(np.union1d, ids)
 
 
 def region_summary(box: Box, nside: int, ids: np.ndarray) -> str:
