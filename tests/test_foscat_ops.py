@@ -178,6 +178,34 @@ def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
     np.testing.assert_array_equal(again.S2.numpy(), expected.S2.numpy())
 
 
+def test_region_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
+    """A region's subset kernels (every scale) are saved once and read back, equal."""
+    from eogapfill.healpix import region_cells
+
+    scat_cov, _, _ = import_foscat()
+    nside = 32
+    ids = np.asarray(region_cells(nside, (-80.0, -50.0, 25.0, 45.0)))
+    x = torch.tensor(np.random.default_rng(3).normal(size=ids.size).astype("float32"))
+    mask = torch.ones((1, ids.size))
+    first = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
+    foscat_ops.install(first)
+    expected = first.eval(x, mask=mask, cell_ids=ids, nside=nside)
+    saved = sorted(p.name for p in tmp_path.glob("EOGAPFILL_CSR*_R*.npz"))
+    assert any(f"_{nside}_R{ids.size}-" in name for name in saved) and len(saved) >= 2
+
+    second = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path))
+    foscat_ops.install(second)
+    built = []
+    original = second.init_index.original
+    second.init_index.original = lambda *args, **kwargs: (
+        built.append(args) or original(*args, **kwargs)
+    )
+    got = second.eval(x, mask=mask, cell_ids=ids, nside=nside)
+    assert not built  # every scale read back from the CSR files
+    for name in ("S1", "S2", "S3", "S4"):
+        np.testing.assert_array_equal(getattr(got, name).numpy(), getattr(expected, name).numpy())
+
+
 def test_package_operator_is_fast() -> None:
     scat_cov, _, _ = import_foscat()
     assert foscat_ops.installed(scat_operator(scat_cov))

@@ -30,6 +30,7 @@ another order).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import threading
 import zipfile
@@ -368,7 +369,9 @@ class _KernelCache:
     on first use and read back by later processes. ``scat_cov.eval`` also passes the cell ids
     of the coarser grids (all of them, for a full-sphere map) to ``convol``, and foscat
     neither reads nor writes its disk cache when given cell ids: full-sphere ids are dropped
-    here, which gives the same kernels. Other grids and spins go to ``original``.
+    here, which gives the same kernels. The kernels of a region's cells (sorted ids: foscat's
+    subset stencils, about 7 s at nside 512 for a 30 x 20 degree box) are kept alike, in a
+    file named by a hash of the ids. Other grids and spins go to ``original``.
     """
 
     def __init__(self, operator: Any, original: Any, patterns: _Patterns) -> None:
@@ -376,11 +379,17 @@ class _KernelCache:
         self.original = original
         self.patterns = patterns
 
-    def path(self, nside: int) -> str:
+    def path(self, nside: int, cell_ids: np.ndarray | None = None) -> str:
+        """The kernel file of a grid: the full sphere at ``nside``, or the cells ``cell_ids``
+        (a region's, named by their count and a hash of the ids)."""
         op = self.operator
+        region = ""
+        if cell_ids is not None:
+            ids = np.ascontiguousarray(cell_ids, dtype=np.int64)
+            region = f"_R{ids.size}-{hashlib.sha1(ids.tobytes()).hexdigest()[:16]}"
         return (
             f"{op.TEMPLATE_PATH}/EOGAPFILL_CSR{_CACHE_VERSION}_{op.TMPFILE_VERSION}_W"
-            f"{op.KERNELSZ**2}_{op.NORIENT}_{nside}_{op.all_type}_{float(op.slope):g}.npz"
+            f"{op.KERNELSZ**2}_{op.NORIENT}_{nside}{region}_{op.all_type}_{float(op.slope):g}.npz"
         )
 
     def __call__(self, nside: int, kernel: int = -1, cell_ids: Any = None, spin: int = 0) -> Any:
@@ -392,9 +401,16 @@ class _KernelCache:
             npix = 12 * int(nside) ** 2
             if ids.shape == (npix,) and np.array_equal(ids, np.arange(npix)):
                 cell_ids = None
-        if cell_ids is not None or spin != 0 or kernel != -1 or op.use_2D or op.use_1D:
+        if spin != 0 or kernel != -1 or op.use_2D or op.use_1D:
             return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
-        path = self.path(int(nside))
+        ids = None
+        if cell_ids is not None:  # a region's cells (the ids foscat was given, unchanged)
+            ids = np.asarray(
+                cell_ids.detach().cpu() if isinstance(cell_ids, torch.Tensor) else cell_ids
+            )
+            if ids.ndim != 1 or ids.size == 0 or np.any(np.diff(ids) <= 0):
+                return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
+        path = self.path(int(nside), ids)
         try:
             with np.load(path) as saved:
                 arrays = {name: saved[name] for name in saved.files}
@@ -402,7 +418,7 @@ class _KernelCache:
             arrays = None  # absent or unreadable: built (and written) again
         if arrays is not None:
             return (*self._matrices(arrays), None)
-        wr, wi, ws, index = self.original(nside, kernel=kernel, cell_ids=None, spin=0)
+        wr, wi, ws, index = self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=0)
         self._save(path, wr, wi, ws)
         return wr, wi, ws, index
 
