@@ -205,3 +205,48 @@ def test_region_members_are_the_sphere_fields_cut_to_the_region() -> None:
     full = gaussian_random_field(model, 16, n_fields=2, seed=4)
     cut = gaussian_random_field(model, 16, n_fields=2, seed=4, cells=ids)
     np.testing.assert_array_equal(cut, full[:, ids])
+
+
+def test_oi_on_a_small_region_keeps_the_covariance_fit_bounded() -> None:
+    """A ramp across a small region: the empirical variogram never levels off.
+
+    Unbounded, gstools ran the length scale to 1e7 km with a sill of ~1000 degC**2, and the
+    cross-validation then pushed the length to a quarter of a cell: members of -100 to
+    +200 degC (the regional nside-64 case of 2024-06-01 off the US east coast). Bounded, the
+    fit falls back to the robust guess: a sill near the variance of the anomalies, a length
+    between one cell and the region's size, members of sea water.
+    """
+    import warnings
+
+    from scipy.optimize import OptimizeWarning
+
+    from eogapfill.fill.kriging import MAX_SILL_FACTOR
+    from eogapfill.seawater import ImplausibleTemperatureWarning
+
+    nside, box = 64, (-80.0, -50.0, 25.0, 45.0)
+    grid = HealpixGrid(nside, cell_ids=region_cells(nside, box))
+    lon, lat = grid.lonlat()
+    rng = np.random.default_rng(0)
+    truth = 22.0 - 0.4 * (lat - 35.0) + 0.1 * (lon + 65.0) + rng.normal(0.0, 0.3, lon.size)
+    gaps = rng.random(lon.size) < 0.3
+    for centre in rng.uniform([-80.0, 25.0], [-50.0, 45.0], size=(4, 2)):
+        gaps |= np.hypot(lon - centre[0], lat - centre[1]) < 3.0
+    region = healpix_dataset({"SST_L3S": np.where(gaps, np.nan, truth), "gap": gaps}, grid)
+    region["SST_L3S"].attrs["units"] = "degC"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", OptimizeWarning)  # the first guess lies within bounds
+        warnings.simplefilter("error", ImplausibleTemperatureWarning)
+        out = get_method("oi")(region, n_members=4, seed=0)
+    attrs = out.attrs
+    assert attrs["fit_variogram_fallback"] == 1.0
+    # white noise of 0.3 degC around a ramp that the 300 km smoothing nearly removes
+    total = attrs["covariance_sill"] + attrs["covariance_nugget"]
+    assert 0.02 < total < (MAX_SILL_FACTOR + 1) * 0.3**2
+    assert grid.resolution_km <= attrs["covariance_length_scale_km"] <= 3000.0
+    assert grid.resolution_km <= attrs["fit_variogram_length_scale_km"] <= 3000.0
+    assert attrs.get("n_implausible", 0) == 0
+    members = out.members.values[:, gaps]
+    assert members.min() > truth.min() - 3.0 and members.max() < truth.max() + 3.0
+    assert float(out.filled_std.values[gaps].max()) < 2.0
+    rmse = np.sqrt(np.mean((out.filled.values[gaps] - truth[gaps]) ** 2))
+    assert rmse < 0.6

@@ -10,6 +10,7 @@ cells held out as far from the data as the gap cells are. Distances are chord le
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 
 import healpy as hp
@@ -24,6 +25,8 @@ from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, grid_of
 from eogapfill.random_fields import SMOOTHNESS, CovarianceModel
 
 __all__ = [
+    "MAX_LAG_KM",
+    "MAX_SILL_FACTOR",
     "MIN_OBSERVED_FOR_FIT",
     "REGIONAL_SCALE_KM",
     "fit_covariance",
@@ -34,6 +37,12 @@ __all__ = [
 ]
 
 MIN_OBSERVED_FOR_FIT = 50
+#: Longest lag (km) of the empirical variogram and largest fitted length scale.
+MAX_LAG_KM = 3000.0
+#: The fitted sill stays below this multiple of the variance of the observed anomalies.
+MAX_SILL_FACTOR = 3.0
+#: Nugget share of the total variance in the fallback first guess (:func:`_robust_guess`).
+ROBUST_NUGGET_SHARE = 0.1
 #: Gaussian width (km) of the regional large scale (:func:`smooth_observed`).
 REGIONAL_SCALE_KM = 300.0
 
@@ -217,10 +226,58 @@ def _cross_validate(
     )
 
 
-def _variogram_guess(
-    xyz_km: np.ndarray, anomalies: np.ndarray, nu: float, max_km: float, seed: int
+def _robust_guess(
+    centres: np.ndarray,
+    gamma: np.ndarray,
+    variance: float,
+    nu: float,
+    min_km: float,
+    max_km: float,
 ) -> CovarianceModel:
-    """Matérn fitted by gstools to the empirical variogram of the anomalies (chord lengths)."""
+    """The fallback first guess when the variogram fit fails or runs into a bound.
+
+    Total variance: the variance of the anomalies, 10 % of it as nugget. Length scale: the
+    lag at which the empirical variogram first reaches ``1 - 1/e`` of that variance (the
+    e-folding distance of an exponential covariance; linear interpolation between bins), or
+    ``max_km / 3`` when it never does; clipped to ``[min_km, max_km]``.
+    """
+    level = (1.0 - math.exp(-1.0)) * variance
+    above = np.flatnonzero(gamma >= level)
+    length = max_km / 3.0
+    if above.size:
+        i = int(above[0])
+        if i == 0:
+            length = float(centres[0])
+        else:
+            x0, x1, g0, g1 = centres[i - 1], centres[i], gamma[i - 1], gamma[i]
+            length = float(x0 + (x1 - x0) * (level - g0) / (g1 - g0)) if g1 > g0 else float(x1)
+    length = float(np.clip(length, min_km, max_km))
+    return CovarianceModel(
+        sill=(1.0 - ROBUST_NUGGET_SHARE) * variance,
+        length_scale_km=length,
+        nugget=ROBUST_NUGGET_SHARE * variance,
+        nu=nu,
+    )
+
+
+def _variogram_guess(
+    xyz_km: np.ndarray,
+    anomalies: np.ndarray,
+    nu: float,
+    min_km: float,
+    max_km: float,
+    seed: int,
+) -> tuple[CovarianceModel, bool]:
+    """Matérn fitted by gstools to the empirical variogram of the anomalies (chord lengths).
+
+    The fit is bounded: sill (partial) at most ``MAX_SILL_FACTOR`` times the variance of the
+    anomalies, nugget at most that variance, length scale within ``[min_km, max_km]`` (half a
+    cell, and the extent of the observed cells or 3000 km). Where the fit fails, is not
+    finite, or ends on the upper bound of the sill or on either bound of the length scale (an
+    empirical variogram that never levels off within the region, or one flat from the first
+    lag), the :func:`_robust_guess` stands in. Returns the model and whether it is the
+    fallback.
+    """
     import gstools as gs
 
     edges = np.linspace(0.0, max_km, 31)
@@ -232,15 +289,45 @@ def _variogram_guess(
         sampling_seed=seed,
     )
     keep = np.isfinite(gamma)
+    centres, gamma = centres[keep], gamma[keep]
     variance = float(np.var(anomalies))
-    model = gs.Matern(dim=3, nu=nu, var=variance, len_scale=max_km / 6)
-    model.fit_variogram(centres[keep], gamma[keep], nu=False, nugget=True)
-    return CovarianceModel(
-        sill=max(float(model.var), 1e-6 * variance),
-        length_scale_km=float(model.len_scale) * math.sqrt(2.0),  # gstools -> sqrt(2 nu) form
-        nugget=float(model.nugget),
+    robust = _robust_guess(centres, gamma, variance, nu, min_km, max_km)
+    if variance <= 0 or centres.size < 3:
+        return robust, True
+    # gstools' Matérn scales the lag by sqrt(nu) / len_scale, ours by sqrt(2 nu) / length
+    to_gs = 1.0 / math.sqrt(2.0)
+    lo, hi = min_km * to_gs, max_km * to_gs
+    model = gs.Matern(dim=3, nu=nu, var=variance, len_scale=float(np.clip(hi / 6, lo, hi)))
+    model.var_bounds = [0.0, MAX_SILL_FACTOR * variance]
+    model.nugget_bounds = [0.0, variance]
+    model.len_scale_bounds = [lo, hi]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            model.fit_variogram(centres, gamma, nu=False, nugget=True)
+    except (RuntimeError, ValueError):
+        return robust, True
+    sill, length, nugget = float(model.var), float(model.len_scale), float(model.nugget)
+    if not (np.isfinite([sill, length, nugget]).all() and sill > 0):
+        return robust, True
+    if sill >= 0.99 * MAX_SILL_FACTOR * variance or not 1.01 * lo < length < 0.99 * hi:
+        return robust, True
+    guess = CovarianceModel(
+        sill=max(sill, 1e-6 * variance),
+        length_scale_km=length / to_gs,
+        nugget=nugget,
         nu=nu,
     )
+    return guess, False
+
+
+def _observed_extent_km(xyz: np.ndarray) -> float:
+    """Largest chord (km) between the given unit vectors (at most a few thousand)."""
+    from scipy.spatial.distance import pdist
+
+    if xyz.shape[0] < 2:
+        return 0.0
+    return float(EARTH_RADIUS_KM * pdist(xyz).max())
 
 
 def fit_covariance(
@@ -258,10 +345,20 @@ def fit_covariance(
     Anomalies are the observed cells minus their large scale (:func:`large_scale`: the
     spherical-harmonic fit up to ``lmax``, or on a regional map the smoothed observations). A Matérn
     of smoothness ``nu`` is fitted to their empirical variogram (gstools, chord-length bins up
-    to 3000 km, a random subsample of 1000 cells); its total variance ``sill + nugget`` is kept.
+    to 3000 km or the extent of the observed cells, a random subsample of 1000 cells); its
+    total variance ``sill + nugget`` is kept. The fit is bounded: the sill by
+    ``MAX_SILL_FACTOR`` (3) times the variance of the anomalies, the nugget by that variance,
+    the length scale between half a cell and that extent. On a small region the empirical
+    variogram may never level off (a front or a gradient across the region): unbounded, the fit
+    ran away to length scales of 1e7 km and sills of 1e4 degC**2, which the cross-validation
+    could only trade for a length of a quarter of a cell, and the members went to hundreds of
+    degC. When the fit fails or ends on a bound (of the sill or the length scale), a robust
+    guess stands in (``variogram_fallback`` = 1): the variance of the anomalies, 10 % of it
+    as nugget, and the lag where the empirical variogram reaches ``1 - 1/e`` of it as length
+    scale (within the bounds).
     If ``refine``, the length scale and the nugget share are then tuned by cross-validation on
     ``n_sample`` observed cells, each kriged from its ``n_neighbours`` nearest other observed
-    cells. When ``gaps`` are known, the observed cells closer to a held-out cell than a
+    cells, the length scale kept between one cell and the extent above. When ``gaps`` are known, the observed cells closer to a held-out cell than a
     distance drawn from the gap cells' distances to their nearest observation are left out
     too, so that held-out cells lie as far from the data as gap cells do (plain leave-one-out
     tunes the model for interpolating between adjacent cells, which at fine grids picks
@@ -275,8 +372,9 @@ def fit_covariance(
     model : CovarianceModel
     diagnostics : dict
         ``cv_rmse`` (degC), ``cv_log_score`` and ``cv_mean_z2`` (mean squared standardised
-        error, 1 when calibrated) of the held-out cells; ``variogram_length_scale_km``;
-        ``n_observed``.
+        error, 1 when calibrated) of the held-out cells; ``variogram_length_scale_km`` (the
+        first guess); ``variogram_fallback`` (1.0 when the robust guess replaced the
+        variogram fit, else 0.0); ``n_observed``.
 
     Examples
     --------
@@ -337,9 +435,17 @@ def fit_covariance_arrays(
     obs_xyz = xyz[obs_cells]
     rng = np.random.default_rng(20240601)
     sample = np.sort(rng.choice(n_obs, size=min(n_sample, n_obs), replace=False))
-    max_km = 3000.0
-    guess = _variogram_guess(EARTH_RADIUS_KM * obs_xyz[sample], anomalies[sample], nu, max_km, 1)
-    info = {"variogram_length_scale_km": guess.length_scale_km, "n_observed": float(n_obs)}
+    # length scales between one cell and the extent of the observed cells (a region's size)
+    cell = grid.resolution_km
+    max_km = max(min(MAX_LAG_KM, _observed_extent_km(obs_xyz[sample])), 4.0 * cell)
+    guess, fallback = _variogram_guess(
+        EARTH_RADIUS_KM * obs_xyz[sample], anomalies[sample], nu, cell / 2, max_km, 1
+    )
+    info = {
+        "variogram_length_scale_km": guess.length_scale_km,
+        "variogram_fallback": float(fallback),
+        "n_observed": float(n_obs),
+    }
     tree = cKDTree(obs_xyz)
     exclusion = None
     if gaps is not None and gaps.any():
@@ -352,21 +458,23 @@ def fit_covariance_arrays(
     nb_values, truth = padded[idx], anomalies[sample]
     model = guess
     if refine:
-        total, cell = guess.variance, grid.resolution_km
+        total = guess.variance
+        log_bounds = (np.log(cell), np.log(max_km))
 
         def make(p: np.ndarray) -> CovarianceModel:
             # p = (log length scale, log nugget share of the variance)
-            length = float(np.clip(np.exp(p[0]), cell / 4, max_km))
+            length = float(np.clip(np.exp(p[0]), cell, max_km))
             share = float(np.clip(np.exp(p[1]), 1e-4, 0.9))
             return CovarianceModel(total * (1 - share), length, total * share, nu)
 
         def cost(p: np.ndarray) -> float:
             return _cross_validate(make(p), geo, nb_values, truth)[1]
 
-        # a coarse grid around the variogram guess, then Nelder-Mead from its best point
+        # a coarse grid around the variogram guess, then Nelder-Mead from its best point;
+        # every point within the bounds (the simplex reaches 0.15 further in the length)
         log_length = np.log(guess.length_scale_km)
         coarse = [
-            np.array([log_length + dl, np.log(share)])
+            np.array([np.clip(log_length + dl, log_bounds[0], log_bounds[1] - 0.15), np.log(share)])
             for dl in (-0.7, -0.35, 0.0, 0.35, 0.7)
             for share in (1e-4, 0.003, 0.01, 0.03, 0.1, 0.3)
         ]
@@ -375,7 +483,7 @@ def fit_covariance_arrays(
             cost,
             start,
             method="Nelder-Mead",
-            bounds=[(np.log(cell / 4), np.log(max_km)), (np.log(1e-4), np.log(0.9))],
+            bounds=[log_bounds, (np.log(1e-4), np.log(0.9))],
             options={
                 "xatol": 0.02,
                 "fatol": 1e-4,
