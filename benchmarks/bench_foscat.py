@@ -24,6 +24,10 @@ Usage::
     python benchmarks/bench_foscat.py --nside 128 --ops fast
     python benchmarks/bench_foscat.py --large           # adds nside 128 and 256
     python benchmarks/bench_foscat.py --threads 2       # torch threads per process
+    python benchmarks/bench_foscat.py --nside 512 --ops fast --region -80 -50 25 45
+
+``--region LON0 LON1 LAT0 LAT1`` (degrees) times the fill on that box's cells only (a partial
+grid: foscat's subset kernels, the local masks that reach the box).
 """
 
 from __future__ import annotations
@@ -38,12 +42,13 @@ import time
 from typing import Any
 
 
-def synthetic_day(nside: int, seed: int = 0):
-    """A regridded-day look-alike on a full-sphere HEALPix grid (degC)."""
+def synthetic_day(nside: int, seed: int = 0, region: tuple[float, ...] | None = None):
+    """A regridded-day look-alike on a full-sphere HEALPix grid (degC), or on the cells of
+    ``region`` = (lon0, lon1, lat0, lat1) degrees."""
     import healpy as hp
     import numpy as np
 
-    from eogapfill.healpix import cell_lonlat, healpix_dataset
+    from eogapfill.healpix import HealpixGrid, cell_lonlat, healpix_dataset, region_cells
 
     lon, lat = cell_lonlat(nside)
     ell = np.arange(3 * nside)
@@ -53,28 +58,46 @@ def synthetic_day(nside: int, seed: int = 0):
     truth = 28.0 - 26.0 * np.sin(np.radians(lat)) ** 2 + 1.5 * eddies / eddies.std()
     land = ((np.abs(lat) < 35) & (lon > 10) & (lon < 50)) | (lat < -70)
     gap = (clouds > np.quantile(clouds, 0.7)) & ~land
-    return healpix_dataset({"SST_L3S": np.where(gap | land, np.nan, truth), "gap": gap}, nside)
+    sst = np.where(gap | land, np.nan, truth)
+    if region is None:
+        return healpix_dataset({"SST_L3S": sst, "gap": gap}, nside)
+    ids = np.asarray(region_cells(nside, tuple(region)))
+    grid = HealpixGrid(nside, cell_ids=ids)
+    gap = gap[ids]
+    if not gap.any():  # the box under a clear sky: a cloud in its middle
+        lon_r, lat_r = grid.lonlat()
+        gap = np.hypot(lon_r - lon_r.mean(), lat_r - lat_r.mean()) < 3.0
+    return healpix_dataset({"SST_L3S": np.where(gap, np.nan, sst[ids]), "gap": gap}, grid)
 
 
-def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
-    """(first, wall, CPU) seconds of one loss evaluation, forward and backward, 12 masks."""
+def time_loss(
+    nside: int, repeats: int, region: tuple[float, ...] | None = None
+) -> tuple[float, float, float]:
+    """(first, wall, CPU) seconds of one loss evaluation, forward and backward, 12 masks
+    (those that reach the region on a region)."""
     import numpy as np
 
     from eogapfill.fill.foscat.adapter import import_foscat, scat_operator
     from eogapfill.fill.foscat.problem import loss_function
+    from eogapfill.fill.foscat.protocols import base_masks
     from eogapfill.fill.masks import local_masks
+    from eogapfill.healpix import grid_of
 
     scat_cov, _, torch = import_foscat()
-    day = synthetic_day(nside)
+    day = synthetic_day(nside, region=region)
+    grid = grid_of(day)
+    ids = grid.ids if grid.is_partial else None
     values = day.SST_L3S.values
     sea = np.isfinite(values) | day.gap.values
     ref_map = np.where(np.isfinite(values), values, np.nanmean(values)).astype("float32")
     rng = np.random.default_rng(0)
     start = ref_map + rng.normal(0.0, 0.3, ref_map.size).astype("float32")
-    scat = scat_operator(scat_cov)
+    scat = scat_operator(scat_cov, ids)
     bk = scat.backend
-    masks = bk.bk_cast((local_masks(nside) * sea).astype("float32"))
-    args = (None, masks, 0.0, [], 0.0, None, 1.0)
+    windows = local_masks(nside) if ids is None else base_masks("local12", nside, ids)[0]
+    masks = bk.bk_cast((windows * sea).astype("float32"))
+    args = (None, masks, 0.0, [], 0.0, None, 1.0, (nside, ids))
+    on_grid = {} if ids is None else {"cell_ids": ids, "nside": nside}
 
     def evaluate() -> None:
         x = torch.tensor(start, device=bk.torch_device, requires_grad=True)
@@ -84,7 +107,7 @@ def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
             torch.cuda.synchronize()
 
     t0 = time.perf_counter()
-    ref = scat.eval(bk.bk_cast(ref_map), mask=masks)
+    ref = scat.eval(bk.bk_cast(ref_map), mask=masks, **on_grid)
     args = (ref, *args[1:])
     evaluate()
     first = time.perf_counter() - t0
@@ -95,7 +118,13 @@ def time_loss(nside: int, repeats: int) -> tuple[float, float, float]:
 
 
 def run_case(
-    nside: int, device: str, epochs: int, threads: int | None, ops: str, repeats: int
+    nside: int,
+    device: str,
+    epochs: int,
+    threads: int | None,
+    ops: str,
+    repeats: int,
+    region: tuple[float, ...] | None = None,
 ) -> dict:
     """Time one (nside, device, ops) case in this process; returns a row of the table."""
     import numpy as np
@@ -107,7 +136,7 @@ def run_case(
     foscat_ops.set_enabled(ops == "fast")
     if threads is not None:
         torch.set_num_threads(threads)
-    first, loss_wall, loss_cpu = time_loss(nside, repeats)
+    first, loss_wall, loss_cpu = time_loss(nside, repeats, region)
 
     # the synthesis of a member is timed on its own: the set-up around it (the OI start
     # above all) varies more from run to run than an iteration costs
@@ -123,8 +152,10 @@ def run_case(
         return out
 
     module.run_member = timed_member
-    day = synthetic_day(nside)
+    day = synthetic_day(nside, region=region)
     options = {"device": device, "threads": threads, "progress": False}
+    if region is not None:  # the OI start needs the full sphere for now
+        options["start"] = "laplace"
     module.fill_foscat(day, n_epochs=1, **options)  # warm-up: foscat builds its kernels
     timings = []
     for n in (epochs, 2 * epochs):
@@ -139,6 +170,7 @@ def run_case(
     n_threads = threads if threads is not None else torch.get_num_threads()
     return {
         "nside": nside,
+        "cells": int(day.sizes["cells"]),
         "device": device,
         "ops": ops,
         "name": torch.cuda.get_device_name(0)
@@ -157,7 +189,13 @@ def run_case(
 
 
 def _spawn(
-    nside: int, device: str, epochs: int, threads: int | None, ops: str, repeats: int
+    nside: int,
+    device: str,
+    epochs: int,
+    threads: int | None,
+    ops: str,
+    repeats: int,
+    region: tuple[float, ...] | None = None,
 ) -> dict:
     env = dict(os.environ)
     if device == "cpu":
@@ -179,6 +217,8 @@ def _spawn(
     ]
     if threads is not None:
         cmd += ["--threads", str(threads)]
+    if region is not None:
+        cmd += ["--region", *(str(v) for v in region)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(
@@ -200,13 +240,27 @@ def main(argv: list[str] | None = None) -> None:
         default="both",
         help="foscat's own sparse products (before), the cached ones (after), or both",
     )
+    parser.add_argument(
+        "--region",
+        type=float,
+        nargs=4,
+        default=None,
+        metavar=("LON0", "LON1", "LAT0", "LAT1"),
+        help="time the fill on this box's cells only (degrees)",
+    )
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--device", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.worker:
         row = run_case(
-            args.nside[0], args.device, args.epochs, args.threads, args.ops, args.repeats
+            args.nside[0],
+            args.device,
+            args.epochs,
+            args.threads,
+            args.ops,
+            args.repeats,
+            args.region,
         )
         print(json.dumps(row))
         return
@@ -222,7 +276,9 @@ def main(argv: list[str] | None = None) -> None:
     for nside in nsides:
         for device in devices:
             for ops in ops_list:
-                rows.append(_spawn(nside, device, args.epochs, args.threads, ops, args.repeats))
+                rows.append(
+                    _spawn(nside, device, args.epochs, args.threads, ops, args.repeats, args.region)
+                )
                 print(f"  done nside={nside} {device} {ops}", file=sys.stderr, flush=True)
 
     print(
@@ -230,9 +286,15 @@ def main(argv: list[str] | None = None) -> None:
         f"L-BFGS iteration (synthetic day, 30% cloud, one member; torch {torch.__version__}); "
         "'cpu' columns are process CPU time (all threads; on a busy machine it stays honest "
         "when wall time does not)"
+        + (
+            f"; region lon {args.region[0]:g}..{args.region[1]:g}, lat {args.region[2]:g}.."
+            f"{args.region[3]:g}"
+            if args.region
+            else ""
+        )
     )
     header = (
-        f"{'nside':>5} {'device':>6} {'ops':>6} {'hardware':>20} {'setup s':>8} {'cpu':>7} "
+        f"{'nside':>5} {'cells':>8} {'device':>6} {'ops':>6} {'hardware':>20} {'setup s':>8} {'cpu':>7} "
         f"{'1st loss':>8} {'loss s':>7} {'cpu':>7} {'s/iter':>7} {'cpu':>7} {'iters':>5} "
         f"{'speed-up':>8} {'peak MB':>7}"
     )
@@ -247,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
             else ""
         )
         print(
-            f"{r['nside']:>5} {r['device']:>6} {r['ops']:>6} {r['name'][:20]:>20} "
+            f"{r['nside']:>5} {r['cells']:>8} {r['device']:>6} {r['ops']:>6} {r['name'][:20]:>20} "
             f"{r['setup_s']:>8.2f} {r['cpu_setup_s']:>7.2f} {r['first_loss_s']:>8.2f} "
             f"{r['loss_s']:>7.3f} {r['cpu_loss_s']:>7.3f} {r['per_epoch_s']:>7.3f} "
             f"{r['cpu_per_epoch_s']:>7.3f} {r['epochs']:>5} {ratio:>8} {r['peak_mb']:>7.0f}"

@@ -159,3 +159,16 @@ def test_region_statistics_with_cached_products_equal_foscats_own() -> None:
         results.append((float(loss), x.grad.numpy().copy()))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-4)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-3, atol=1e-9)
+
+
+def test_region_dask_members_equal_sequential_members(day: xr.Dataset, filled: xr.Dataset) -> None:
+    """The members of a region run as Dask tasks (two threads of one worker, each with its
+    own regional operator) equal those run one after another."""
+    from eogapfill.fill.foscat import fill_foscat
+
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.Client(
+        processes=False, n_workers=1, threads_per_worker=2, dashboard_address=":0"
+    ) as client:
+        out = fill_foscat(day, n_members=2, seed=0, client=client, **FAST)
+    np.testing.assert_array_equal(out["members"].values, filled["members"].values)
