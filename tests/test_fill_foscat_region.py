@@ -123,11 +123,43 @@ def test_region_oi_start_falls_back_or_runs(day: xr.Dataset) -> None:
     assert np.isfinite(out["filled"].values[day["gap"].values]).all()
 
 
-def test_region_refuses_coarse_levels(day: xr.Dataset) -> None:
+def test_region_coarse_levels(day: xr.Dataset) -> None:
+    """Coarse-to-fine on a region: each level on the coarse cells of the region's cells."""
     from eogapfill.fill.foscat import fill_foscat
 
-    with pytest.raises(ValueError, match="coarse_epochs runs on the full sphere only"):
-        fill_foscat(day, coarse_epochs=(2,), **FAST)
+    big = regional_day(64)
+    out = fill_foscat(big, coarse_epochs=(2,), texture_weight=1.0, anchor=10.0, **FAST)
+    values, gap = big["SST_L3S"].values, big["gap"].values
+    observed = np.isfinite(values) & ~gap
+    assert np.array_equal(out["filled"].values[observed], values[observed])
+    assert np.isfinite(out["filled"].values[gap]).all()
+    assert np.isnan(out["filled"].values[~observed & ~gap]).all()
+    with pytest.raises(ValueError, match="cells at nside 16"):
+        fill_foscat(day, coarse_epochs=(2,), **FAST)  # 57 cells at nside 16
+
+
+def test_region_down_and_up_match_the_full_sphere() -> None:
+    """Group means and the interpolation back on a region equal the full sphere's away from
+    the region's edge."""
+    from eogapfill.fill.foscat.problem import coarse_ids, down, up
+
+    ids = np.asarray(region_cells(NSIDE, BOX))
+    full = np.random.default_rng(2).normal(size=12 * NSIDE**2)
+    coarse = coarse_ids(ids, 4)
+    regional = down(full[ids], 4, ids)
+    whole = np.bincount(np.searchsorted(coarse, ids // 4)) == 4
+    np.testing.assert_allclose(regional[whole], down(full, 4)[coarse][whole])
+    back = up(regional, NSIDE // 2, NSIDE, coarse, ids)
+    assert back.shape == ids.shape and np.isfinite(back).all()
+    import healpy as hp
+
+    theta, phi = hp.pix2ang(NSIDE, ids, nest=True)
+    cells, _ = hp.get_interp_weights(NSIDE // 2, theta, phi, nest=True)
+    pos = np.minimum(np.searchsorted(coarse, cells), coarse.size - 1)
+    exact = ((coarse[pos] == cells) & whole[pos]).all(axis=0)  # every source cell whole
+    assert exact.sum() > ids.size // 2
+    expected = up(down(full, 4), NSIDE // 2, NSIDE)[ids]
+    np.testing.assert_allclose(back[exact], expected[exact])
 
 
 def test_region_reference_on_another_region_is_refused(day: xr.Dataset) -> None:
@@ -156,7 +188,7 @@ def test_region_statistics_with_cached_products_equal_foscats_own() -> None:
         stats = op.eval(x, mask=mask, cell_ids=ids, nside=NSIDE)
         loss = op.reduce_mean(op.square(stats))
         loss.backward()
-        results.append((float(loss), x.grad.numpy().copy()))
+        results.append((float(loss.detach()), x.grad.numpy().copy()))
     assert results[0][0] == pytest.approx(results[1][0], rel=1e-4)
     np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-3, atol=1e-9)
 

@@ -52,6 +52,9 @@ On a regional grid (``to_healpix(day, nside, region=...)``) the synthesis runs o
 cells only: foscat's ``scat_cov.funct.eval(x, mask=..., cell_ids=ids, nside=nside)`` builds
 its wavelets, down-grading and masked means on a subset, with fewer scales (``J`` at most
 ``log4(n_cells) - 1``), and one operator per region (its kernel caches are keyed by nside).
+Near the region's edge foscat's stencils drop the taps outside it and renormalise the others.
+The coarse levels of a region hold the coarse cells of its cells (means over the cells
+present).
 
 foscat runs on torch and puts its tensors on the GPU whenever torch sees one. Its sparse
 products, masked means and kernel building run through :mod:`eogapfill.fill.foscat.ops`

@@ -30,6 +30,9 @@ __all__ = ["fill_foscat"]
 
 METHOD = "foscat"
 _ANCHOR_COARSEST_NSIDE = 16
+#: The fewest cells of a region at any level: foscat's subset transform has
+#: ``log4(n_cells) - 1`` scales (2 from 64 cells).
+_MIN_REGION_CELLS = 64
 #: Default anchor weight (degC**-2) by start, the best measured on the real case at nside 32:
 #: loose around a smooth start, tight around a conditional simulation, which already has the
 #: covariance's texture (the synthesis then reshapes the texture inside 2x2 blocks and the
@@ -69,8 +72,8 @@ def fill_foscat(
         kernels, down-grading and masked means are then built on those cells only, and
         nothing outside the region is read or written); or a regridded day ``Dataset``
         (``SST_L3S``, ``gap``, optionally ``SST_L4``). On a region, the local masks are those
-        that reach it, ``coarse_epochs`` is refused, and when the ``"oi"`` start refuses the
-        region the fill warns and uses ``"laplace"``.
+        that reach it, the coarse levels hold the coarse cells of the region's cells, and
+        when the ``"oi"`` start refuses the region the fill warns and uses ``"laplace"``.
     gaps
         Boolean map, True on the sea cells to fill (taken from the dataset's ``gap`` when
         ``sst`` is a Dataset). Cells that are neither observed nor gaps are land: they stay NaN.
@@ -196,10 +199,15 @@ def fill_foscat(
     nside = grid.nside
     cell_ids = grid.ids if grid.is_partial else None
     if cell_ids is not None and coarse_epochs:
-        raise ValueError(
-            f"{METHOD}: coarse_epochs runs on the full sphere only; on a regional grid "
-            f"({grid.npix} cells) pass coarse_epochs=() or regrid the day on the full sphere"
-        )
+        factor = 4 ** len(coarse_epochs)
+        n_coarsest = int(np.unique(cell_ids // factor).size)
+        if n_coarsest < _MIN_REGION_CELLS:
+            raise ValueError(
+                f"{METHOD}: the region has {n_coarsest} cells at nside "
+                f"{nside >> len(coarse_epochs)}, the coarsest level of coarse_epochs; the "
+                f"scattering transform needs at least {_MIN_REGION_CELLS} there: give fewer "
+                "coarse_epochs or a larger region"
+            )
     if nside < MIN_NSIDE:
         raise ValueError(
             f"{METHOD}: nside {nside} is too small for the scattering transform and its local "

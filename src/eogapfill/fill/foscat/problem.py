@@ -21,6 +21,7 @@ from eogapfill.fill.foscat.protocols import check_masked, gap_pairs
 __all__ = [
     "Problem",
     "anchor_blocks",
+    "coarse_ids",
     "coarse_level",
     "down",
     "loss_function",
@@ -57,9 +58,36 @@ class Problem:
     _reference: dict = field(default_factory=dict, repr=False, compare=False)  # statistics
 
 
-def down(values: np.ndarray, factor: int) -> np.ndarray:
-    """Mean over NESTED groups of ``factor`` cells: a map (..., npix) at a coarser nside."""
-    return values.reshape(*values.shape[:-1], -1, factor).mean(axis=-1)
+def down(values: np.ndarray, factor: int, cell_ids: np.ndarray | None = None) -> np.ndarray:
+    """Mean over NESTED groups of ``factor`` cells: a map (..., npix) at a coarser nside.
+
+    On a region (``cell_ids`` (npix,)), the mean over the region's cells of each coarse cell
+    (fewer than ``factor`` at the region's edge), on the coarse cells
+    :func:`coarse_ids` ``(cell_ids, factor)``.
+    """
+    if cell_ids is None:
+        return values.reshape(*values.shape[:-1], -1, factor).mean(axis=-1)
+    group, counts = _groups(np.asarray(cell_ids, dtype=np.int64), factor)
+    return np.asarray(values, dtype="float64") @ group / counts
+
+
+def coarse_ids(cell_ids: np.ndarray, factor: int) -> np.ndarray:
+    """The coarse cells (NESTED ids at nside / sqrt(factor)) holding a region's cells."""
+    return np.unique(np.asarray(cell_ids, dtype=np.int64) // factor)
+
+
+def _groups(cell_ids: np.ndarray, factor: int) -> tuple[Any, np.ndarray]:
+    """The one-hot matrix (npix, n_coarse) of a region's cells in their coarse cells, and the
+    number of cells of each coarse cell."""
+    import scipy.sparse as sp
+
+    _, inverse = np.unique(cell_ids // factor, return_inverse=True)
+    n_coarse = int(inverse.max()) + 1
+    group = sp.csr_matrix(
+        (np.ones(cell_ids.size), (np.arange(cell_ids.size), inverse)),
+        shape=(cell_ids.size, n_coarse),
+    )
+    return group, np.bincount(inverse, minlength=n_coarse).astype("float64")
 
 
 def coarse_level(
@@ -79,29 +107,40 @@ def coarse_level(
     holds their values (degC), for the texture term's pairs.
     """
     factor = (problem.nside // nside) ** 2
-    gaps = problem.gaps.reshape(-1, factor).any(axis=1)
-    ref_masks = down(problem.ref_masks, factor)
+    ids = problem.cell_ids
+    level_ids = None if ids is None else coarse_ids(ids, factor)
+    gaps = down(problem.gaps.astype("float64"), factor, ids) > 0  # any of its cells a gap
+    ref_masks = down(problem.ref_masks, factor, ids)
     if honest:
         ref_masks = ref_masks * ~gaps[None, :]
-    starts = down(problem.starts, factor)
+    starts = down(problem.starts, factor, ids)
     level = Problem(
         nside=nside,
         starts=starts,
         noise_std=0.0,
         gaps=gaps,
-        ref_map=down(problem.ref_map, factor),
+        ref_map=down(problem.ref_map, factor, ids),
         ref_masks=ref_masks,
-        learn_masks=down(problem.learn_masks, factor),
+        learn_masks=down(problem.learn_masks, factor, ids),
         anchor=problem.anchor,
         n_epochs=int(n_epochs),
-        blocks=[anchor_blocks(st, gaps, nside) for st in starts] if problem.blocks else [],
+        blocks=[anchor_blocks(st, gaps, nside, level_ids) for st in starts]
+        if problem.blocks
+        else [],
         texture_weight=problem.texture_weight,
+        cell_ids=level_ids,
     )
     check_masked(level.ref_masks, f"reference (nside {nside})")
     if problem.texture_weight > 0:
-        full = observed.reshape(-1, factor).all(axis=1)
-        coarse_values = np.where(full, down(np.where(observed, values, 0.0), factor), np.nan)
-        level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, nside)
+        full = down(observed.astype("float64"), factor, ids) == 1.0  # all its cells observed
+        coarse_values = np.where(full, down(np.where(observed, values, 0.0), factor, ids), np.nan)
+        if level_ids is None:
+            level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, nside)
+        else:
+            from eogapfill.healpix import HealpixGrid
+
+            grid = HealpixGrid(nside, cell_ids=level_ids)
+            level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, grid)
     return level
 
 
@@ -115,8 +154,34 @@ def _interpolation(nside: int) -> tuple[np.ndarray, np.ndarray]:
     return cells, weights
 
 
-def up(values: np.ndarray, nside: int, target: int) -> np.ndarray:
-    """A map at ``nside`` interpolated (bilinear) to the finer ``target`` nside."""
+def up(
+    values: np.ndarray,
+    nside: int,
+    target: int,
+    cell_ids: np.ndarray | None = None,
+    target_ids: np.ndarray | None = None,
+) -> np.ndarray:
+    """A map at ``nside`` interpolated (bilinear) to the finer ``target`` nside.
+
+    On a region, ``values`` lies on the cells ``cell_ids`` and the result on ``target_ids``:
+    one bilinear step, the weights of cells outside ``cell_ids`` dropped (the others
+    renormalised; the parent cell where none is left).
+    """
+    if cell_ids is not None and target_ids is not None:
+        import healpy as hp
+
+        cell_ids = np.asarray(cell_ids, dtype=np.int64)
+        target_ids = np.asarray(target_ids, dtype=np.int64)
+        theta, phi = hp.pix2ang(target, target_ids, nest=True)
+        cells, weights = hp.get_interp_weights(nside, theta, phi, nest=True)
+        pos = np.minimum(np.searchsorted(cell_ids, cells), cell_ids.size - 1)
+        weights = weights * (cell_ids[pos] == cells)
+        total = weights.sum(axis=0)
+        parent = np.searchsorted(cell_ids, target_ids // (target // nside) ** 2)
+        out = values[parent].astype("float64")
+        some = total > 0
+        out[some] = (values[pos] * weights).sum(axis=0)[some] / total[some]
+        return out
     while nside < target:
         cells, weights = _interpolation(nside)
         values = (values[cells] * weights).sum(axis=0)
@@ -234,18 +299,24 @@ def run_member(
             quiet_stdout(),
             tqdm(total=total, desc=desc, disable=not progress, leave=False) as bar,
         ):
-            scat = scat_operator(scat_cov, problem.cell_ids)
             change: np.ndarray | None = None  # the synthesis's change of the gap cells
-            coarse_nside = 0
+            coarse_nside, coarse_cells = 0, None
             for level in levels:
-                start = down(x0, (problem.nside // level.nside) ** 2)
-                if change is not None:
-                    start = start + level.gaps * up(change, coarse_nside, level.nside)
-                values, history = _synthesise(level, start, which, scat, synthesis, torch, bar)
-                change = np.where(
-                    level.gaps, values - down(x0, (problem.nside // level.nside) ** 2), 0.0
+                # a region's operator holds the kernels of its own cells only
+                scat = scat_operator(scat_cov, level.cell_ids)
+                level_x0 = (
+                    x0
+                    if level is problem
+                    else down(x0, (problem.nside // level.nside) ** 2, problem.cell_ids)
                 )
-                coarse_nside = level.nside
+                start = level_x0
+                if change is not None:
+                    start = start + level.gaps * up(
+                        change, coarse_nside, level.nside, coarse_cells, level.cell_ids
+                    )
+                values, history = _synthesise(level, start, which, scat, synthesis, torch, bar)
+                change = np.where(level.gaps, values - level_x0, 0.0)
+                coarse_nside, coarse_cells = level.nside, level.cell_ids
     finally:
         np.random.set_state(numpy_state)  # noqa: NPY002
         if restore_threads:
