@@ -154,8 +154,6 @@ def run_case(
     module.run_member = timed_member
     day = synthetic_day(nside, region=region)
     options = {"device": device, "threads": threads, "progress": False}
-    if region is not None:  # the OI start needs the full sphere for now
-        options["start"] = "laplace"
     module.fill_foscat(day, n_epochs=1, **options)  # warm-up: foscat builds its kernels
     timings = []
     for n in (epochs, 2 * epochs):
