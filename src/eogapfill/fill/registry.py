@@ -322,7 +322,7 @@ def method_names(
     >>> method_names("latlon")
     ('interpolate_na', 'loess', 'gauss_seidel')
     >>> method_names(regional=True)
-    ('laplace', 'noise', 'oi')
+    ('laplace', 'noise', 'oi', 'foscat')
     """
     return tuple(
         name
@@ -338,7 +338,7 @@ def regional_methods(*, available: bool = False) -> tuple[str, ...]:
     """Names of the methods that fill a regional (partial) HEALPix map, in registry order.
 
     >>> regional_methods()
-    ('laplace', 'noise', 'oi')
+    ('laplace', 'noise', 'oi', 'foscat')
     """
     return method_names("healpix", regional=True, available=available)
 
@@ -476,7 +476,7 @@ register_method(
     grid="healpix",
     stochastic=True,
     extra="foscat",
-    regional=False,  # its local masks and synthesis are full-sphere: not yet on a region
+    regional=True,
     description="scattering-covariance synthesis (foscat, torch)",
 )
 register_method(

@@ -26,7 +26,7 @@ import pandas as pd
 import xarray as xr
 
 from eogapfill.data import open_l3s, open_l4
-from eogapfill.fill.registry import FillMethod, method_info, method_names
+from eogapfill.fill.registry import FillMethod, method_info, method_names, regional_methods
 from eogapfill.healpix import HealpixGrid, check_nside, region_cells
 from eogapfill.pipeline.cluster import (
     _check_scheduler_address,
@@ -77,8 +77,6 @@ logger = logging.getLogger(__name__)
 
 FillFunction = Callable[..., xr.Dataset]
 Box = tuple[float, float, float, float]
-#: The registry methods that fill a region, for a registry without the ``regional`` flag.
-_REGIONAL_FALLBACK = ("laplace", "noise", "oi")
 #: The finest nside filled from the 0.25 degree sample by default; finer ones read 0.1 degree.
 _COARSE_SOURCE_MAX_NSIDE = 128
 #: Options the pipeline sets itself, or that cannot travel to a worker as data.
@@ -117,17 +115,7 @@ def _fills_regions(method: str | FillFunction) -> bool:
     function or ``"module:function"`` is trusted (its own checks run on the first day)."""
     if callable(method) or ":" in method:
         return True
-    entry = _entry(method)
-    return bool(getattr(entry, "regional", method in _REGIONAL_FALLBACK))
-
-
-def regional_methods() -> list[str]:
-    """Names of the registry's HEALPix methods that fill a region (a partial grid).
-
-    >>> "laplace" in regional_methods(), "alm" in regional_methods()
-    (True, False)
-    """
-    return [m for m in method_names("healpix") if _fills_regions(m)]
+    return _entry(method).regional
 
 
 def check_region(

@@ -225,10 +225,9 @@ def base_masks(
     npix = 12 * nside**2 if cell_ids is None else int(np.size(cell_ids))
     if isinstance(masks, str):
         if masks in ("local12", "local48"):
-            windows = local_masks(nside, n_regions=12 if masks == "local12" else 48)
+            windows = local_masks(nside, n_regions=12 if masks == "local12" else 48, cells=cell_ids)
             if cell_ids is None:
                 return windows, masks
-            windows = windows[:, np.asarray(cell_ids)]
             weight = windows.sum(axis=1)
             keep = weight >= REGION_MASK_FRACTION * weight.max()
             return windows[keep], f"{masks} ({int(keep.sum())} reaching the region)"
