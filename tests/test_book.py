@@ -44,6 +44,7 @@ INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TEST_PARAMETERS: dict[str, object] = {
     "resolution": 1.0,
     "nside": 16,
+    "region_nside": 32,
     "n_epochs": 3,
     "n_members": 2,
     "n_workers": 1,
