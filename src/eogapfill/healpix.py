@@ -42,6 +42,7 @@ __all__ = [
     "Rings",
     "cell_lonlat",
     "cell_vectors",
+    "check_box",
     "check_nside",
     "decode",
     "grid_of",
@@ -279,25 +280,51 @@ def region_cells(
             )
         shift = 4 ** (depth - int(level))
         return (coarse[:, None] * shift + np.arange(shift)[None, :]).ravel()
-    try:
-        lon0, lon1, lat0, lat1 = (float(x) for x in region)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"region must be a box (lon0, lon1, lat0, lat1) in degrees, got {region!r}"
-        ) from None
-    if not (-90.0 <= lat0 < lat1 <= 90.0):
-        raise ValueError(
-            f"the region's latitudes must satisfy -90 <= lat0 < lat1 <= 90, got {lat0}, {lat1}"
-        )
-    if not all(np.isfinite([lon0, lon1])) or lon0 == lon1 or abs(lon1 - lon0) > 720.0:
-        raise ValueError(
-            f"the region's longitudes must be two different numbers, got {lon0}, {lon1}"
-        )
+    lon0, lon1, lat0, lat1 = check_box(region)
     if lon1 - lon0 >= 360.0:  # every longitude: three pieces (healpix-geo needs a box < 360)
         pieces = [(-180.0, -60.0), (-60.0, 60.0), (60.0, 180.0)]
     else:
         pieces = [(lon0, lon1)]
     return np.unique(np.concatenate([_zone(lo, hi, lat0, lat1, depth) for lo, hi in pieces]))
+
+
+def check_box(region: object) -> Region:
+    """A lat/lon box ``(lon0, lon1, lat0, lat1)`` as floats, degrees, or a clear error.
+
+    Latitudes in -90 .. 90 with ``lat0 < lat1``; longitudes in -360 .. 360 and different
+    (``lon0 > lon1`` crosses 180; 360 degrees apart for every longitude).
+
+    >>> check_box([-80, -50, 25, 45])
+    (-80.0, -50.0, 25.0, 45.0)
+    """
+    try:
+        box = tuple(float(x) for x in region)  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"a region is a box (lon0, lon1, lat0, lat1) in degrees, got {region!r}"
+        ) from None
+    if len(box) != 4 or not np.isfinite(box).all():
+        raise ValueError(
+            f"a region is a box of four finite numbers (lon0, lon1, lat0, lat1) in degrees, "
+            f"got {region!r}"
+        )
+    lon0, lon1, lat0, lat1 = box
+    if not (-90.0 <= lat0 <= 90.0 and -90.0 <= lat1 <= 90.0):
+        raise ValueError(
+            f"the region's latitudes must lie in -90 .. 90 degrees (-90 <= lat0 < lat1 <= 90), "
+            f"got lat0={lat0:g}, lat1={lat1:g}"
+        )
+    if lat0 >= lat1:
+        raise ValueError(
+            f"the region's lat0 must be south of lat1 (lat0 < lat1), got lat0={lat0:g}, "
+            f"lat1={lat1:g}: give the box as lon0 lon1 lat0 lat1, south first"
+        )
+    if not (-360.0 <= lon0 <= 360.0 and -360.0 <= lon1 <= 360.0) or lon0 == lon1:
+        raise ValueError(
+            f"the region's longitudes must be two different numbers in -360 .. 360 degrees "
+            f"(lon0 > lon1 crosses 180), got lon0={lon0:g}, lon1={lon1:g}"
+        )
+    return lon0, lon1, lat0, lat1
 
 
 def _zone(lon0: float, lon1: float, lat0: float, lat1: float, depth: int) -> np.ndarray:

@@ -27,7 +27,7 @@ import xarray as xr
 
 from eogapfill.data import open_l3s, open_l4
 from eogapfill.fill.registry import FillMethod, method_info, method_names, regional_methods
-from eogapfill.healpix import HealpixGrid, check_nside, region_cells
+from eogapfill.healpix import HealpixGrid, Region, check_box, check_nside, region_cells
 from eogapfill.pipeline.cluster import (
     _check_scheduler_address,
     _close_client,
@@ -76,7 +76,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FillFunction = Callable[..., xr.Dataset]
-Box = tuple[float, float, float, float]
 #: The finest nside filled from the 0.25 degree sample by default; finer ones read 0.1 degree.
 _COARSE_SOURCE_MAX_NSIDE = 128
 #: Options the pipeline sets itself, or that cannot travel to a worker as data.
@@ -119,8 +118,8 @@ def _fills_regions(method: str | FillFunction) -> bool:
 
 
 def check_region(
-    region: Box | None, nside: int, method: str | FillFunction = "laplace"
-) -> tuple[Box | None, np.ndarray | None]:
+    region: Region | None, nside: int, method: str | FillFunction = "laplace"
+) -> tuple[Region | None, np.ndarray | None]:
     """Check a region before any work; return the box as floats and its NESTED cell ids.
 
     ``region`` is a lat/lon box ``(lon0, lon1, lat0, lat1)`` in degrees (``lon0 > lon1``
@@ -136,46 +135,20 @@ def check_region(
     """
     if region is None:
         return None, None
-    try:
-        box = tuple(float(x) for x in region)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"a region is a box (lon0, lon1, lat0, lat1) in degrees, got {region!r}"
-        ) from None
-    if len(box) != 4 or not np.isfinite(box).all():
-        raise ValueError(
-            f"a region is a box of four finite numbers (lon0, lon1, lat0, lat1) in degrees, "
-            f"got {region!r}"
-        )
-    lon0, lon1, lat0, lat1 = box
-    if not (-90.0 <= lat0 <= 90.0 and -90.0 <= lat1 <= 90.0):
-        raise ValueError(
-            f"the region's latitudes must lie in -90 .. 90 degrees, got lat0={lat0:g}, "
-            f"lat1={lat1:g}"
-        )
-    if lat0 >= lat1:
-        raise ValueError(
-            f"the region's lat0 must be south of lat1 (lat0 < lat1), got lat0={lat0:g}, "
-            f"lat1={lat1:g}: give the box as lon0 lon1 lat0 lat1, south first"
-        )
-    if not (-360.0 <= lon0 <= 360.0 and -360.0 <= lon1 <= 360.0) or lon0 == lon1:
-        raise ValueError(
-            f"the region's longitudes must be two different numbers in -360 .. 360 degrees "
-            f"(lon0 > lon1 crosses 180), got lon0={lon0:g}, lon1={lon1:g}"
-        )
+    box = check_box(region)
     if not _fills_regions(method):
         raise ValueError(
             f"the fill method {method!r} needs the whole sphere and does not fill a region: "
             f"choose one of {', '.join(regional_methods())}, or fill the whole sphere"
         )
     check_nside(nside)
-    ids = region_cells(nside, box)  # type: ignore[arg-type]
+    ids = region_cells(nside, box)
     if ids.size == 12 * nside**2:
         return None, None
-    return box, ids  # type: ignore[return-value]
+    return box, ids
 
 
-def region_summary(box: Box, nside: int, ids: np.ndarray) -> str:
+def region_summary(box: Region, nside: int, ids: np.ndarray) -> str:
     """One line on a region's cells: how many, how big, what share of the sphere.
 
     >>> box, ids = check_region((-80, -50, 25, 45), 64)
@@ -324,7 +297,7 @@ def process_day(
     method_options: Mapping[str, Any] | None = None,
     threads: int | None = None,
     fill: str | Callable[..., xr.Dataset] | None = None,
-    region: Box | Mapping[str, Any] | None = None,
+    region: Region | Mapping[str, Any] | None = None,
 ) -> xr.Dataset:
     """Open, prepare, regrid and fill one day; return it ready to be appended to the store.
 
@@ -498,7 +471,7 @@ def run(
     scheduler: str | None = None,
     connect_timeout: float | str | None = None,
     wait: float = 0.0,
-    region: Box | None = None,
+    region: Region | None = None,
 ) -> xr.Dataset:
     """Fill every day from ``start`` to ``end`` and append them to the Zarr store ``out``.
 
@@ -602,7 +575,7 @@ def fill_days(
     scheduler: str | None,
     connect_timeout: float | str | None,
     wait: float,
-    region: Box | None = None,
+    region: Region | None = None,
 ) -> tuple[xr.Dataset, int]:
     """:func:`run` (every argument given); also returns the number of days this run wrote."""
     days = day_range(start, end)
