@@ -41,6 +41,7 @@ __all__ = [
     "Region",
     "Rings",
     "cell_lonlat",
+    "box_label",
     "cell_vectors",
     "check_box",
     "check_nside",
@@ -325,6 +326,15 @@ def check_box(region: object) -> Region:
             f"(lon0 > lon1 crosses 180), got lon0={lon0:g}, lon1={lon1:g}"
         )
     return lon0, lon1, lat0, lat1
+
+
+def box_label(box: Region) -> str:
+    """The words a regional dataset records for its box (attribute ``healpix_region``).
+
+    >>> box_label((-80, -50, 25, 45))
+    'lon -80.0 .. -50.0, lat 25.0 .. 45.0'
+    """
+    return "lon {} .. {}, lat {} .. {}".format(*(float(x) for x in box))
 
 
 def _zone(lon0: float, lon1: float, lat0: float, lat1: float, depth: int) -> np.ndarray:

@@ -43,6 +43,7 @@ import xarray as xr
 from eogapfill.healpix import (
     HealpixGrid,
     Region,
+    box_label,
     check_nside,
     grid_of,
     healpix_dataset,
@@ -425,7 +426,7 @@ def _region(
         described = f"{np.unique(np.asarray(region['cells'])).size} cells of level {level}"
     else:
         ids = region_cells(nside, region)
-        described = "lon {} .. {}, lat {} .. {}".format(*(float(x) for x in region))
+        described = box_label(region)
     if ids.size == 12 * nside**2:
         return None, {}
     return ids, {"healpix_partial": 1, "healpix_region": described}

@@ -73,6 +73,8 @@ except ImportError:  # pragma: no cover - Windows
 import pandas as pd
 import xarray as xr
 
+from eogapfill.healpix import box_label
+
 __all__ = ["OUTPUT_VARIABLES", "StoreBusyError", "open_output", "stored_days"]
 
 logger = logging.getLogger(__name__)
@@ -187,7 +189,7 @@ def _region_attrs(box: Sequence[float] | None, ids: Any) -> dict[str, Any]:
     lon0, lon1, lat0, lat1 = (float(x) for x in box)
     return {
         "healpix_partial": 1,
-        "healpix_region": f"lon {lon0} .. {lon1}, lat {lat0} .. {lat1}",
+        "healpix_region": box_label((lon0, lon1, lat0, lat1)),
         "region_box": [lon0, lon1, lat0, lat1],
         "region_cells": int(len(ids)),
     }
