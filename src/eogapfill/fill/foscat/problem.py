@@ -17,6 +17,7 @@ import numpy as np
 
 from eogapfill.fill.foscat.adapter import import_foscat, quiet_stdout, scat_operator
 from eogapfill.fill.foscat.protocols import check_masked, gap_pairs
+from eogapfill.healpix import HealpixGrid
 
 __all__ = [
     "Problem",
@@ -134,13 +135,8 @@ def coarse_level(
     if problem.texture_weight > 0:
         full = down(observed.astype("float64"), factor, ids) == 1.0  # all its cells observed
         coarse_values = np.where(full, down(np.where(observed, values, 0.0), factor, ids), np.nan)
-        if level_ids is None:
-            level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, nside)
-        else:
-            from eogapfill.healpix import HealpixGrid
-
-            grid = HealpixGrid(nside, cell_ids=level_ids)
-            level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, grid)
+        grid = HealpixGrid(nside, cell_ids=level_ids)  # the sphere when level_ids is None
+        level.pairs, level.pair_target = gap_pairs(coarse_values, gaps, grid)
     return level
 
 
