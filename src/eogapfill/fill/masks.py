@@ -17,7 +17,7 @@ from functools import lru_cache
 import healpy as hp
 import numpy as np
 
-from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, cell_vectors, check_nside
+from eogapfill.healpix import HealpixGrid, cell_vectors, check_nside, nearest_distance_km
 
 __all__ = ["MIN_NSIDE", "local_masks", "near_gap_weights"]
 
@@ -167,7 +167,7 @@ def local_masks(
 
 
 def near_gap_weights(
-    observed: np.ndarray, gaps: np.ndarray, nside: int, scale_km: float
+    observed: np.ndarray, gaps: np.ndarray, nside: int | HealpixGrid, scale_km: float
 ) -> np.ndarray:
     """Weights of the observed cells that favour the clear water next to the gaps.
 
@@ -180,9 +180,9 @@ def near_gap_weights(
     Parameters
     ----------
     observed, gaps : bool arrays (npix,)
-        Observed sea cells and gap cells, NESTED order.
-    nside : int
-        HEALPix nside of the maps.
+        Observed sea cells and gap cells, NESTED order, on the cells of the grid.
+    nside : int or HealpixGrid
+        HEALPix nside of full-sphere maps, or the (regional) grid of the maps.
     scale_km : float
         e-folding distance of the weights, km (larger: closer to uniform weights).
 
@@ -191,9 +191,7 @@ def near_gap_weights(
     numpy.ndarray (npix,)
         Weights in ``[0, 1]``, 1 on the observed neighbours of gap cells.
     """
-    from scipy.spatial import cKDTree
-
-    grid = HealpixGrid(int(nside))
+    grid = nside if isinstance(nside, HealpixGrid) else HealpixGrid(int(nside))
     if not scale_km > 0:
         raise ValueError(f"scale_km must be > 0, got {scale_km}")
     observed = np.asarray(observed, dtype=bool)
@@ -202,9 +200,7 @@ def near_gap_weights(
         raise ValueError(f"observed and gaps must have shape ({grid.npix},)")
     if not gaps.any():
         raise ValueError("no gap cell: the weights favour the cells next to the gaps")
-    xyz = cell_vectors(grid.nside)
-    chord, _ = cKDTree(xyz[gaps]).query(xyz[observed])
-    distance_km = 2.0 * np.arcsin(np.clip(chord / 2.0, 0.0, 1.0)) * EARTH_RADIUS_KM
+    distance_km = nearest_distance_km(grid, gaps, observed)
     # the 8 neighbours of a gap cell lie up to ~1.5 cells away: count them as distance 0
     distance_km = np.maximum(distance_km - 1.5 * grid.resolution_km, 0.0)
     weights = np.zeros(grid.npix)

@@ -24,7 +24,6 @@ from eogapfill.fill.foscat.protocols import (
     reference_map,
 )
 from eogapfill.fill.masks import MIN_NSIDE, near_gap_weights
-from eogapfill.healpix import HealpixGrid
 
 __all__ = ["fill_foscat"]
 
@@ -260,7 +259,7 @@ def fill_foscat(
             if near_gaps_km is None:
                 weights = observed.astype("float64")
             else:
-                weights = _near_gap_weights(observed, inputs.gaps, grid, float(near_gaps_km))
+                weights = near_gap_weights(observed, inputs.gaps, grid, float(near_gaps_km))
                 reference_name += (
                     f", weighted by exp(-d / {float(near_gaps_km):g} km) from the gaps"
                 )
@@ -341,9 +340,7 @@ def fill_foscat(
     )
     if texture_weight > 0:
         problem.texture_weight = float(texture_weight)
-        problem.pairs, problem.pair_target = gap_pairs(
-            inputs.values, inputs.gaps, grid if cell_ids is not None else nside
-        )
+        problem.pairs, problem.pair_target = gap_pairs(inputs.values, inputs.gaps, grid)
     problem.coarse = [
         coarse_level(
             problem,
@@ -437,17 +434,3 @@ def fill_foscat(
         },
     )
     return out
-
-
-def _near_gap_weights(
-    observed: np.ndarray, gaps: np.ndarray, grid: HealpixGrid, scale_km: float
-) -> np.ndarray:
-    """:func:`~eogapfill.fill.masks.near_gap_weights` on ``grid``'s cells (npix,): a region's
-    cells are placed on the full sphere (nothing observed or missing outside) and read back."""
-    if not grid.is_partial:
-        return near_gap_weights(observed, gaps, grid.nside, scale_km)
-    full_observed = np.zeros(grid.sphere_npix, dtype=bool)
-    full_gaps = np.zeros(grid.sphere_npix, dtype=bool)
-    full_observed[grid.ids] = observed
-    full_gaps[grid.ids] = gaps
-    return near_gap_weights(full_observed, full_gaps, grid.nside, scale_km)[grid.ids]
