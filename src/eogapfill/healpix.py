@@ -25,7 +25,7 @@ boundary with no data beyond it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -242,7 +242,7 @@ def _partial_neighbours(nside: int, ids_bytes: bytes) -> np.ndarray:
 
 def region_cells(
     nside: int,
-    region: Region | None = None,
+    region: Region | Mapping[str, object] | None = None,
     *,
     cells: Sequence[int] | np.ndarray | None = None,
     level: int | None = None,
@@ -252,15 +252,26 @@ def region_cells(
     Give either a lat/lon box ``region=(lon0, lon1, lat0, lat1)`` in degrees (every cell that
     touches the box, from healpix-geo's ``zone_coverage``; ``lon0 > lon1`` crosses the
     antimeridian), or ``cells``: NESTED ids at a coarser ``level`` (as xdggs and healpix-geo
-    describe a region), whose children at ``nside`` make the region.
+    describe a region), whose children at ``nside`` make the region; ``region`` may also be
+    the mapping ``{"cells": ids, "level": level}`` (how :func:`eogapfill.regrid.to_healpix`
+    takes a region of coarse cells).
 
     >>> region_cells(2, cells=[0], level=0).tolist()
+    [0, 1, 2, 3]
+    >>> region_cells(2, {"cells": [0], "level": 0}).tolist()
     [0, 1, 2, 3]
     >>> ids = region_cells(64, (-80.0, -50.0, 25.0, 45.0))
     >>> ids.size, bool((np.diff(ids) > 0).all())
     (656, True)
     """
     depth = check_nside(nside)
+    if isinstance(region, Mapping):
+        if set(region) != {"cells", "level"} or cells is not None:
+            raise ValueError(
+                'a region given as a mapping needs exactly the keys "cells" (NESTED ids) and '
+                f'"level" (their HEALPix level), got {sorted(map(str, region))}'
+            )
+        region, cells, level = None, region["cells"], int(region["level"])  # type: ignore[call-overload]
     if (region is None) == (cells is None):
         raise ValueError(
             "give one region: a box region=(lon0, lon1, lat0, lat1) in degrees, or "

@@ -414,18 +414,11 @@ def _region(
     """The region's NESTED ids at ``nside`` (None: the full sphere) and its attributes."""
     if region is None:
         return None, {}
+    ids = region_cells(nside, region)
     if isinstance(region, Mapping):
-        unknown = set(region) - {"cells", "level"}
-        if unknown or "cells" not in region or "level" not in region:
-            raise ValueError(
-                'a region given as a mapping needs exactly the keys "cells" (NESTED ids) and '
-                f'"level" (their HEALPix level), got {sorted(map(str, region))}'
-            )
-        level = int(region["level"])  # type: ignore[call-overload]
-        ids = region_cells(nside, cells=region["cells"], level=level)  # type: ignore[arg-type]
-        described = f"{np.unique(np.asarray(region['cells'])).size} cells of level {level}"
+        cells = np.unique(np.asarray(region["cells"]))
+        described = f"{cells.size} cells of level {int(region['level'])}"  # type: ignore[call-overload]
     else:
-        ids = region_cells(nside, region)
         described = box_label(region)
     if ids.size == 12 * nside**2:
         return None, {}

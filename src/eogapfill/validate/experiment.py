@@ -60,7 +60,7 @@ def default_methods(
         entry = METHODS[name]
         if entry.extra == "foscat" and not include_foscat:
             continue
-        if regional and not getattr(entry, "regional", False):
+        if regional and not entry.regional:
             continue  # needs the full sphere
         if entry.extra != "foscat" and not entry.available():
             continue  # the module is not installed: skip this fill
@@ -303,10 +303,7 @@ def _on_healpix(day: xr.Dataset, nside: int, regrid_kw: Mapping[str, object]) ->
         region = regrid_kw.get("region")
         if region is None:
             return day
-        if isinstance(region, Mapping):
-            ids = region_cells(nside, cells=region["cells"], level=int(region["level"]))
-        else:
-            ids = region_cells(nside, region)  # type: ignore[arg-type]
+        ids = region_cells(nside, region)
         at = grid.position(ids)
         if (at < 0).any():
             raise ValueError(
