@@ -12,7 +12,8 @@
   value over the sea is a cloud (a gap to fill); land, lakes and ice are never gaps.
 
 The result of :func:`prepare_day` has ``SST_L3S`` and ``SST_L4`` (degC), ``mask`` (the L4
-flags) and ``sea`` (bool) on dims ``(latitude, longitude)``.
+flags) and ``sea`` (bool) on dims ``(latitude, longitude)``. Any other gridded L3 product
+(one day or a time cube, no L4) goes through :func:`prepare_l3`, with the same checks.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 import pint_xarray  # noqa: F401  (registers the .pint accessor)
 import xarray as xr
 
+from eogapfill.landmask import ocean_at
 from eogapfill.seawater import SEA_WATER_DEGC, ImplausibleTemperatureWarning, temperature_unit
 
 __all__ = [
@@ -35,6 +37,7 @@ __all__ = [
     "check_sst",
     "load_day",
     "prepare_day",
+    "prepare_l3",
     "quality_filter",
     "save_day",
     "sea_mask",
@@ -392,3 +395,178 @@ def load_day(path: str | Path) -> xr.Dataset:
     if not path.exists():
         raise FileNotFoundError(f"no saved day at {path}: write one with save_day(day, path)")
     return xr.open_zarr(path, consolidated=True)
+
+
+SeaSource = Literal["land-mask", "observed"]
+
+
+def _lat_lon_names(ds: xr.Dataset) -> tuple[str, str]:
+    """The latitude and longitude coordinate names of ``ds`` (CF attributes or usual names)."""
+    names = []
+    for axis, usual in (("latitude", ("latitude", "lat")), ("longitude", ("longitude", "lon"))):
+        try:
+            name = ds.cf[axis].name
+        except KeyError:
+            name = next((n for n in usual if n in ds.coords or n in ds.dims), None)
+        if name is None:
+            raise ValueError(
+                f"no {axis} coordinate found (by CF attributes or the names {usual}): "
+                f"name it {axis!r} or set its standard_name to {axis!r}"
+            )
+        names.append(str(name))
+    return names[0], names[1]
+
+
+def _sst_name(ds: xr.Dataset, variable: str | None) -> str:
+    if variable is not None:
+        if variable not in ds:
+            raise ValueError(f"no variable {variable!r}: the dataset has {sorted(map(str, ds))}")
+        return variable
+    if "sea_surface_temperature" in ds:
+        return "sea_surface_temperature"
+    found = [
+        str(n)
+        for n, v in ds.data_vars.items()
+        if "sea_surface" in str(v.attrs.get("standard_name", ""))
+        and "temperature" in str(v.attrs.get("standard_name", ""))
+    ]
+    if len(found) != 1:
+        raise ValueError(
+            "say which variable holds the SST: prepare_l3(ds, variable='...') "
+            f"(variables: {sorted(map(str, ds.data_vars))})"
+        )
+    return found[0]
+
+
+def prepare_l3(
+    l3: xr.Dataset,
+    *,
+    variable: str | None = None,
+    sea: xr.DataArray | SeaSource = "land-mask",
+    min_quality: int = 5,
+    quality: str | None = "quality_level",
+    implausible: Implausible = "mask",
+) -> xr.Dataset:
+    """Any gridded L3 SST product (one day or a time cube, no L4) as a clean, checked dataset.
+
+    The counterpart of :func:`prepare_day` for a product without its L4: the units are read
+    and converted to degC, every kept value is checked as in :func:`check_sst`, the quality
+    levels filter the observations when the product has them, and the open sea comes from a
+    mask instead of the L4 flags.
+
+    Parameters
+    ----------
+    l3 : xarray.Dataset
+        The product, dims ``([time,] lat, lon)`` under any names that CF attributes or the
+        usual names (``lat``/``latitude``, ``lon``/``longitude``) identify; 1-D axes.
+    variable : str, optional
+        The SST variable; default ``sea_surface_temperature``, else the one variable whose
+        ``standard_name`` names a sea-surface temperature. It needs a ``units`` attribute.
+    sea : bool DataArray (lat, lon), ``"land-mask"`` or ``"observed"``
+        Where the open sea is. ``"land-mask"`` (default): the 1 km GLOBE mask of
+        ``global-land-mask`` at each pixel (lakes are land). ``"observed"``: pixels observed
+        on at least one day of the cube (never observed = not sea: right on land, wrong
+        under a cloud that never moves). A DataArray: your own mask on the same grid.
+    min_quality : int, default 5
+        Keep ``quality >= min_quality`` when the product has a ``quality`` variable.
+    quality : str or None, default ``"quality_level"``
+        The quality variable (ignored when absent); None keeps every value.
+    implausible : {"mask", "raise"}
+        What to do with a few implausible values (see :func:`check_sst`).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``SST_L3S`` (degC, dims ``([time,] latitude, longitude)``, latitude ascending; NaN on
+        the sea = no observation, a gap to fill) and ``sea`` (bool ``(latitude, longitude)``),
+        the input of :func:`eogapfill.regrid.to_healpix` with ``variables=("SST_L3S",)``; one
+        day of a cube is ``cube.isel(time=i)``.
+
+    Raises
+    ------
+    ValueError
+        Missing variable or coordinate, unknown or wrong units, a mask on another grid, many
+        implausible values (a unit mix-up), or no observed sea pixel at all.
+    """
+    lat_name, lon_name = _lat_lon_names(l3)
+    name = _sst_name(l3, variable)
+    ds = l3.rename({lat_name: "latitude", lon_name: "longitude"})
+    ds = ds.sortby("latitude")
+    raw = ds[name]
+    extra = [d for d in raw.dims if d not in ("time", "latitude", "longitude")]
+    if extra:
+        raise ValueError(
+            f"{name!r} has dims {raw.dims}: expected ([time,] latitude, longitude); "
+            f"select one value of {extra} first"
+        )
+    raw = raw.transpose(*[d for d in ("time", "latitude", "longitude") if d in raw.dims])
+    if raw.attrs.get("units") is None:
+        raise ValueError(
+            f"{name!r} has no 'units' attribute: set it, e.g. ds[{name!r}].attrs['units'] = "
+            "'kelvin'"
+        )
+    degc = to_celsius(raw, check=False)
+    use_quality = quality is not None and quality in ds
+    kept = degc.notnull()
+    if use_quality:
+        level = ds[quality]
+        if not 0 <= min_quality <= 5:
+            raise ValueError(f"min_quality must be in 0..5 (5 = best), got {min_quality}")
+        kept = kept & (level >= min_quality)
+    sea_mask_ = _l3_sea(ds, sea, kept)
+    kept = kept & sea_mask_
+    sst = _check(
+        degc.where(kept),
+        name=name,
+        raw=raw.where(kept),
+        units=str(raw.attrs["units"]),
+        implausible=implausible,
+    )
+    if not bool(sst.notnull().any()):
+        raise ValueError(
+            f"{name!r} has no observed sea pixel (after the quality filter "
+            f"{'>= ' + str(min_quality) if use_quality else 'none'} and the sea mask): check "
+            "the box, the quality variable or the mask"
+        )
+    filtered = f"{quality} >= {min_quality}" if use_quality else "no quality variable"
+    sst.attrs.update(
+        long_name=f"observed SST ({filtered}, open sea); NaN = no observation",
+        units="degC",
+    )
+    keep = {k: v for k, v in l3.attrs.items() if k in ("title", "source", "institution")}
+    return xr.Dataset(
+        {"SST_L3S": sst, "sea": sea_mask_},
+        attrs={
+            **keep,
+            "sea_source": sea if isinstance(sea, str) else "given mask",
+            "quality_filter": filtered,
+        },
+    )
+
+
+def _l3_sea(ds: xr.Dataset, sea: xr.DataArray | SeaSource, kept: xr.DataArray) -> xr.DataArray:
+    """The open-sea mask (bool, (latitude, longitude)) of :func:`prepare_l3`."""
+    lat, lon = ds["latitude"].values, ds["longitude"].values
+    if isinstance(sea, xr.DataArray):
+        lat_name, lon_name = _lat_lon_names(sea.to_dataset(name="sea"))
+        given = sea.rename({lat_name: "latitude", lon_name: "longitude"}).sortby("latitude")
+        if given.dtype != bool:
+            raise ValueError(f"sea must be a boolean mask (True = open sea), got {given.dtype}")
+        if given.shape != (lat.size, lon.size) or not (
+            np.allclose(given["latitude"], lat) and np.allclose(given["longitude"], lon)
+        ):
+            raise ValueError("the sea mask is not on the product's lat/lon grid")
+        out = given.drop_vars([c for c in given.coords if c not in ("latitude", "longitude")])
+    elif sea == "land-mask":
+        out = xr.DataArray(
+            ocean_at(lat, lon),
+            coords={"latitude": ds["latitude"], "longitude": ds["longitude"]},
+            dims=("latitude", "longitude"),
+        )
+    elif sea == "observed":
+        out = kept.any("time") if "time" in kept.dims else kept
+    else:
+        raise ValueError(f"sea must be 'land-mask', 'observed' or a boolean DataArray, got {sea!r}")
+    out = out.astype(bool).rename("sea")
+    out.attrs = {"long_name": "open sea", "source": str(sea) if isinstance(sea, str) else "given"}
+    return out

@@ -10,10 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import importlib.resources
 import importlib.util
-import zipfile
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -21,6 +19,7 @@ import pandas as pd
 import xarray as xr
 from scipy import ndimage
 
+from eogapfill.landmask import GLOBE_SHAPE, globe_row_blocks
 from eogapfill.sample.fields import Interpolator, wrap_dilate, wrap_label
 
 __all__ = ["OISST_REFERENCE", "RESOLUTIONS", "SAMPLE_VERSION", "oisst_base", "sample_grid"]
@@ -159,36 +158,18 @@ def filled_base() -> np.ndarray:
 def _glm_water_fraction(resolution: float) -> np.ndarray:
     """Water fraction of each sample cell from the 1 km GLOBE mask of ``global-land-mask``.
 
-    The mask file (21600 x 43200 booleans, about 1 GB unpacked) is streamed block by block so
-    that it is never held in memory. Returns (ny, nx) float32 in [0, 1], latitude ascending.
+    The mask (21600 x 43200 booleans, about 1 GB unpacked) is streamed block by block
+    (:func:`eogapfill.landmask.globe_row_blocks`) so that it is never held in memory.
+    Returns (ny, nx) float32 in [0, 1], latitude ascending.
     """
-    spec = importlib.util.find_spec("global_land_mask")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError(
-            "the sample needs the land mask of the 'global-land-mask' package: "
-            "pip install global-land-mask"
-        )
-    folder = Path(next(iter(spec.submodule_search_locations)))
-    path = folder / "globe_combined_mask_compressed.npz"
-    with zipfile.ZipFile(path) as archive, archive.open("mask.npy") as stream:
-        major, _ = np.lib.format.read_magic(stream)
-        read_header = (
-            np.lib.format.read_array_header_1_0
-            if major == 1
-            else np.lib.format.read_array_header_2_0
-        )
-        (n_rows, n_cols), fortran, dtype = read_header(stream)
-        if fortran or dtype != np.dtype(bool):
-            raise RuntimeError(f"unexpected layout of the land mask in {path}")
-        block = round(resolution * n_cols / 360)
-        ny, nx = n_rows // block, n_cols // block
-        rows = block * max(1, 240 // block)
-        water = np.empty((ny, nx), np.float32)
-        for start in range(0, n_rows, rows):
-            n = min(rows, n_rows - start)
-            ocean = np.frombuffer(stream.read(n * n_cols), dtype=bool)  # True = ocean
-            counts = ocean.reshape(n // block, block, nx, block).sum(axis=(1, 3), dtype=np.int32)
-            water[start // block : (start + n) // block] = counts / block**2
+    n_rows, n_cols = GLOBE_SHAPE
+    block = round(resolution * n_cols / 360)
+    ny, nx = n_rows // block, n_cols // block
+    water = np.empty((ny, nx), np.float32)
+    for start, ocean in globe_row_blocks(rows=block * max(1, 240 // block)):
+        n = ocean.shape[0]
+        counts = ocean.reshape(n // block, block, nx, block).sum(axis=(1, 3), dtype=np.int32)
+        water[start // block : (start + n) // block] = counts / block**2
     return water[::-1]  # the GLOBE rows run from north to south
 
 

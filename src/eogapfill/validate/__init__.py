@@ -48,6 +48,12 @@ from eogapfill.validate.experiment import (
     validation_experiment,
 )
 from eogapfill.validate.hide import cloud_pattern_from, hide_pixels, shift_longitude
+from eogapfill.validate.pixels import (
+    PIXEL_COLUMNS,
+    hide_source_pixels,
+    pixel_scores,
+    pixel_validation,
+)
 from eogapfill.validate.probabilistic import (
     crps_ensemble,
     crps_gaussian,
@@ -70,6 +76,7 @@ from eogapfill.validate.texture import (
 
 __all__ = [
     "COLUMNS",
+    "PIXEL_COLUMNS",
     "PROTOCOLS",
     "ValidationCase",
     "bias",
@@ -83,11 +90,14 @@ __all__ = [
     "gradient_histograms",
     "gradient_magnitude",
     "hide_pixels",
+    "hide_source_pixels",
     "large_scale_fit",
     "mae",
     "markdown_table",
     "masked_spectra",
     "neighbour_variance_ratio",
+    "pixel_scores",
+    "pixel_validation",
     "rmse",
     "score_fill",
     "shift_longitude",
