@@ -379,6 +379,35 @@ def test_book_builds_with_every_page_and_the_references(built_book: Path):
         assert doi in references, f"the references page lacks doi {doi}"
 
 
+@pytest.mark.book
+@pytest.mark.slow
+def test_every_chapter_has_launch_and_repository_buttons(built_book: Path):
+    """Binder and JupyterHub open the chapter's own notebook; the repository is linked."""
+    from urllib.parse import quote
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    repo = config["repository"]["url"].rstrip("/")
+    branch = config["repository"]["branch"]
+    owner_name = repo.removeprefix("https://github.com/")
+    binder = config["launch_buttons"]["binderhub_url"].rstrip("/")
+    hub = config["launch_buttons"]["jupyterhub_url"].rstrip("/")
+    for chapter in CHAPTERS:
+        html = (built_book / f"{chapter}.html").read_text()
+        links = set(re.findall(r'href="([^"]+)"', html))
+        notebook = f"{chapter}.ipynb"
+        assert f"{binder}/v2/gh/{owner_name}/{branch}?urlpath=lab/tree/{notebook}" in links, (
+            f"{chapter}: no Binder button opening {notebook}"
+        )
+        pulls = [u for u in links if u.startswith(f"{hub}/hub/user-redirect/git-pull?")]
+        assert any(
+            f"repo={quote(repo, safe='/')}" in u and u.endswith(f"{notebook}&branch={branch}")
+            for u in pulls
+        ), f"{chapter}: no JupyterHub button pulling {repo} and opening {notebook}"
+        assert repo in links, f"{chapter}: no repository button"
+
+
 @pytest.fixture(scope="session")
 def chromium() -> str:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
