@@ -4,8 +4,11 @@ Every consumer (the pipeline, the command line, the demo, the validation, the te
 :data:`METHODS`; none keeps its own list. An entry (:class:`FillMethod`) names the function as
 ``"module:function"``, imported on first use (so that torch is loaded only when foscat runs),
 its grid (``"healpix"`` or ``"latlon"``), whether it draws random members, whether it takes a
-regional (partial) HEALPix map, the optional extra it needs and a one-line description. Its options, with their types and defaults, are read
-from the function's signature and type hints (:attr:`FillMethod.options`), never copied.
+regional (partial) HEALPix map, the optional extra it needs and a one-line description. Its
+options, with their types and defaults, are read from the function's signature and type hints
+(:attr:`FillMethod.options`), never copied; the values they may take (``lmax >= 0``,
+``background`` one of three words) are its :class:`Rule` objects, so that
+:meth:`FillMethod.check_options` refuses a bad value before any data is read.
 
 A new method is one module with a function of the fill signature (see
 :mod:`eogapfill.fill.common`) plus one call to :func:`register_method`:
@@ -31,8 +34,8 @@ import importlib.util
 import inspect
 import types
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -42,6 +45,11 @@ __all__ = [
     "METHODS",
     "FillMethod",
     "Option",
+    "Rule",
+    "above",
+    "at_least",
+    "counts",
+    "one_of",
     "available_methods",
     "get_method",
     "method_info",
@@ -86,6 +94,81 @@ class Option:
 
 
 @dataclass(frozen=True)
+class Rule:
+    """The values one option may take, beyond its type: ``must`` in words, ``test`` the check.
+
+    ``test(value)`` is True when ``value`` is allowed; it sees values of the right type only
+    (never None). ``must`` completes "the option lmax must be ...". Build rules with
+    :func:`at_least`, :func:`above`, :func:`one_of` and :func:`counts`.
+    """
+
+    must: str
+    test: Callable[[Any], bool]
+
+    def problem(self, value: Any) -> str | None:
+        """What is wrong with ``value`` (``'must be >= 0'``), or None when it is allowed."""
+        return None if value is None or self.test(value) else f"must be {self.must}"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(
+        value, bool | np.bool_
+    )
+
+
+def at_least(minimum: float) -> Rule:
+    """A finite number ``>= minimum`` (a value of another type is left to the type check).
+
+    >>> at_least(0).problem(-5), at_least(0).problem(3)
+    ('must be >= 0', None)
+    """
+    return Rule(
+        f">= {minimum:g}",
+        lambda v: not _is_number(v) or (bool(np.isfinite(v)) and v >= minimum),
+    )
+
+
+def above(bound: float) -> Rule:
+    """A finite number ``> bound`` (NaN and infinity are refused).
+
+    >>> above(0).problem(0.0)
+    'must be > 0'
+    """
+    return Rule(f"> {bound:g}", lambda v: not _is_number(v) or (bool(np.isfinite(v)) and v > bound))
+
+
+def one_of(*choices: str, other: str = "") -> Rule:
+    """One of the words ``choices`` when the value is a string; ``other`` says what else the
+    option takes (its other types, which pass).
+
+    >>> one_of("fit", other="a CovarianceModel").problem("bogus")
+    "must be one of 'fit' (or a CovarianceModel)"
+    """
+    words = ", ".join(repr(c) for c in choices)
+    return Rule(
+        f"one of {words}" + (f" (or {other})" if other else ""),
+        lambda v: not isinstance(v, str) or v in choices,
+    )
+
+
+def counts(minimum: int = 1) -> Rule:
+    """A sequence of integers ``>= minimum`` (iteration counts, such as ``[30, 15]``).
+
+    >>> counts().problem([30, 0])
+    'must be a list of integers >= 1, such as [30, 15]'
+    """
+
+    def test(values: Any) -> bool:
+        return (
+            isinstance(values, Sequence)
+            and not isinstance(values, str)
+            and all(_is_number(v) and float(v).is_integer() and v >= minimum for v in values)
+        )
+
+    return Rule(f"a list of integers >= {minimum}, such as [30, 15]", test)
+
+
+@dataclass(frozen=True)
 class FillMethod:
     """One fill method of the registry.
 
@@ -109,6 +192,9 @@ class FillMethod:
         True when it fills a regional (partial) HEALPix map, the cells of a region
         (``to_healpix(day, nside, region=...)``); False when it needs the full sphere (or a
         lat/lon map) and refuses a region.
+    rules
+        Option name -> :class:`Rule`: the values each option may take beyond its type hint
+        (checked by :meth:`check_options` with the types).
     """
 
     name: str
@@ -119,6 +205,7 @@ class FillMethod:
     description: str = ""
     control: bool = False
     regional: bool = False
+    rules: Mapping[str, Rule] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -136,6 +223,8 @@ class FillMethod:
             raise ValueError(f"grid must be 'healpix' or 'latlon', got {self.grid!r}")
         if self.extra is not None and self.extra not in EXTRAS:
             raise ValueError(f"unknown extra {self.extra!r}; known: {', '.join(EXTRAS)}")
+        if not all(isinstance(rule, Rule) for rule in self.rules.values()):
+            raise TypeError(f"rules must map option names to Rule objects, got {self.rules!r}")
 
     def __repr__(self) -> str:
         target = self.target if isinstance(self.target, str) else _qualname(self.target)
@@ -193,14 +282,21 @@ class FillMethod:
         """Check options against the function's signature before any data is touched.
 
         Refuses (``ValueError``) an option the fill does not take (or one in ``exclude``), a
-        value of the wrong type (as its type hints say; a bool is not a number), and a count
-        (``n_members``, ``threads``) or ``seed`` out of range. A fill that takes ``**options``
-        accepts any name. Returns the options as a new dict.
+        value of the wrong type (as its type hints say; a bool is not a number), a count
+        (``n_members``, ``threads``) or ``seed`` out of range, and a value its :attr:`rules`
+        refuse (``lmax=-5``, ``background="bogus"``). These checks need no data: the command
+        line and the pipeline run them before any work, and a fill may run them first
+        thing. A fill that takes ``**options`` accepts any name. Returns the options as a new
+        dict.
 
         >>> METHODS["oi"].check_options({"n_members": True})
         Traceback (most recent call last):
         ...
         ValueError: the oi fill's option n_members must be int, got True (bool); e.g. n_members=0
+        >>> METHODS["alm"].check_options({"lmax": -5})
+        Traceback (most recent call last):
+        ...
+        ValueError: the alm fill's option lmax must be >= 0, got -5; e.g. lmax=15
         """
         from eogapfill.fill.common import check_count, check_seed
 
@@ -222,7 +318,8 @@ class FillMethod:
                 )
             option = allowed[key]
             default = option.default
-            example = "" if default is inspect.Parameter.empty else f"; e.g. {key}={default!r}"
+            given = default is not inspect.Parameter.empty and default is not None
+            example = f"; e.g. {key}={default!r}" if given else ""
             if not option.accepts(value):
                 raise ValueError(
                     f"the {self.name} fill's option {key} must be {option.type_name}, got "
@@ -236,6 +333,10 @@ class FillMethod:
                 )
             elif key == "seed":
                 check_seed(value, method=f"the {self.name} fill")
+            elif key in self.rules and (problem := self.rules[key].problem(value)):
+                raise ValueError(
+                    f"the {self.name} fill's option {key} {problem}, got {value!r}{example}"
+                )
         return options
 
 
@@ -253,13 +354,15 @@ def register_method(
     description: str = "",
     control: bool = False,
     regional: bool = False,
+    rules: Mapping[str, Rule] | None = None,
 ) -> Any:
     """Add a fill method to :data:`METHODS` (a name registered again is replaced).
 
     ``target`` is ``"module:function"`` (imported when first used) or a function with the fill
     signature ``fill(sst, gaps=None, **options) -> Dataset``. Without ``target``, returns a
     decorator that registers the function it decorates (and returns it unchanged). With Dask
-    worker processes, the function must be importable or picklable. Returns the entry.
+    worker processes, the function must be importable or picklable. ``rules`` maps options
+    to the values they may take (:class:`Rule`). Returns the entry.
 
     >>> @register_method("mean", grid="healpix", description="the observed mean everywhere")
     ... def fill_mean(sst, gaps=None):
@@ -278,6 +381,7 @@ def register_method(
             description=description,
             control=control,
             regional=regional,
+            rules=dict(rules or {}),
         )
         METHODS[name] = entry
         return entry
@@ -445,6 +549,7 @@ register_method(
     grid="healpix",
     regional=True,
     description="Laplace equation on the neighbour graph (smooth, strong)",
+    rules={"tol": above(0), "max_iter": at_least(1), "direct_below": at_least(1)},
 )
 register_method(
     "noise",
@@ -454,6 +559,7 @@ register_method(
     control=True,
     regional=True,
     description="Laplace + white noise members: a null stochastic control",
+    rules={"base": one_of("laplace", other="a filled map"), "std": at_least(0)},
 )
 register_method(
     "alm",
@@ -461,6 +567,7 @@ register_method(
     grid="healpix",
     regional=False,  # a spherical-harmonic fit needs the whole sphere
     description="least-squares spherical-harmonic fit up to lmax",
+    rules={"lmax": at_least(0), "ridge": at_least(0)},
 )
 register_method(
     "oi",
@@ -469,6 +576,16 @@ register_method(
     stochastic=True,
     regional=True,
     description="optimal interpolation + Gaussian conditional simulation",
+    rules={
+        "covariance": one_of("fit", other="a CovarianceModel"),
+        "nu": above(0),
+        "lmax": at_least(0),
+        "background": one_of("blended", "continued", "harmonic", other="a map of the grid's cells"),
+        "background_reach_km": above(0),
+        "background_scale_km": above(0),
+        "n_neighbours": at_least(1),
+        "radius_km": above(0),
+    },
 )
 register_method(
     "foscat",
@@ -478,6 +595,17 @@ register_method(
     extra="foscat",
     regional=True,
     description="scattering-covariance synthesis (foscat, torch)",
+    rules={
+        "reference": one_of("observed", "l4", other="a HEALPix map"),
+        "start": one_of("laplace", "alm", "oi"),
+        "n_epochs": at_least(1),
+        "coarse_epochs": counts(1),
+        "anchor": at_least(0),
+        "masks": one_of("local12", "local48", "global", other="an array of weights"),
+        "texture_weight": at_least(0),
+        "near_gaps_km": above(0),
+        "device": one_of("auto", "cpu", "cuda"),
+    },
 )
 register_method(
     "interpolate_na",
