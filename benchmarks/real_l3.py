@@ -1,0 +1,334 @@
+"""Real L3 sea-surface temperature cases: satellite observations with their own clouds.
+
+Each case is a small netCDF cube ``(time, lat, lon)`` of a real gridded L3 product over one
+sea, several consecutive days, at the product's own resolution. Clouds are where
+``sea_surface_temperature`` is NaN over the sea (``sea_mask == 1``). The variable is stored as
+the products store it (int16, ``scale_factor`` 0.01 K, ``add_offset`` 273.15 K) and opens in
+kelvin. Origin, licence and citation of every file: ``benchmarks/data/real_l3/SOURCE.md`` and
+each file's global attributes.
+
+The files are looked up, in this order, in ``$EOGAPFILL_REAL_L3``, in
+``benchmarks/data/real_l3/`` and in ``../shared/data/real_l3/`` beside the repository; a
+missing file raises a ``FileNotFoundError`` that says where to put it.
+
+Usage::
+
+    python benchmarks/real_l3.py            # per case: days, resolution, box, clear fraction
+    python benchmarks/real_l3.py --build-alboran SRC.nc   # rebuild the Alboran cube from
+                                                          # the DINEOF example file (SOURCE.md)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+HERE = Path(__file__).resolve().parent
+ENV_DIR = "EOGAPFILL_REAL_L3"
+SEARCH_DIRS = (HERE / "data" / "real_l3", HERE.parent.parent / "shared" / "data" / "real_l3")
+
+SST = "sea_surface_temperature"
+MASK = "sea_mask"
+SCALE_K = 0.01
+OFFSET_K = 273.15
+FILL_INT16 = np.int16(-32768)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One real L3 case.
+
+    Attributes
+    ----------
+    file : str
+        File name, looked up in the data folders (module docstring).
+    box : tuple of float
+        ``(lon0, lon1, lat0, lat1)`` in degrees east / north, grid-cell centres.
+    description : str
+        Sea, sensor, product and dates in one line.
+    """
+
+    file: str
+    box: tuple[float, float, float, float]
+    description: str
+
+
+CASES: dict[str, Case] = {
+    "alboran": Case(
+        file="alboran_avhrr_metopb_20170514.nc",
+        box=(-5.99, 0.01, 34.01, 38.01),
+        description=(
+            "Alboran Sea (western Mediterranean), AVHRR Metop-B L3 from Copernicus Marine, "
+            "0.02 deg, 10 days 2017-05-14..24 (2017-05-22 absent)"
+        ),
+    ),
+}
+
+
+def data_dirs() -> list[Path]:
+    """Folders searched for the case files, in order."""
+    env = os.environ.get(ENV_DIR)
+    return ([Path(env)] if env else []) + list(SEARCH_DIRS)
+
+
+def case_path(name: str) -> Path:
+    """Path of a case's file.
+
+    Raises
+    ------
+    KeyError
+        Unknown case (the message lists the known ones).
+    FileNotFoundError
+        The file is in none of :func:`data_dirs` (the message names them).
+    """
+    if name not in CASES:
+        raise KeyError(f"unknown real L3 case {name!r}; known cases: {sorted(CASES)}")
+    dirs = data_dirs()
+    for folder in dirs:
+        path = folder / CASES[name].file
+        if path.is_file():
+            return path
+    where = ", ".join(str(d) for d in dirs)
+    raise FileNotFoundError(
+        f"{CASES[name].file} (case {name!r}) is in none of: {where}. Put it in one of them "
+        f"or set {ENV_DIR}; benchmarks/data/real_l3/SOURCE.md says where it comes from and "
+        "how to rebuild it."
+    )
+
+
+def open_case(name: str) -> xr.Dataset:
+    """Open a case lazily (one Dask chunk per day).
+
+    Returns
+    -------
+    xarray.Dataset
+        ``sea_surface_temperature`` (time, lat, lon) in kelvin, NaN where not observed;
+        ``sea_mask`` (lat, lon), 1 sea, 0 land; lat/lon 1-D ascending, degrees.
+    """
+    return xr.open_dataset(case_path(name), chunks={"time": 1})
+
+
+def clear_fraction(ds: xr.Dataset) -> xr.DataArray:
+    """Fraction of the sea pixels observed on each day, shape (time,)."""
+    sea = ds[MASK] == 1
+    observed = ds[SST].notnull() & sea
+    return (observed.sum(("lat", "lon")) / sea.sum()).rename("clear_fraction")
+
+
+def day_to_day_rms(ds: xr.Dataset) -> list[tuple[str, str, int, float]]:
+    """RMS difference (K) of consecutive days on the sea pixels clear on both.
+
+    Returns
+    -------
+    list of (day, next day, pixels, rms)
+        One row per consecutive pair of the cube's days (a missing day makes the pair
+        two days apart); rms is NaN when no pixel is clear on both.
+    """
+    sst = ds[SST].where(ds[MASK] == 1).values
+    days = np.datetime_as_string(ds["time"].values, unit="D")
+    rows = []
+    for k in range(len(days) - 1):
+        diff = sst[k + 1] - sst[k]
+        both = np.isfinite(diff)
+        rms = float(np.sqrt(np.mean(diff[both] ** 2))) if both.any() else float("nan")
+        rows.append((str(days[k]), str(days[k + 1]), int(both.sum()), rms))
+    return rows
+
+
+def encode_sst(sst_k: np.ndarray) -> np.ndarray:
+    """Kelvin to the products' int16 (0.01 K steps from 273.15 K), NaN to the fill value.
+
+    Parameters
+    ----------
+    sst_k : numpy.ndarray
+        Temperatures in kelvin, NaN where not observed; any shape.
+
+    Raises
+    ------
+    ValueError
+        A finite value outside what int16 at 0.01 K can hold (-54.5 to 54.5 degC): the
+        input is not in kelvin.
+    """
+    finite = np.isfinite(sst_k)
+    steps = np.round((np.where(finite, sst_k, OFFSET_K) - OFFSET_K) / SCALE_K)
+    if np.abs(steps).max(initial=0) > 32767 - 1:
+        raise ValueError("temperatures out of the int16 range at 0.01 K: give kelvin")
+    return np.where(finite, steps, FILL_INT16).astype(np.int16)
+
+
+def case_dataset(
+    sst_k: np.ndarray,
+    sea: np.ndarray,
+    time: np.ndarray,
+    lat: np.ndarray,
+    lon: np.ndarray,
+    attrs: dict[str, str],
+) -> xr.Dataset:
+    """A case cube in the layout of :func:`open_case`, ready for :func:`write_case`.
+
+    Parameters
+    ----------
+    sst_k : numpy.ndarray, shape (time, lat, lon)
+        Kelvin, NaN where not observed.
+    sea : numpy.ndarray of bool, shape (lat, lon)
+        True over the sea.
+    time, lat, lon : numpy.ndarray
+        1-D coordinates; lat and lon strictly ascending, degrees.
+    attrs : dict
+        Global attributes; must hold ``source``, ``licence`` and ``citation``.
+
+    Raises
+    ------
+    ValueError
+        Coordinates not ascending, shapes that do not match, or attributes missing.
+    """
+    for axis, values in (("lat", lat), ("lon", lon)):
+        if values.ndim != 1 or not np.all(np.diff(values) > 0):
+            raise ValueError(f"{axis} must be 1-D and strictly ascending; reverse the axis")
+    if sst_k.shape != (len(time), len(lat), len(lon)) or sea.shape != sst_k.shape[1:]:
+        raise ValueError(
+            f"shapes: sst {sst_k.shape}, sea {sea.shape}; expected (time, lat, lon) and "
+            f"(lat, lon) with time={len(time)}, lat={len(lat)}, lon={len(lon)}"
+        )
+    missing = {"source", "licence", "citation"} - set(attrs)
+    if missing:
+        raise ValueError(f"global attributes missing: {sorted(missing)}")
+    sst_attrs = {
+        "standard_name": "sea_surface_temperature",
+        "long_name": "sea surface temperature",
+        "units": "kelvin",
+        "comment": "NaN over the sea: not observed (clouds, or removed by the product's QC)",
+    }
+    mask_attrs = {
+        "long_name": "sea mask",
+        "flag_values": np.array([0, 1], dtype=np.int8),
+        "flag_meanings": "land sea",
+    }
+    return xr.Dataset(
+        {
+            SST: (("time", "lat", "lon"), sst_k.astype(np.float64), sst_attrs),
+            MASK: (("lat", "lon"), sea.astype(np.int8), mask_attrs),
+        },
+        coords={
+            "time": ("time", time),
+            "lat": ("lat", lat, {"standard_name": "latitude", "units": "degrees_north"}),
+            "lon": ("lon", lon, {"standard_name": "longitude", "units": "degrees_east"}),
+        },
+        attrs=dict(attrs),
+    )
+
+
+def write_case(ds: xr.Dataset, path: Path) -> None:
+    """Write a case cube as netCDF4, zlib level 9, SST as scaled int16 (0.01 K)."""
+    encoding = {
+        SST: {
+            "dtype": "int16",
+            "scale_factor": SCALE_K,
+            "add_offset": OFFSET_K,
+            "_FillValue": FILL_INT16,
+            "zlib": True,
+            "complevel": 9,
+            "shuffle": True,
+            "chunksizes": (1, ds.sizes["lat"], ds.sizes["lon"]),
+        },
+        MASK: {"zlib": True, "complevel": 9},
+        "lat": {"dtype": "float32", "_FillValue": None},
+        "lon": {"dtype": "float32", "_FillValue": None},
+        "time": {"units": "days since 1981-01-01", "calendar": "standard", "dtype": "int32"},
+    }
+    ds.to_netcdf(path, format="NETCDF4", engine="netcdf4", encoding=encoding)
+
+
+ALBORAN_ATTRS = {
+    "title": "Alboran Sea, AVHRR Metop-B L3 SST, 2017-05-14 to 2017-05-24 (real clouds)",
+    "source": (
+        "AVHRR on Metop-B, L3 SST downloaded from the Copernicus Marine Service by GHER "
+        "(University of Liege) for the DINEOF example 'alboranSST_small.nc', "
+        "https://github.com/aida-alvera/DINEOF, SmallExample/alboranSST_small.nc, commit "
+        "b702649b3fc574ecc112589bd83c9419e9f9f7f4; converted from degC float32 to kelvin "
+        "int16 (0.01 K), no value changed beyond that rounding"
+    ),
+    "licence": (
+        "Copernicus Marine Service data licence: free use and redistribution with "
+        "attribution ('Generated using E.U. Copernicus Marine Service Information'); the "
+        "DINEOF repository that carries the file is GPL-2.0"
+    ),
+    "citation": (
+        "E.U. Copernicus Marine Service Information. Alvera-Azcarate, A., Barth, A., "
+        "Rixen, M., Beckers, J.-M. (2005) Ocean Modelling 9, 325-346, "
+        "doi:10.1016/j.ocemod.2004.08.001 (DINEOF; the example data)"
+    ),
+    "sea_mask_source": "the 'mask' variable of the DINEOF example file (GHER)",
+}
+
+
+def build_alboran(src: Path, out: Path) -> None:
+    """Rebuild the Alboran cube from the DINEOF example file (variables SST, mask)."""
+    with xr.open_dataset(src) as raw:
+        if raw["SST"].attrs.get("units") != "degree Celsius":
+            raise ValueError(f"{src}: SST units {raw['SST'].attrs.get('units')!r}, expected degC")
+        ds = case_dataset(
+            raw["SST"].values.astype(np.float64) + OFFSET_K,
+            raw["mask"].values == 1,
+            raw["time"].values,
+            raw["lat"].values.astype(np.float64),
+            raw["lon"].values.astype(np.float64),
+            ALBORAN_ATTRS,
+        )
+    write_case(ds, out)
+
+
+def resolution_deg(ds: xr.Dataset) -> tuple[float, float]:
+    """Median grid steps (dlat, dlon) in degrees."""
+    return float(np.median(np.diff(ds["lat"]))), float(np.median(np.diff(ds["lon"])))
+
+
+def summary(name: str) -> str:
+    """One case in a few lines: days, resolution, box, clear fraction and day-to-day RMS."""
+    case = CASES[name]
+    with open_case(name) as ds:
+        dlat, dlon = resolution_deg(ds)
+        clear = clear_fraction(ds).values
+        pairs = day_to_day_rms(ds)
+        days = np.datetime_as_string(ds["time"].values, unit="D")
+        lines = [
+            f"{name}: {case.description}",
+            f"  {len(days)} days {days[0]}..{days[-1]}, grid {ds.sizes['lat']} x "
+            f"{ds.sizes['lon']} at {dlat:.3f} x {dlon:.3f} deg, box lon "
+            f"{case.box[0]}..{case.box[1]} lat {case.box[2]}..{case.box[3]}, "
+            f"sea {int((ds[MASK] == 1).sum())} pixels",
+        ]
+    lines.append("  day         clear  next day    both-clear  rms K")
+    for k, day in enumerate(days):
+        tail = ""
+        if k < len(pairs):
+            _, nxt, n, rms = pairs[k]
+            tail = f"  {nxt}  {n:10d}  {rms:.3f}"
+        lines.append(f"  {day}  {clear[k]:.3f}{tail}")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    """Print every available case, or rebuild the Alboran file (``--build-alboran``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--build-alboran", type=Path, metavar="SRC")
+    parser.add_argument("--out", type=Path, default=SEARCH_DIRS[0] / CASES["alboran"].file)
+    args = parser.parse_args()
+    if args.build_alboran:
+        build_alboran(args.build_alboran, args.out)
+        print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+        return
+    for name in CASES:
+        try:
+            print(summary(name))
+        except FileNotFoundError as err:
+            print(f"{name}: missing: {err}")
+
+
+if __name__ == "__main__":
+    main()
