@@ -1,8 +1,10 @@
 """Real L3 sea-surface temperature cases: satellite observations with their own clouds.
 
-Each case is a small netCDF cube ``(time, lat, lon)`` of a real gridded L3 product over one
-sea, several consecutive days, at the product's own resolution. Clouds are where
-``sea_surface_temperature`` is NaN over the sea (``sea_mask == 1``). The variable is stored as
+Each case is a small netCDF cube ``(time, lat, lon)`` of a real gridded product over one
+sea at the product's own resolution: ``alboran`` (AVHRR L3, 0.02 deg, 10 days) and three
+single nights of Sentinel-3 SLSTR L2 gridded at about 0.01 deg (north-east Atlantic,
+Norwegian Sea, western Mediterranean). Clouds are where ``sea_surface_temperature`` is NaN
+over the sea seen by the instrument (``sea_mask == 1``; 2 flags sea outside the swath). The variable is stored as
 the products store it (int16, ``scale_factor`` 0.01 K, ``add_offset`` 273.15 K) and opens in
 kelvin. Origin, licence and citation of every file: ``benchmarks/data/real_l3/SOURCE.md`` and
 each file's global attributes.
@@ -16,6 +18,8 @@ Usage::
     python benchmarks/real_l3.py            # per case: days, resolution, box, clear fraction
     python benchmarks/real_l3.py --build-alboran SRC.nc   # rebuild the Alboran cube from
                                                           # the DINEOF example file (SOURCE.md)
+    python benchmarks/real_l3.py --build-slstr DIR        # rebuild the SLSTR cases from the
+                                                          # EUMETSAT module's Zarr stores
 """
 
 from __future__ import annotations
@@ -67,7 +71,41 @@ CASES: dict[str, Case] = {
             "0.02 deg, 10 days 2017-05-14..24 (2017-05-22 absent)"
         ),
     ),
+    "ne_atlantic_slstr": Case(
+        file="ne_atlantic_slstr_20230420.nc",
+        box=(-21.0, -15.0, 56.0, 60.0),
+        description=(
+            "Iceland Basin (north-east Atlantic), Sentinel-3 SLSTR L2 WST gridded, about "
+            "0.01 deg, one night 2023-04-20 21:56 UTC"
+        ),
+    ),
+    "norwegian_sea_slstr": Case(
+        file="norwegian_sea_slstr_20230413.nc",
+        box=(-6.0, 2.0, 69.0, 73.0),
+        description=(
+            "Norwegian Sea (Lofoten Basin, west), Sentinel-3 SLSTR L2 WST gridded, about "
+            "0.012 deg, one night 2023-04-13 20:40 UTC"
+        ),
+    ),
+    "nw_med_slstr": Case(
+        file="nw_med_slstr_20240510.nc",
+        box=(2.0, 8.0, 37.0, 41.0),
+        description=(
+            "Algerian-Provencal basin (western Mediterranean), Sentinel-3 SLSTR L2 WST "
+            "gridded, about 0.011 deg, one night 2024-05-10 21:44 UTC"
+        ),
+    ),
 }
+
+#: The SLSTR cases: the Zarr store of each in the source folder (SOURCE.md).
+SLSTR_STORES = {
+    "ne_atlantic_slstr": "NE_atl.zarr",
+    "norwegian_sea_slstr": "Norwegian_Sea.zarr",
+    "nw_med_slstr": "NW_med.zarr",
+}
+SLSTR_REPO = "https://github.com/eumetsat/sea-surface-temperature-applications"
+SLSTR_PATH = "2_methodological_approaches/Quality_and_cloud/preprocessed"
+SLSTR_COMMIT = "99d43daa33ffb96a68b4c48774161e0e20e2bb02"
 
 
 def data_dirs() -> list[Path]:
@@ -108,13 +146,15 @@ def open_case(name: str) -> xr.Dataset:
     -------
     xarray.Dataset
         ``sea_surface_temperature`` (time, lat, lon) in kelvin, NaN where not observed;
-        ``sea_mask`` (lat, lon), 1 sea, 0 land; lat/lon 1-D ascending, degrees.
+        ``sea_mask`` (lat, lon): 0 land, 1 sea seen by the instrument, 2 sea outside the
+        swath (SLSTR cases only); lat/lon 1-D ascending, degrees.
     """
     return xr.open_dataset(case_path(name), chunks={"time": 1})
 
 
 def clear_fraction(ds: xr.Dataset) -> xr.DataArray:
-    """Fraction of the sea pixels observed on each day, shape (time,)."""
+    """Fraction of the sea pixels in the swath (``sea_mask == 1``) observed on each day,
+    shape (time,)."""
     sea = ds[MASK] == 1
     observed = ds[SST].notnull() & sea
     return (observed.sum(("lat", "lon")) / sea.sum()).rename("clear_fraction")
@@ -239,7 +279,7 @@ def write_case(ds: xr.Dataset, path: Path) -> None:
         MASK: {"zlib": True, "complevel": 9},
         "lat": {"dtype": "float32", "_FillValue": None},
         "lon": {"dtype": "float32", "_FillValue": None},
-        "time": {"units": "days since 1981-01-01", "calendar": "standard", "dtype": "int32"},
+        "time": {"units": "seconds since 1981-01-01", "calendar": "standard", "dtype": "int64"},
     }
     ds.to_netcdf(path, format="NETCDF4", engine="netcdf4", encoding=encoding)
 
@@ -283,6 +323,72 @@ def build_alboran(src: Path, out: Path) -> None:
     write_case(ds, out)
 
 
+def _slstr_attrs(name: str, store: str, scene: str) -> dict[str, str]:
+    return {
+        "title": f"{CASES[name].description} (real clouds)",
+        "source": (
+            f"Sentinel-3 SLSTR Level-2 WST (SL_2_WST) scene starting {scene}, "
+            "SST_skin_Q4plus (skin SST where quality level >= 4), reprojected onto a "
+            f"lat/lon grid by EUMETSAT for {SLSTR_REPO}, {SLSTR_PATH}/{store}, commit "
+            f"{SLSTR_COMMIT}; cut to the box {CASES[name].box} (lon0, lon1, lat0, lat1), "
+            "latitude reversed to ascending, stored as int16 at 0.01 K"
+        ),
+        "licence": (
+            "Copernicus Sentinel data: free, full and open access, redistribution allowed "
+            "with attribution ('Contains modified Copernicus Sentinel data [year], processed "
+            "by EUMETSAT'); the repository that carries the file is MIT (EUMETSAT)"
+        ),
+        "citation": (
+            f"Contains modified Copernicus Sentinel data {scene[7:11]}, processed by EUMETSAT; "
+            "EUMETSAT sea-surface-temperature-applications training module, " + SLSTR_REPO
+        ),
+        "sea_mask_source": (
+            "GLOBE 1 km land/ocean mask (global-land-mask) or an SST value; sea outside "
+            "the swath (no brightness temperature) is flagged 2"
+        ),
+    }
+
+
+def build_slstr(name: str, folder: Path, out: Path) -> None:
+    """Rebuild one SLSTR case from the EUMETSAT training module's Zarr store.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`SLSTR_STORES`.
+    folder : Path
+        The module's ``preprocessed`` folder (holds ``<store>.zarr``).
+    out : Path
+        The netCDF file to write.
+    """
+    import pandas as pd
+
+    from eogapfill.landmask import ocean_at
+
+    store = SLSTR_STORES[name]
+    lon0, lon1, lat0, lat1 = CASES[name].box
+    with xr.open_zarr(folder / store) as raw:
+        scene = str(raw.attrs["start_date"])
+        cut = raw.isel(time=0).sortby("lat_intern")
+        cut = cut.sel(lat_intern=slice(lat0, lat1), lon_intern=slice(lon0, lon1)).load()
+    lat = cut["lat_intern"].values.astype(np.float64)
+    lon = cut["lon_intern"].values.astype(np.float64)
+    sst = cut["SST_skin_Q4plus"].values.astype(np.float64)
+    swath = np.isfinite(cut["brightness_temperature_channel_1"].values)
+    water = ocean_at(lat, lon) | np.isfinite(sst)
+    sea = np.where(water, np.where(swath, 1, 2), 0)
+    time = np.array(
+        [pd.to_datetime(scene, format="%d-%b-%Y %H:%M:%S.%f").floor("s")], "datetime64[ns]"
+    )
+    ds = case_dataset(sst[None], sea == 1, time, lat, lon, _slstr_attrs(name, store, scene))
+    ds[MASK] = (("lat", "lon"), sea.astype(np.int8), ds[MASK].attrs)
+    ds[MASK].attrs.update(
+        flag_values=np.array([0, 1, 2], dtype=np.int8),
+        flag_meanings="land sea sea_outside_swath",
+    )
+    write_case(ds, out)
+
+
 def resolution_deg(ds: xr.Dataset) -> tuple[float, float]:
     """Median grid steps (dlat, dlon) in degrees."""
     return float(np.median(np.diff(ds["lat"]))), float(np.median(np.diff(ds["lon"])))
@@ -290,17 +396,17 @@ def resolution_deg(ds: xr.Dataset) -> tuple[float, float]:
 
 def summary(name: str) -> str:
     """One case in a few lines: days, resolution, box, clear fraction and day-to-day RMS."""
-    case = CASES[name]
     with open_case(name) as ds:
         dlat, dlon = resolution_deg(ds)
         clear = clear_fraction(ds).values
         pairs = day_to_day_rms(ds)
         days = np.datetime_as_string(ds["time"].values, unit="D")
         lines = [
-            f"{name}: {case.description}",
+            f"{name}: {CASES[name].description}",
             f"  {len(days)} days {days[0]}..{days[-1]}, grid {ds.sizes['lat']} x "
-            f"{ds.sizes['lon']} at {dlat:.3f} x {dlon:.3f} deg, box lon "
-            f"{case.box[0]}..{case.box[1]} lat {case.box[2]}..{case.box[3]}, "
+            f"{ds.sizes['lon']} at {dlat:.4f} x {dlon:.4f} deg, centres lon "
+            f"{float(ds['lon'][0]):.3f}..{float(ds['lon'][-1]):.3f} lat "
+            f"{float(ds['lat'][0]):.3f}..{float(ds['lat'][-1]):.3f}, "
             f"sea {int((ds[MASK] == 1).sum())} pixels",
         ]
     lines.append("  day         clear  next day    both-clear  rms K")
@@ -317,11 +423,18 @@ def main() -> None:
     """Print every available case, or rebuild the Alboran file (``--build-alboran``)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build-alboran", type=Path, metavar="SRC")
+    parser.add_argument("--build-slstr", type=Path, metavar="PREPROCESSED")
     parser.add_argument("--out", type=Path, default=SEARCH_DIRS[0] / CASES["alboran"].file)
     args = parser.parse_args()
     if args.build_alboran:
         build_alboran(args.build_alboran, args.out)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+        return
+    if args.build_slstr:
+        for name in SLSTR_STORES:
+            out = SEARCH_DIRS[0] / CASES[name].file
+            build_slstr(name, args.build_slstr, out)
+            print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
         return
     for name in CASES:
         try:
