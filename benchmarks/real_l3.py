@@ -1,7 +1,8 @@
 """Real L3 sea-surface temperature cases: satellite observations with their own clouds.
 
 Each case is a small netCDF cube ``(time, lat, lon)`` of a real gridded product over one
-sea at the product's own resolution: ``alboran`` (AVHRR L3, 0.02 deg, 10 days) and three
+sea at the product's own resolution: ``alboran`` (AVHRR L3, 0.02 deg, 10 days),
+``alboran_l3s`` (Copernicus Marine MED L3S, 0.0625 deg, 92 days) and three
 single nights of Sentinel-3 SLSTR L2 gridded at about 0.01 deg (north-east Atlantic,
 Norwegian Sea, western Mediterranean). Clouds are where ``sea_surface_temperature`` is NaN
 over the sea seen by the instrument (``sea_mask == 1``; 2 flags sea outside the swath). The variable is stored as
@@ -20,6 +21,7 @@ Usage::
                                                           # the DINEOF example file (SOURCE.md)
     python benchmarks/real_l3.py --build-slstr DIR        # rebuild the SLSTR cases from the
                                                           # EUMETSAT module's Zarr stores
+    python benchmarks/real_l3.py --build-med-l3s SRC.nc   # rebuild the 92-day MED L3S cube
 """
 
 from __future__ import annotations
@@ -69,6 +71,14 @@ CASES: dict[str, Case] = {
         description=(
             "Alboran Sea (western Mediterranean), AVHRR Metop-B L3 from Copernicus Marine, "
             "0.02 deg, 10 days 2017-05-14..24 (2017-05-22 absent)"
+        ),
+    ),
+    "alboran_l3s": Case(
+        file="alboran_med_l3s_20220601.nc",
+        box=(-5.625, -3.125, 34.8125, 37.25),
+        description=(
+            "Alboran Sea (western Mediterranean), Copernicus Marine MED L3S NRT multi-sensor "
+            "night-time SST (CNR), 0.0625 deg, 92 days 2022-06-01..08-31"
         ),
     ),
     "ne_atlantic_slstr": Case(
@@ -277,6 +287,16 @@ def write_case(ds: xr.Dataset, path: Path) -> None:
             "chunksizes": (1, ds.sizes["lat"], ds.sizes["lon"]),
         },
         MASK: {"zlib": True, "complevel": 9},
+        **{
+            name: {
+                "zlib": True,
+                "complevel": 9,
+                "_FillValue": np.int8(-128),
+                "chunksizes": (1, ds.sizes["lat"], ds.sizes["lon"]),
+            }
+            for name in ds.data_vars
+            if name not in (SST, MASK)
+        },
         "lat": {"dtype": "float32", "_FillValue": None},
         "lon": {"dtype": "float32", "_FillValue": None},
         "time": {"units": "seconds since 1981-01-01", "calendar": "standard", "dtype": "int64"},
@@ -319,6 +339,58 @@ def build_alboran(src: Path, out: Path) -> None:
             raw["lat"].values.astype(np.float64),
             raw["lon"].values.astype(np.float64),
             ALBORAN_ATTRS,
+        )
+    write_case(ds, out)
+
+
+MED_L3S_ATTRS = {
+    "title": "Alboran Sea, Copernicus Marine MED L3S NRT SST, 2022-06-01 to 2022-08-31",
+    "source": (
+        "Copernicus Marine product SST_MED_SST_L3S_NRT_OBSERVATIONS_010_012, dataset "
+        "SST_MED_SST_L3S_NRT_OBSERVATIONS_010_012_a (CNR ISMAR GOS, multi-sensor L3S, "
+        "0.0625 deg, night-time collation 19-07 UTC), subset by EUMETSAT/WEkEO for "
+        "https://github.com/wekeo/liege-colloquium-23, 2_methodological_approaches/dineof/"
+        "SST_MED_SST_L3S_NRT_OBSERVATIONS_010_012_a_example.nc, commit "
+        "def14de468ce6327f9a4f7cacd7cd189c183394e; values unchanged (int16 at 0.01 K as in "
+        "the product)"
+    ),
+    "licence": (
+        "Copernicus Marine Service data licence: free use and redistribution with "
+        "attribution ('Generated/provided by Copernicus Marine Service and CNR - ISMAR "
+        "ROME'); the repository that carries the file is MIT (EUMETSAT)"
+    ),
+    "citation": (
+        "E.U. Copernicus Marine Service Information, doi:10.48670/moi-00171; Buongiorno "
+        "Nardelli, B., Tronconi, C., Pisano, A., Santoleri, R. (2013) Remote Sens. Environ. "
+        "129, 1-16, doi:10.1016/j.rse.2012.10.012"
+    ),
+    "sea_mask_source": (
+        "pixels observed on at least one of the 92 days (the product's own land and "
+        "coast mask; the GLOBE mask adds 51 coastal pixels the product never fills)"
+    ),
+}
+
+
+def build_med_l3s(src: Path, out: Path) -> None:
+    """Rebuild the 92-day Alboran cube from the WEkEO DINEOF example file (MED L3S NRT)."""
+    with xr.open_dataset(src) as raw:
+        sst = raw["sea_surface_temperature"]
+        if sst.attrs.get("units") != "kelvin":
+            raise ValueError(f"{src}: SST units {sst.attrs.get('units')!r}, expected kelvin")
+        values = sst.values.astype(np.float64)
+        ds = case_dataset(
+            values,
+            np.isfinite(values).any(axis=0),
+            raw["time"].values,
+            raw["lat"].values.astype(np.float64),
+            raw["lon"].values.astype(np.float64),
+            MED_L3S_ATTRS,
+        )
+        origin = raw["source_of_sst"]
+        ds["source_of_sst"] = (
+            ("time", "lat", "lon"),
+            np.where(np.isfinite(origin.values), origin.values, -128).astype(np.int8),
+            {"long_name": "SST product origin", "comment": origin.attrs.get("comment", "")},
         )
     write_case(ds, out)
 
@@ -424,11 +496,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build-alboran", type=Path, metavar="SRC")
     parser.add_argument("--build-slstr", type=Path, metavar="PREPROCESSED")
+    parser.add_argument("--build-med-l3s", type=Path, metavar="SRC")
     parser.add_argument("--out", type=Path, default=SEARCH_DIRS[0] / CASES["alboran"].file)
     args = parser.parse_args()
     if args.build_alboran:
         build_alboran(args.build_alboran, args.out)
         print(f"wrote {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
+        return
+    if args.build_med_l3s:
+        out = SEARCH_DIRS[0] / CASES["alboran_l3s"].file
+        build_med_l3s(args.build_med_l3s, out)
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB)")
         return
     if args.build_slstr:
         for name in SLSTR_STORES:

@@ -89,9 +89,9 @@ def test_case_file_layout_and_real_clouds(name):
         values = ds[real_l3.SST].where(sea).values
         assert 270.0 < np.nanmin(values) and np.nanmax(values) < 310.0
         clear = real_l3.clear_fraction(ds).values
-        # real clouds: every day misses some sea (and sees some); over several days the
-        # gaps move
-        assert np.all(clear < 0.95) and np.all(clear > 0.05)
+        # real clouds: the sea is neither all seen nor all hidden, and over several days
+        # the cloud cover changes
+        assert 0.05 < clear.mean() < 0.95 and clear.min() < 0.9
         if ds.sizes["time"] > 1:
             assert np.ptp(clear) > 0.05
 
