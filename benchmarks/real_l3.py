@@ -5,9 +5,9 @@ sea at the product's own resolution: ``alboran`` (AVHRR L3, 0.02 deg, 10 days),
 ``alboran_l3s`` (Copernicus Marine MED L3S, 0.0625 deg, 92 days) and three
 single nights of Sentinel-3 SLSTR L2 gridded at about 0.01 deg (north-east Atlantic,
 Norwegian Sea, western Mediterranean). Clouds are where ``sea_surface_temperature`` is NaN
-over the sea seen by the instrument (``sea_mask == 1``; 2 flags sea outside the swath). The variable is stored as
-the products store it (int16, ``scale_factor`` 0.01 K, ``add_offset`` 273.15 K) and opens in
-kelvin. Origin, licence and citation of every file: ``benchmarks/data/real_l3/SOURCE.md`` and
+over the sea seen by the instrument (``sea_mask == 1``; 2 flags sea outside the swath). The
+variable is stored as the products store it (int16, ``scale_factor`` 0.01 K, ``add_offset``
+273.15 K) and opens in kelvin. Origin, licence and citation of every file: ``benchmarks/data/real_l3/SOURCE.md`` and
 each file's global attributes.
 
 The files are looked up, in this order, in ``$EOGAPFILL_REAL_L3``, in
