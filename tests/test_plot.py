@@ -211,6 +211,19 @@ def _lon_map(nside: int = 16) -> np.ndarray:
     return np.where(lon > 180, lon - 360, lon)
 
 
+def test_plot_healpix_plate_carree_box_takes_tuples_and_leaves_lists_alone():
+    lon = _lon_map()
+    fig = plot_healpix(lon, lonra=(-90.0, 0.0), latra=(0.0, 60.0))
+    shown = fig.axes[0].get_images()[0].get_array()
+    cell = hp.nside2resol(16, arcmin=True) / 60.0
+    assert -90.0 - 2 * cell < float(shown.min()) < float(shown.max()) < 2 * cell  # the box
+    middle = shown[shown.shape[0] // 2]
+    assert middle[-1] > middle[0]  # east is right
+    lonra = [170.0, -170.0]  # crosses 180
+    plot_healpix(lon, lonra=lonra)
+    assert lonra == [170.0, -170.0]  # the caller's list is not rewritten
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -172,7 +172,11 @@ def plot_healpix(
         options["rot"] = rot
     if projection == "cart":
         view = hp.cartview
-        options.update(lonra=lonra, latra=latra)
+        # copies: healpy rewrites lonra in place (and fails on a tuple)
+        options.update(
+            lonra=None if lonra is None else list(lonra),
+            latra=None if latra is None else list(latra),
+        )
         if xsize is not None:
             options["xsize"] = xsize
     elif projection == "moll":
