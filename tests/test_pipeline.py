@@ -40,12 +40,13 @@ def counting_laplace(day: xr.Dataset, **options: object) -> xr.Dataset:
 
 
 def failing_on_second_day(day: xr.Dataset, **options: object) -> xr.Dataset:
-    """Laplace, failing on the second day. It does not count its days: the days still in
-    flight when the run stops finish later on the worker threads, during the next run."""
+    """Laplace, failing on the second day with a fault a re-run can get past (the network's).
+    It does not count its days: the days still in flight when the run stops finish later on
+    the worker threads, during the next run."""
     from eogapfill.fill.laplace import fill_laplace
 
     if str(day["time"].values)[:10] == DAYS[1]:
-        raise RuntimeError("simulated failure of the fill")
+        raise ConnectionError("simulated fault of the network")
     return fill_laplace(day, **options)
 
 

@@ -236,3 +236,100 @@ def test_the_regional_methods_and_the_source_resolution() -> None:
     _, ids = pipeline.check_region((-30, 0, 30, 50), 16)  # an east edge on the meridian 0
     lon, _ = HealpixGrid(16, cell_ids=ids).lonlat()
     assert ids.size > 0 and lon.min() > -40 and lon.max() < 10
+
+
+# --------------------------------------------------------------------------------------------
+# days with nothing to fill, boxes on land, the same box in other words
+# --------------------------------------------------------------------------------------------
+#: A 5 x 5 degree box of the South Pacific: at nside 32 on the 1 deg sample, no cloud over its
+#: sea cells on 2024-06-01 and 06-02, clouds on 06-03.
+CLEAR_BOX = ("-150", "-145", "-20", "-15")
+#: Off the Bahamas: clouds on 2024-06-01 and 06-03, none on 06-02 (the case of the issue).
+GAP_CLEAR_GAP_BOX = ("-70", "-60", "20", "30")
+
+
+@pytest.mark.parametrize(
+    ("box", "method", "clear_days"),
+    [
+        pytest.param(GAP_CLEAR_GAP_BOX, "laplace", ["2024-06-02"], id="laplace-clear-in-between"),
+        pytest.param(CLEAR_BOX, "noise", ["2024-06-01", "2024-06-02"], id="noise-clear-first"),
+    ],
+)
+def test_a_day_without_gap_is_stored_as_observed(tmp_path, box, method, clear_days) -> None:
+    out = tmp_path / "clear.zarr"
+    args = _fill_args(out, "--region", *box, *SMALL, "--method", method, end=NEXT_DAY)
+    status, printed, err = _main(args)
+    assert status == 0, err
+    assert f"3 day(s) written to {out} ({len(clear_days)} of them had no gap" in printed
+    ds = pipeline.open_output(out, decode=False).load()
+    assert ds.sizes["time"] == 3
+    for day in ds["time"].values:
+        stored = ds.sel(time=day)
+        sea, gap = stored["sea"].values, stored["gap"].values
+        label = str(day)[:10]
+        assert gap.any() != (label in clear_days), label
+        observed = stored["SST_L3S"].values
+        np.testing.assert_array_equal(stored["SST_filled"].values[~gap], observed[~gap])
+        assert np.isfinite(stored["SST_filled"].values[sea]).all()
+        if method == "noise":  # a method with an uncertainty: 0 where nothing was filled
+            std = stored["filled_std"].values
+            assert (std[sea & ~gap] == 0).all() and np.isnan(std[~sea]).all()
+            assert (std[gap] > 0).all()
+    assert ("filled_std" in ds) == (method == "noise")
+    assert ds.attrs["fill_protocol"] == "honest"
+
+
+@pytest.mark.parametrize("method", pipeline.regional_methods(available=True))
+def test_every_regional_method_keeps_a_day_without_gap_as_it_is(method) -> None:
+    """The task of a day without gap calls no fill: the same result for every method."""
+    day = pipeline.process_day(
+        "2024-06-01",
+        method=method,
+        nside=NSIDE,
+        resolution=RESOLUTION,
+        region=tuple(float(x) for x in CLEAR_BOX),
+    )
+    assert not day["gap"].values.any() and day["sea"].values.any()
+    np.testing.assert_array_equal(day["SST_filled"].values, day["SST_L3S"].values)
+    assert day.attrs[runner._NOTHING_TO_FILL] == 1
+
+
+def test_a_box_on_land_is_refused_before_the_cluster_starts(tmp_path, monkeypatch) -> None:
+    def no_cluster(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cluster must not start for a box on land")
+
+    monkeypatch.setattr(runner, "process_day", no_cluster)
+    monkeypatch.setattr(runner, "_default_cluster", no_cluster)
+    out = tmp_path / "land.zarr"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        status = cli.main(_fill_args(out, "--region", "0", "20", "15", "25", *SMALL))
+    line = _one_line_error(err.getvalue())
+    assert status == 2
+    assert line.startswith("eogapfill fill: error: --region: the region lon 0 .. 20, lat 15 .. 25")
+    assert "holds no sea cell at nside 32" in line and "choose a box over the ocean" in line
+    assert "run the same command" not in line and not out.exists()
+    with pytest.raises(pipeline.RegionWithoutSeaError, match="holds no sea cell"):
+        pipeline.run(
+            DAYS[0],
+            DAYS[0],
+            nside=NSIDE,
+            resolution=RESOLUTION,
+            region=(0, 20, 15, 25),
+            out=out,
+            progress=False,
+        )
+    assert not out.exists()
+
+
+def test_the_same_box_across_180_in_other_words_is_the_same_store(tmp_path) -> None:
+    out = tmp_path / "dateline.zarr"
+    first = _fill_args(out, "--region", "170", "-170", "-10", "10", *SMALL, end=DAYS[0])
+    assert _main(first)[0] == 0
+    status, printed, err = _main(_fill_args(out, "--region", "-190", "-170", "-10", "10", *SMALL))
+    assert status == 0, err
+    assert printed.splitlines()[0].startswith("region lon 170 .. -170, lat -10 .. 10")
+    assert printed.splitlines()[1].startswith("1 day(s) written")
+    assert pipeline.open_output(out).attrs["region_box"] == [170.0, -170.0, -10.0, 10.0]
+    same = [region_cells(NSIDE, b) for b in ((170, -170, -10, 10), (-190, -170, -10, 10))]
+    np.testing.assert_array_equal(*same)

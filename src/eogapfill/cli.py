@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import logging
 import math
+import re
 import sys
 import textwrap
 import typing
@@ -486,7 +487,6 @@ def build_parser() -> argparse.ArgumentParser:
 # --------------------------------------------------------------------------------------------
 def _cmd_fill(args: argparse.Namespace) -> int:
     from eogapfill import pipeline
-    from eogapfill.pipeline.runner import fill_days
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     import distributed  # noqa: F401 - it sets its loggers up on import: quiet them after
@@ -509,7 +509,29 @@ def _cmd_fill(args: argparse.Namespace) -> int:
             print(f"the region covers the whole sphere at nside {args.nside}: filling it all")
         else:
             print(pipeline.region_summary(region, args.nside, ids), flush=True)
-    ds, added = fill_days(
+    try:
+        ds, added, clear = _fill_days(args, options, region)
+    except pipeline.RegionWithoutSeaError as err:
+        raise _BadArgument(f"--region: {err}") from err
+    times = ds["time"].values
+    no_gap = (
+        f" ({clear} of them had no gap, every sea cell observed: stored as observed)"
+        if clear
+        else ""
+    )
+    print(
+        f"{added} day(s) written to {args.out}{no_gap}; it holds {ds.sizes['time']} day(s), "
+        f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
+        f"eogapfill.pipeline.open_output({str(args.out)!r})"
+    )
+    return 0
+
+
+def _fill_days(args: argparse.Namespace, options: dict, region: Any) -> tuple[Any, int, int]:
+    """The pipeline's run of ``eogapfill fill``: the store, days written, days without gap."""
+    from eogapfill.pipeline.runner import fill_days
+
+    return fill_days(
         args.start.isoformat(),
         args.end.isoformat(),
         method=args.method,
@@ -526,13 +548,6 @@ def _cmd_fill(args: argparse.Namespace) -> int:
         wait=args.wait,
         region=region,
     )
-    times = ds["time"].values
-    print(
-        f"{added} day(s) written to {args.out}; it holds {ds.sizes['time']} day(s), "
-        f"{str(times[0])[:10]} to {str(times[-1])[:10]}. Open it with "
-        f"eogapfill.pipeline.open_output({str(args.out)!r})"
-    )
-    return 0
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
@@ -638,6 +653,29 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Words of the Python API in messages, and what a user of the command line types instead.
+_API_WORDS = (
+    (re.compile(r"source='(\w+)' or '(\w+)'"), r"--source \1 or --source \2"),
+    (re.compile(r"source='(\w+)'"), r"--source \1"),
+    (re.compile(r"\s*\(storage_options\)"), ""),
+    (re.compile(r"timeout=\([^)]*\) in [\w/]+, or "), ""),
+)
+
+
+def _cli_words(message: str) -> str:
+    """A message of the Python API in the words of the command line (its options, not its
+    arguments): ``source='sample'`` -> ``--source sample``; ``storage_options`` and
+    ``timeout=``, which the command line does not take, are dropped.
+
+    >>> _cli_words("check your network and credentials (storage_options); to work "
+    ...            "offline use source='sample'.")
+    'check your network and credentials; to work offline use --source sample.'
+    """
+    for pattern, words in _API_WORDS:
+        message = pattern.sub(words, message)
+    return message
+
+
 _COMMANDS = {"fill": _cmd_fill, "sample": _cmd_sample, "validate": _cmd_validate, "demo": _cmd_demo}
 
 
@@ -675,6 +713,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, RuntimeError, ImportError) as err:
         if args.debug:
             raise
-        message = " ".join(str(err).split())
+        message = _cli_words(" ".join(str(err).split()))
         print(f"eogapfill {args.command}: error: {message}", file=sys.stderr)
         return 1

@@ -33,6 +33,7 @@ __all__ = [
     "SEA_WATER_DEGC",
     "FillInputs",
     "ImplausibleTemperatureWarning",
+    "NothingToFillError",
     "check_count",
     "check_seed",
     "finish_fill",
@@ -84,6 +85,14 @@ def check_seed(seed: object, *, method: str = "fill") -> int:
     return int(seed)
 
 
+class NothingToFillError(ValueError):
+    """A fill was called with an empty gap mask: the map is already complete.
+
+    A fill refuses it (there is nothing to compute); a caller that fills many maps, such as
+    the pipeline, keeps such a map as it is: filled = observed, uncertainty 0.
+    """
+
+
 class FillInputs:
     """Checked inputs of a fill: the map, its gap mask and the observed mask as numpy arrays."""
 
@@ -112,8 +121,9 @@ def prepare_fill(
 ) -> FillInputs:
     """Check a fill's inputs and return them as :class:`FillInputs`.
 
-    Raises ``ValueError`` with what to do when the masks do not match the map, when there
-    is nothing to fill, or when there are fewer than ``min_observed`` observed values.
+    Raises ``ValueError`` with what to do when the masks do not match the map, or when there
+    are fewer than ``min_observed`` observed values; :class:`NothingToFillError` (a
+    ``ValueError``) when the gap mask is empty.
     """
     if isinstance(sst, xr.Dataset):
         for name in ("SST_L3S", "gap"):
@@ -152,7 +162,10 @@ def prepare_fill(
         )
     inputs = FillInputs(sst, gaps)
     if inputs.n_gaps == 0:
-        raise ValueError(f"{method}: the gap mask is empty: there is nothing to fill")
+        raise NothingToFillError(
+            f"{method}: the gap mask is empty: there is nothing to fill (every sea cell is "
+            "observed); use the map as it is"
+        )
     if inputs.n_observed < min_observed:
         raise ValueError(
             f"{method}: only {inputs.n_observed} observed value(s) outside the gaps, at least "

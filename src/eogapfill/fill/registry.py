@@ -195,6 +195,9 @@ class FillMethod:
     rules
         Option name -> :class:`Rule`: the values each option may take beyond its type hint
         (checked by :meth:`check_options` with the types).
+    uncertainty
+        When its result holds ``filled_std``: ``"always"``, ``"members"`` (when it draws more
+        than one member, ``n_members > 1``), ``"never"``, or None (not said).
     """
 
     name: str
@@ -206,6 +209,7 @@ class FillMethod:
     control: bool = False
     regional: bool = False
     rules: Mapping[str, Rule] = field(default_factory=dict, compare=False, repr=False)
+    uncertainty: Literal["always", "members", "never"] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -223,6 +227,11 @@ class FillMethod:
             raise ValueError(f"grid must be 'healpix' or 'latlon', got {self.grid!r}")
         if self.extra is not None and self.extra not in EXTRAS:
             raise ValueError(f"unknown extra {self.extra!r}; known: {', '.join(EXTRAS)}")
+        if self.uncertainty not in (None, "always", "members", "never"):
+            raise ValueError(
+                "uncertainty must be 'always', 'members', 'never' or None, got "
+                f"{self.uncertainty!r}"
+            )
         if not all(isinstance(rule, Rule) for rule in self.rules.values()):
             raise TypeError(f"rules must map option names to Rule objects, got {self.rules!r}")
 
@@ -270,6 +279,19 @@ class FillMethod:
                 name=err.name,
                 path=err.path,
             ) from err
+
+    def gives_std(self, options: Mapping[str, Any] | None = None) -> bool | None:
+        """Whether its result holds ``filled_std`` with these options (None: not said).
+
+        >>> METHODS["foscat"].gives_std({"n_members": 3}), METHODS["laplace"].gives_std()
+        (True, False)
+        """
+        if self.uncertainty != "members":
+            return None if self.uncertainty is None else self.uncertainty == "always"
+        n_members = dict(options or {}).get("n_members")
+        if n_members is None:
+            n_members = self.options["n_members"].default
+        return n_members > 1
 
     @property
     def options(self) -> dict[str, Option]:
@@ -355,6 +377,7 @@ def register_method(
     control: bool = False,
     regional: bool = False,
     rules: Mapping[str, Rule] | None = None,
+    uncertainty: Literal["always", "members", "never"] | None = None,
 ) -> Any:
     """Add a fill method to :data:`METHODS` (a name registered again is replaced).
 
@@ -362,7 +385,8 @@ def register_method(
     signature ``fill(sst, gaps=None, **options) -> Dataset``. Without ``target``, returns a
     decorator that registers the function it decorates (and returns it unchanged). With Dask
     worker processes, the function must be importable or picklable. ``rules`` maps options
-    to the values they may take (:class:`Rule`). Returns the entry.
+    to the values they may take (:class:`Rule`), ``uncertainty`` when the result holds
+    ``filled_std`` (:attr:`FillMethod.uncertainty`). Returns the entry.
 
     >>> @register_method("mean", grid="healpix", description="the observed mean everywhere")
     ... def fill_mean(sst, gaps=None):
@@ -382,6 +406,7 @@ def register_method(
             control=control,
             regional=regional,
             rules=dict(rules or {}),
+            uncertainty=uncertainty,
         )
         METHODS[name] = entry
         return entry
@@ -550,6 +575,7 @@ register_method(
     regional=True,
     description="Laplace equation on the neighbour graph (smooth, strong)",
     rules={"tol": above(0), "max_iter": at_least(1), "direct_below": at_least(1)},
+    uncertainty="never",
 )
 register_method(
     "noise",
@@ -560,6 +586,7 @@ register_method(
     regional=True,
     description="Laplace + white noise members: a null stochastic control",
     rules={"base": one_of("laplace", other="a filled map"), "std": at_least(0)},
+    uncertainty="always",
 )
 register_method(
     "alm",
@@ -568,6 +595,7 @@ register_method(
     regional=False,  # a spherical-harmonic fit needs the whole sphere
     description="least-squares spherical-harmonic fit up to lmax",
     rules={"lmax": at_least(0), "ridge": at_least(0)},
+    uncertainty="never",
 )
 register_method(
     "oi",
@@ -586,6 +614,7 @@ register_method(
         "n_neighbours": at_least(1),
         "radius_km": above(0),
     },
+    uncertainty="always",
 )
 register_method(
     "foscat",
@@ -606,6 +635,7 @@ register_method(
         "near_gaps_km": above(0),
         "device": one_of("auto", "cpu", "cuda"),
     },
+    uncertainty="members",
 )
 register_method(
     "interpolate_na",

@@ -18,6 +18,8 @@ is :mod:`eogapfill.pipeline.runner`; the Dask cluster, :mod:`eogapfill.pipeline.
 ``run(..., region=(lon0, lon1, lat0, lat1))`` fills only the cells of a lat/lon box (degrees)
 and writes a regional store (a partial grid: the region's cells); at nside 256 and finer the
 sample is read at 0.1 degree unless ``resolution`` says otherwise (:func:`default_resolution`).
+A box without a sea cell is refused before any work (:class:`RegionWithoutSeaError`); a day
+with no gap in it (every sea cell observed) is stored as observed, ``filled_std`` 0.
 
 Examples
 --------
@@ -33,11 +35,13 @@ from __future__ import annotations
 from eogapfill.fill.registry import register_method
 from eogapfill.pipeline.cluster import connect_scheduler
 from eogapfill.pipeline.runner import (
+    RegionWithoutSeaError,
     available_methods,
     check_method_options,
     check_region,
     day_range,
     default_resolution,
+    normalised_box,
     process_day,
     region_summary,
     regional_methods,
@@ -49,6 +53,7 @@ from eogapfill.pipeline.store import OUTPUT_VARIABLES, StoreBusyError, open_outp
 
 __all__ = [
     "OUTPUT_VARIABLES",
+    "RegionWithoutSeaError",
     "StoreBusyError",
     "available_methods",
     "check_method_options",
@@ -56,6 +61,7 @@ __all__ = [
     "connect_scheduler",
     "day_range",
     "default_resolution",
+    "normalised_box",
     "open_output",
     "process_day",
     "region_summary",

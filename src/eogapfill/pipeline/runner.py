@@ -8,6 +8,10 @@ grid, or any function with the fill signature.
 A run fills the whole sphere, or only a ``region`` (a lat/lon box, :func:`check_region`): the
 store then holds the region's cells (a partial grid) and says so in its attributes. The
 source resolution follows the grid unless given (:func:`default_resolution`).
+
+A day with nothing to fill (no gap: every sea cell observed, as a small region can be on a
+clear day) is a filled day: it is stored as observed (``filled_std`` 0 when the method gives
+one) without calling the fill, and the log says so.
 """
 
 from __future__ import annotations
@@ -52,19 +56,22 @@ from eogapfill.pipeline.store import (
     _run_attrs,
     _store_attrs,
     _store_lock,
+    _zmetadata,
     open_output,
     stored_days,
 )
-from eogapfill.preprocess import prepare_day
+from eogapfill.preprocess import MASK_FLAGS, prepare_day
 from eogapfill.regrid import to_healpix
 
 __all__ = [
+    "RegionWithoutSeaError",
     "available_methods",
     "check_method_options",
     "check_region",
     "day_range",
     "default_resolution",
     "fill_days",
+    "normalised_box",
     "process_day",
     "region_summary",
     "regional_methods",
@@ -80,6 +87,17 @@ FillFunction = Callable[..., xr.Dataset]
 _COARSE_SOURCE_MAX_NSIDE = 128
 #: Options the pipeline sets itself, or that cannot travel to a worker as data.
 _PIPELINE_OPTIONS = ("client",)
+#: The attribute that marks a day with nothing to fill (a task's result, never stored).
+_NOTHING_TO_FILL = "eogapfill_nothing_to_fill"
+#: Attributes of a day that come from its fill, carried over to a day with nothing to fill.
+_FILL_ATTRS = ("fill_protocol", "fill_protocol_note")
+#: Errors of a task that running again may get past: faults of the network, the machines or
+#: a store, not of the inputs (distributed's own are named, not imported).
+_TRANSIENT_NAMES = ("KilledWorker", "CommClosedError", "CancelledError", "FutureCancelledError")
+
+
+class RegionWithoutSeaError(ValueError):
+    """A region whose cells are all land or lakes: refused before any day is computed."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -126,16 +144,21 @@ def check_region(
     crosses 180; longitudes in -360 .. 360, 360 degrees apart for every longitude), or None
     for the full sphere. A box that covers every cell is the full sphere: ``(None, None)``.
 
+    The longitudes come back in -180 .. 180 (:func:`normalised_box`): ``(-190, -170, ...)``
+    and ``(170, -170, ...)`` are the same box, the same cells and the same store.
+
     Raises ``ValueError`` for a bad box (latitudes outside -90 .. 90, ``lat0 >= lat1``, equal
     longitudes) and for a method that needs the full sphere (naming those that fill a region).
 
     >>> box, ids = check_region((-80, -50, 25, 45), 64)
     >>> box, ids.size
     ((-80.0, -50.0, 25.0, 45.0), 656)
+    >>> check_region((-190, -170, -10, 10), 16)[0]
+    (170.0, -170.0, -10.0, 10.0)
     """
     if region is None:
         return None, None
-    box = check_box(region)
+    box = normalised_box(check_box(region))
     if not _fills_regions(method):
         raise ValueError(
             f"the fill method {method!r} needs the whole sphere and does not fill a region: "
@@ -146,6 +169,29 @@ def check_region(
     if ids.size == 12 * nside**2:
         return None, None
     return box, ids
+
+
+def normalised_box(box: Region) -> Region:
+    """The box with its longitudes in -180 .. 180 (the east one in -180 .. 180, 180 included).
+
+    A box that spans every longitude (``lon1 - lon0`` of 360 degrees or more) is returned as
+    it is. ``lon0 > lon1`` still means a box that crosses 180.
+
+    >>> normalised_box((-190.0, -170.0, -10.0, 10.0))
+    (170.0, -170.0, -10.0, 10.0)
+    >>> normalised_box((190.0, 200.0, 0.0, 5.0))
+    (-170.0, -160.0, 0.0, 5.0)
+    """
+    lon0, lon1, lat0, lat1 = (float(x) for x in box)
+    if abs(lon1 - lon0) >= 360.0:
+        return lon0, lon1, lat0, lat1
+    west = (lon0 + 180.0) % 360.0 - 180.0
+    east = (lon1 + 180.0) % 360.0 - 180.0
+    if east == -180.0:
+        east = 180.0
+    if west == east:  # a box whose ends meet: keep the words it was given in
+        return lon0, lon1, lat0, lat1
+    return west, east, lat0, lat1
 
 
 def region_summary(box: Region, nside: int, ids: np.ndarray) -> str:
@@ -333,7 +379,9 @@ def process_day(
         Dims ``(time: 1, cells: 12 * nside**2)``, or the region's cells: ``SST_L3S``,
         ``SST_filled``, ``SST_L4`` (float32, degC), ``gap``, ``sea`` (bool) and
         ``filled_std`` when the method gives one; undecoded ``cell_ids`` (sorted NESTED ids)
-        with the xdggs attributes.
+        with the xdggs attributes. A day without gap is returned as observed, without
+        calling the fill (the attribute ``eogapfill_nothing_to_fill`` says so; :func:`run`
+        adds ``filled_std`` 0 when its store has one).
 
     Examples
     --------
@@ -363,8 +411,17 @@ def process_day(
         l4 = open_l4(label, source=source, resolution=resolution)
         day = prepare_day(l3s, l4).load()
     hp_day = to_healpix(day, nside, region=region)
+    if not bool(hp_day["gap"].any()):  # nothing to fill: the day is complete as observed
+        return _day_output(hp_day, _as_observed(hp_day, name), day_stamp, name)
     result = fill_function(hp_day, **options)
     return _day_output(hp_day, result, day_stamp, name)
+
+
+def _as_observed(hp_day: xr.Dataset, method: str) -> xr.Dataset:
+    """The result of a day with no gap: filled = observed, marked for the writer."""
+    return xr.Dataset(
+        {"filled": hp_day["SST_L3S"]}, attrs={"fill_method": method, _NOTHING_TO_FILL: 1}
+    )
 
 
 def _day_output(
@@ -408,6 +465,8 @@ def _day_output(
     for key in ("protocol", "protocol_note"):
         if key in result.attrs:
             out.attrs[f"fill_{key}"] = str(result.attrs[key])
+    if result.attrs.get(_NOTHING_TO_FILL):
+        out.attrs[_NOTHING_TO_FILL] = 1
     return out
 
 
@@ -532,13 +591,16 @@ def run(
     ValueError
         Bad dates, nside, region or options, unknown or unavailable method (or one that does
         not fill regions), an output path that cannot be written, a store of another
-        configuration (another region or nside too), days the source does not have.
+        configuration (another region or nside too), days the source does not have, a
+        region without a sea cell (:class:`RegionWithoutSeaError`).
     StoreBusyError
         Another run is writing ``out`` (after ``wait`` seconds).
     TimeoutError
         No Dask scheduler answered at ``scheduler``.
     RuntimeError
-        When a day fails; the days before it are kept, and running again resumes.
+        When a day fails or cannot be written; the days before it are kept. The message says
+        whether running again can get past it (a fault of the network, a disk, a worker) or
+        would stop on the same day (an error of the inputs).
     """
     return fill_days(
         start,
@@ -576,8 +638,9 @@ def fill_days(
     connect_timeout: float | str | None,
     wait: float,
     region: Region | None = None,
-) -> tuple[xr.Dataset, int]:
-    """:func:`run` (every argument given); also returns the number of days this run wrote."""
+) -> tuple[xr.Dataset, int, int]:
+    """:func:`run` (every argument given); also returns the number of days this run wrote
+    and, of those, the number that had nothing to fill (stored as observed)."""
     days = day_range(start, end)
     check_nside(nside)
     target = _check_method_available(method)
@@ -597,6 +660,8 @@ def fill_days(
         if resolution is None:
             resolution = _store_resolution(out) or default_resolution(nside)
         attrs = _run_attrs(method, nside, source, resolution, method_options)
+        if not _is_new(out):
+            box = _store_box(out, box)
         attrs.update(_region_attrs(box, ids))
         if not _is_new(out):
             _check_compatible(out, attrs)
@@ -613,8 +678,10 @@ def fill_days(
                 days[-1].date(),
                 out,
             )
-            return open_output(out), 0
+            return open_output(out), 0, 0
         _check_source_has(todo, source, resolution)
+        if ids is not None and box is not None:
+            _check_region_has_sea(todo[0], source, resolution, nside, box, ids)
 
         own_client = client is None
         if own_client:
@@ -623,12 +690,11 @@ def fill_days(
                 if scheduler is not None
                 else _default_cluster(n_workers, 1)
             )
+        writer = _Writer(out, todo, attrs, committed, _gives_std(method, method_options))
         try:
-            written = _compute_and_write(
+            _compute_and_write(
                 client,
-                todo,
-                out,
-                attrs,
+                writer,
                 progress,
                 dict(
                     method=method,
@@ -640,7 +706,6 @@ def fill_days(
                     # the cells found once here: every worker regrids onto the same ones
                     region=None if ids is None else {"cells": ids, "level": int(np.log2(nside))},
                 ),
-                committed,
             )
         except KeyboardInterrupt:
             if own_client and scheduler is None:
@@ -652,7 +717,14 @@ def fill_days(
         finally:
             if own_client:
                 _close_client(client, own_cluster=scheduler is None)
-    return open_output(out), written
+    return open_output(out), writer.written, writer.clear
+
+
+def _gives_std(method: str | FillFunction, options: Mapping[str, Any]) -> bool | None:
+    """Whether the method's days hold ``filled_std``, as the registry says (None: unknown)."""
+    if callable(method) or ":" in method:
+        return None
+    return _entry(method).gives_std(options)
 
 
 def _store_resolution(out: Path) -> float | None:
@@ -663,28 +735,207 @@ def _store_resolution(out: Path) -> float | None:
     return None if value is None else float(value)
 
 
-def _compute_and_write(
-    client: Any,
-    todo: list[pd.Timestamp],
-    out: Path,
-    attrs: dict,
-    progress: bool,
-    task: dict,
-    committed: int,
-) -> int:
+def _store_box(out: Path, box: Region | None) -> Region | None:
+    """The store's own words for ``box`` when they name the same box (a store written with
+    ``(-190, -170, ...)`` is asked for as ``(170, -170, ...)``), else ``box``."""
+    have = _store_attrs(out).get("region_box")
+    if box is None or have is None:
+        return box
+    stored = tuple(float(x) for x in have)
+    return stored if normalised_box(stored) == normalised_box(box) else box
+
+
+def _check_region_has_sea(
+    day: pd.Timestamp, source: str, resolution: float, nside: int, box: Region, ids: np.ndarray
+) -> None:
+    """Refuse a region without a sea cell (a box on land) before any work:
+    :class:`RegionWithoutSeaError`.
+
+    A cell is sea when at least half of the L4 points in it are sea (open or under ice, the
+    mask's sea bit), as the regridding counts them; read from ``day``'s L4 land mask.
+    """
+    import healpy as hp
+
+    mask = open_l4(day.strftime("%Y-%m-%d"), source=source, resolution=resolution)["mask"]
+    mask = mask.isel(time=0) if "time" in mask.dims else mask
+    lat = np.asarray(mask["latitude"].values, dtype="float64")
+    lon = np.asarray(mask["longitude"].values, dtype="float64")
+    margin = 2.0 * float(hp.max_pixrad(nside, degrees=True))  # cells reach past the box
+    rows = np.flatnonzero((lat >= box[2] - margin) & (lat <= box[3] + margin))
+    if rows.size == 0:
+        return
+    flags = np.asarray(mask.isel(latitude=rows).values).astype("int64")
+    water = (flags & MASK_FLAGS["sea"]) > 0
+    lon2, lat2 = np.meshgrid(lon, lat[rows])
+    pix = hp.ang2pix(nside, lon2.ravel(), lat2.ravel(), nest=True, lonlat=True)
+    inside = np.isin(pix, ids)
+    cell = np.searchsorted(ids, pix[inside])
+    points = np.bincount(cell, minlength=ids.size)
+    sea_points = np.bincount(cell, weights=water.ravel()[inside], minlength=ids.size)
+    if not points.any() or (sea_points[points > 0] >= 0.5 * points[points > 0]).any():
+        return
+    lon0, lon1, lat0, lat1 = box
+    raise RegionWithoutSeaError(
+        f"the region lon {lon0:g} .. {lon1:g}, lat {lat0:g} .. {lat1:g} holds no sea cell at "
+        f"nside {nside}: its {ids.size} cell(s) are land or lakes in the {source!r} land mask "
+        f"({day.date()}); choose a box over the ocean"
+    )
+
+
+class _Writer:
+    """Writes the finished days to the store in date order, one at a time.
+
+    A day with nothing to fill gets ``filled_std`` 0 (NaN off the sea) when the other days
+    have one, and their fill attributes. Whether they have one comes from the store, else
+    from the registry (``gives_std``), else from the first day with gaps of this run: until
+    then such a day waits (at the end of the run it is written as it is). ``written`` counts
+    the days written, ``clear`` those with nothing to fill.
+
+    Before each write, checks that the store still holds the ``committed`` days it held when
+    this run planned its days, plus the ones it wrote (the lock makes it so; this is the last
+    line of defence against a writer that ignores it), and that the day has the store's
+    variables.
+    """
+
+    def __init__(
+        self,
+        out: Path,
+        todo: list[pd.Timestamp],
+        attrs: dict,
+        committed: int,
+        gives_std: bool | None = None,
+    ):
+        self.out, self.todo, self.attrs, self.committed = out, todo, attrs, committed
+        self.finished: dict[pd.Timestamp, xr.Dataset] = {}
+        self.written = 0
+        self.clear = 0
+        self.variables = _store_variables(out)
+        self.std = gives_std if self.variables is None else "filled_std" in self.variables
+        self.fill_attrs = {} if self.variables is None else _fill_attrs(_store_attrs(out))
+
+    def add(self, day: pd.Timestamp, result: xr.Dataset) -> None:
+        """Take the result of ``day`` and write every day that is now next in line."""
+        if not result.attrs.get(_NOTHING_TO_FILL):
+            if self.std is None:
+                self.std = "filled_std" in result
+            self.fill_attrs = self.fill_attrs or _fill_attrs(result.attrs)
+        self.finished[day] = result
+        self.flush()
+
+    def flush(self, final: bool = False) -> None:
+        """Write the days next in line; ``final``: the days with nothing to fill too, as they are."""
+        while self.written < len(self.todo) and self.todo[self.written] in self.finished:
+            day = self.todo[self.written]
+            result = self.finished[day]
+            clear = bool(result.attrs.get(_NOTHING_TO_FILL))
+            if clear and self.std is None and not final:
+                return
+            if clear:
+                result = _as_filled_day(result, bool(self.std), self.fill_attrs)
+            result = result.assign_attrs(self.attrs)
+            result.attrs.pop(_NOTHING_TO_FILL, None)
+            self._write(day, result)
+            del self.finished[day]
+            self.written += 1
+            if clear:
+                self.clear += 1
+                logger.info(
+                    "%s: no gap (every sea cell observed): stored as observed%s",
+                    day.date(),
+                    ", filled_std 0" if self.std else "",
+                )
+
+    def _write(self, day: pd.Timestamp, ds: xr.Dataset) -> None:
+        if (now := _committed_length(self.out)) != self.committed + self.written:
+            raise RuntimeError(
+                f"{self.out} was changed by another writer while this run was writing it (it "
+                f"holds {now} day(s), this run expected {self.committed + self.written}); "
+                "nothing more is written: check the store with "
+                "eogapfill.pipeline.open_output, and run one writer at a time"
+            )
+        have = _store_variables(self.out)
+        if have is not None and have != set(ds.data_vars):
+            raise ValueError(
+                f"{day.date()} holds the variables {', '.join(sorted(ds.data_vars))} but "
+                f"{self.out} holds {', '.join(sorted(have))}: a store holds one set of "
+                f"variables; {self.kept()}. Write these days to another output path"
+            )
+        try:
+            _append_day(ds, self.out)
+        except OSError as err:
+            reason = f"{err.strerror}: {err.filename}" if err.strerror else str(err)
+            raise RuntimeError(
+                f"writing {day.date()} to {self.out} failed ({reason}); {self.kept()}: free "
+                "disk space or fix the cause, then run the same command again to resume (the "
+                "half-written day is rolled back)"
+            ) from err
+
+    def kept(self) -> str:
+        """What the store keeps, in words (for a message after a failure)."""
+        if _is_new(self.out):
+            return f"nothing was written ({self.out} was not created)"
+        if not self.written:
+            return f"this run wrote no day; the {self.committed} day(s) in {self.out} are safe"
+        return f"the {self.written} day(s) of this run before it are safe in {self.out}"
+
+
+def _store_variables(out: Path) -> set[str] | None:
+    """The data variables of an existing store (None: no store yet)."""
+    if _is_new(out):
+        return None
+    names = {key.split("/")[0] for key in _zmetadata(out) if key.endswith("/.zarray")}
+    return names - {"time", "cell_ids"}
+
+
+def _fill_attrs(attrs: Mapping[str, Any]) -> dict[str, str]:
+    return {key: str(attrs[key]) for key in _FILL_ATTRS if key in attrs}
+
+
+def _as_filled_day(ds: xr.Dataset, std: bool, fill_attrs: Mapping[str, str]) -> xr.Dataset:
+    """A day with nothing to fill as the filled days are stored: ``filled_std`` 0 on the sea
+    (NaN off it) when ``std``, and their fill attributes."""
+    ds = ds.assign_attrs(fill_attrs)
+    if std and "filled_std" not in ds:
+        method = ds["SST_filled"].attrs.get("fill_method", "fill")
+        zero = xr.zeros_like(ds["SST_filled"]).where(ds["sea"]).astype("float32")
+        ds["filled_std"] = zero.assign_attrs(
+            units="degC", long_name=f"{method} uncertainty (standard deviation)"
+        )
+    return ds
+
+
+def _is_transient(err: BaseException) -> bool:
+    """Whether running again may get past ``err``: a fault of the network, a store or the
+    machines (``OSError``, ``MemoryError``, a lost worker), not of the inputs."""
+    return isinstance(err, OSError | MemoryError) or type(err).__name__ in _TRANSIENT_NAMES
+
+
+def _failure(day: pd.Timestamp, err: BaseException, writer: _Writer) -> RuntimeError:
+    """The error of a run stopped by the failure of ``day``: what is kept, what to do."""
+    what = f"filling {day.date()} failed ({type(err).__name__}: {err}); {writer.kept()}"
+    if _is_transient(err):
+        return RuntimeError(
+            f"{what}. If the cause is gone (network, disk, memory), run the same command "
+            "again to resume: the finished days are skipped"
+        )
+    before = (day - pd.Timedelta(days=1)).date()
+    return RuntimeError(
+        f"{what}. Running the same command again would stop on {day.date()} again: change "
+        f"what the message names, or end the run on {before}"
+    )
+
+
+def _compute_and_write(client: Any, writer: _Writer, progress: bool, task: dict) -> None:
     """Run one task per day, at most a window ahead, and write the days in date order.
 
-    Returns the number of days written. Before each write, checks that the store still holds
-    the ``committed`` days it held when this run planned its days, plus the ones it wrote (the
-    lock makes it so; this is the last line of defence against a writer that ignores it).
+    Raises ``RuntimeError`` when a day fails, after writing the days before it.
     """
     from distributed import as_completed
     from tqdm.auto import tqdm
 
+    todo = writer.todo
     pending: Iterable[pd.Timestamp] = iter(todo)
     key_of: dict[str, pd.Timestamp] = {}
-    finished: dict[pd.Timestamp, xr.Dataset] = {}
-    next_to_write = 0
 
     def submit() -> Any:
         day = next(pending, None)
@@ -702,6 +953,7 @@ def _compute_and_write(
 
     first = [f for f in (submit() for _ in range(min(_window(client), len(todo)))) if f]
     stream = as_completed(first)
+    attrs = writer.attrs
     bar = tqdm(
         total=len(todo),
         unit="day",
@@ -723,30 +975,15 @@ def _compute_and_write(
                     if key_of.get(other.key, day) > day:
                         other.cancel()
                 continue
-            finished[day] = result.assign_attrs(attrs)
             bar.update(1)
-            while next_to_write < len(todo) and todo[next_to_write] in finished:
-                if (now := _committed_length(out)) != committed + next_to_write:
-                    raise RuntimeError(
-                        f"{out} was changed by another writer while this run was writing it "
-                        f"(it holds {now} day(s), this run expected {committed + next_to_write}"
-                        "); nothing more is written: check the store with "
-                        "eogapfill.pipeline.open_output, and run one writer at a time"
-                    )
-                _append_day(finished.pop(todo[next_to_write]), out)
-                next_to_write += 1
-                bar.set_postfix(written=next_to_write)
+            writer.add(day, result)
+            bar.set_postfix(written=writer.written)
             if failed is None:
                 new = submit()
                 if new is not None:
                     stream.add(new)
+        writer.flush(final=True)
     finally:
         bar.close()
     if failed is not None:
-        day, err = failed
-        raise RuntimeError(
-            f"filling {day.date()} failed ({type(err).__name__}: {err}); the {next_to_write} "
-            f"day(s) of this run before it are safe in {out}: fix the cause and run the same "
-            "command again to resume"
-        ) from err
-    return next_to_write
+        raise _failure(*failed, writer) from failed[1]
