@@ -47,20 +47,34 @@ def prepared_case(name: str):
     return prepare_l3(ds, sea=ds[MASK] == 1)
 
 
-def day_pairs(cube, max_pairs: int) -> list[tuple[int, int]]:
-    """(target, pattern) day indices: each target with the first later day whose clouds hide
-    between :data:`MIN_HIDDEN` and :data:`MAX_HIDDEN` of its clear sea pixels."""
+def day_pairs(cube, max_pairs: int) -> list[tuple[int, object]]:
+    """(target day index, cloud pattern) pairs.
+
+    A case with several days pairs each target with the first later day whose clouds hide
+    between :data:`MIN_HIDDEN` and :data:`MAX_HIDDEN` of its clear sea pixels. A single scene
+    is paired with its own clouds moved by half the box in longitude (then in latitude),
+    the cells beyond the box wrapping round: real cloud shapes over other water.
+    """
     sea = cube["sea"].values
     clear = np.isfinite(cube["SST_L3S"].values) & sea
-    pairs = []
-    for i in range(cube.sizes["time"]):
+    n_days = cube.sizes["time"]
+    pairs: list[tuple[int, object]] = []
+    for i in range(n_days):
         n_clear = clear[i].sum()
         if n_clear < 0.2 * sea.sum():
             continue
-        for j in list(range(i + 1, cube.sizes["time"])) + list(range(i)):
+        if n_days == 1:
+            cloudy = sea & ~clear[i]
+            for axis in (1, 0):
+                moved = np.roll(cloudy, cloudy.shape[axis] // 2, axis=axis)
+                if MIN_HIDDEN <= (clear[i] & moved).sum() / n_clear <= MAX_HIDDEN:
+                    pairs.append((i, cube["sea"].copy(data=moved)))
+                    break
+            continue
+        for j in list(range(i + 1, n_days)) + list(range(i)):
             hidden = (clear[i] & ~clear[j] & sea).sum() / n_clear
             if MIN_HIDDEN <= hidden <= MAX_HIDDEN:
-                pairs.append((i, j))
+                pairs.append((i, cube.isel(time=j)))
                 break
         if len(pairs) == max_pairs:
             break
@@ -81,10 +95,10 @@ def run_one(case: str, nside: int, method: str, max_pairs: int, members: int) ->
         raise SystemExit(f"unknown regional method {method!r}; known: {sorted(fills)}")
     rows = []
     start = time.perf_counter()
-    for i, j in day_pairs(cube, max_pairs):
+    for i, pattern in day_pairs(cube, max_pairs):
         table = pixel_validation(
             cube.isel(time=i),
-            cube.isel(time=j),
+            pattern,
             nside,
             {method: fills[method]},
             region=box,
@@ -92,7 +106,9 @@ def run_one(case: str, nside: int, method: str, max_pairs: int, members: int) ->
         )
         row = table.iloc[0].to_dict()
         row["day"] = str(cube["time"].values[i])[:10]
-        row["pattern"] = str(cube["time"].values[j])[:10]
+        row["pattern"] = (
+            str(pattern["time"].values)[:10] if "time" in pattern.coords else "own, moved"
+        )
         rows.append(row)
     wall = time.perf_counter() - start
     n = np.array([r["n_pixels"] for r in rows], dtype=float)
