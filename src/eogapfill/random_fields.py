@@ -10,8 +10,8 @@
 - :func:`tangent_plane` and :func:`plane_grid`: the plane and grid of a regional draw.
 
 Optimal interpolation (:mod:`eogapfill.fill.oi`) models its anomalies and draws its conditional
-members with them; the book's texture chapters draw test fields with them. Everything here is
-re-exported from :mod:`eogapfill.fill.oi`.
+members with them; the book's texture chapters draw test fields with them. The model, the
+spectrum and the fields are re-exported from :mod:`eogapfill.fill.oi`.
 """
 
 from __future__ import annotations
@@ -294,14 +294,15 @@ def _wrap_distance_km(model: CovarianceModel) -> float:
 def _matern_density_2d(model: CovarianceModel, freq2: np.ndarray) -> np.ndarray:
     """Spectral density (degC**2 km**2) of the correlated part of ``model`` on the plane.
 
-    ``S(f) = sill 4 pi nu a**nu (a + 4 pi**2 |f|**2) ** -(nu + 1)``, ``a = 2 nu / L**2``,
-    whose integral over the plane is ``sill``; ``freq2`` is ``|f|**2`` in (cycles/km)**2.
+    ``S(f) = 2 pi sill L**2 (1 + 2 pi**2 L**2 |f|**2 / nu) ** -(nu + 1)`` (``L`` the length
+    scale), whose integral over the plane is ``sill``; ``freq2`` is ``|f|**2`` in
+    (cycles/km)**2, any shape; float32 like ``freq2``, in a form that cannot overflow.
     """
-    a = 2 * model.nu / model.length_scale_km**2
-    density = np.multiply(freq2, 4 * np.pi**2, dtype=np.float32)
-    density += a
+    length2 = model.length_scale_km**2
+    density = np.multiply(freq2, 2 * np.pi**2 * length2 / model.nu, dtype=np.float32)
+    density += 1.0
     density **= -(model.nu + 1)
-    density *= model.sill * 4 * np.pi * model.nu * a**model.nu
+    density *= 2 * np.pi * model.sill * length2
     return density
 
 
@@ -458,12 +459,13 @@ def gaussian_random_field(
       :func:`angular_power_spectrum` on the whole sphere, plus independent noise in each cell
       of variance ``model.nugget`` and of the variance of the correlated part above ``lmax``
       (scales the grid cannot hold). With ``cells`` it keeps those cells of the full-sphere
-      fields: the cost of a full-sphere draw whatever the region (51 s at nside 2048; out of
-      reach at 8192).
+      fields: the cost of a full-sphere draw whatever the region (a minute and 2.4 GB at nside
+      2048; out of reach at 8192).
     - ``"plane"`` (needs ``cells``): a local draw, cost proportional to the region. The cells
       are mapped to the azimuthal equidistant plane about their centre
       (:func:`tangent_plane`); a periodic grid of that plane holding them with a margin
-      (:func:`plane_grid`, spacing at most half a cell and half the length scale) gets a
+      (:func:`plane_grid`, spacing half a cell or half the length scale, coarser only past
+      :data:`PLANE_MAX_NODES`) gets a
       field whose covariance is the model's Matérn of the plane distance, by FFT of the
       model's spectral density (circulant embedding). Each cell takes the bilinear
       interpolation of its four surrounding nodes, plus independent noise of variance
@@ -474,10 +476,11 @@ def gaussian_random_field(
       (:data:`PLANE_WRAP_CORRELATION` at most), and the interpolation, which averages the
       covariance over node offsets of less than ``h`` (of order ``sill (h / L)**2`` at a lag
       of one cell and more) and moves the variance it removes at scales under ``h`` into the
-      white noise (as the sphere does above ``lmax``).
+      white noise (as the sphere does above ``lmax``). Computed exactly for 3000 pairs of
+      cells of a 30 x 20 degree box at nside 128: within 0.02 sill of the model for length
+      scales 100 to 2000 km and every smoothness (rms 0.002).
     - ``"auto"`` (default): ``"plane"`` when ``cells`` lie within
-      :data:`PLANE_MAX_RADIUS_DEG` degrees of their centre (a box up to about 40 x 25
-      degrees), else ``"sphere"``.
+      :data:`PLANE_MAX_RADIUS_DEG` degrees of their centre (a 30 x 20 degree box reaches 18), else ``"sphere"``.
 
     Parameters
     ----------
