@@ -307,11 +307,12 @@ def test_a_store_changed_behind_the_lock_stops_the_run(
     foreign = pipeline.process_day(DAYS[-1], nside=NSIDE, resolution=RESOLUTION)
     real = runner._compute_and_write
 
-    def intruder_first(client, todo, out, attrs, progress, task, committed):
+    def intruder_first(*args, **kwargs):
+        attrs = store._store_attrs(out)
         foreign.assign_attrs(attrs).to_zarr(
             out, mode="a-", append_dim="time", zarr_format=2, consolidated=True
         )
-        return real(client, todo, out, attrs, progress, task, committed)
+        return real(*args, **kwargs)
 
     monkeypatch.setattr(runner, "_compute_and_write", intruder_first)
     with pytest.raises(RuntimeError, match="changed by another writer.*holds 3 day.*expected 2"):

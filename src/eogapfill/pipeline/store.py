@@ -75,7 +75,14 @@ import xarray as xr
 
 from eogapfill.healpix import box_label
 
-__all__ = ["OUTPUT_VARIABLES", "StoreBusyError", "open_output", "stored_days"]
+__all__ = [
+    "OUTPUT_VARIABLES",
+    "DamagedStoreError",
+    "StoreBusyError",
+    "damaged_days",
+    "open_output",
+    "stored_days",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -83,11 +90,39 @@ logger = logging.getLogger(__name__)
 OUTPUT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "gap", "sea")
 _FLOAT_VARIABLES = ("SST_L3S", "SST_filled", "SST_L4", "filled_std")
 _STORE_KIND = "eogapfill.pipeline"
+#: Attribute of a store whose every chunk was written, fill values too (a missing one is lost).
+_DENSE_ATTR = "every_chunk_written"
+#: Variables that are never all fill values on a day: checked in older stores too.
+_NEVER_EMPTY = ("SST_filled", "SST_L4", "sea")
 _TIME_ENCODING = {
     "units": "seconds since 1970-01-01 00:00:00",
     "calendar": "proleptic_gregorian",
     "dtype": "int64",
 }
+
+
+class DamagedStoreError(ValueError):
+    """A pipeline store lacks files it should hold (a chunk, or its metadata)."""
+
+
+def _damaged_metadata(out: Path, path: Path, err: Exception) -> DamagedStoreError:
+    return DamagedStoreError(
+        f"the store {out} is damaged: its metadata file {path.name} ({path}) cannot be read "
+        f"({type(err).__name__}: {err}). The store's record of its finished days is lost: "
+        "delete the store and run the same command again (every day is recomputed), or write "
+        "to another output path"
+    )
+
+
+def _read_json(out: Path, path: Path) -> dict[str, Any]:
+    """A metadata file of the store ``out``, parsed; a damaged one names the store."""
+    try:
+        value = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _damaged_metadata(out, path, err) from err
+    if not isinstance(value, dict):
+        raise _damaged_metadata(out, path, TypeError(f"a JSON {type(value).__name__}"))
+    return value
 
 
 def _zmetadata(out: Path) -> dict[str, Any]:
@@ -97,7 +132,18 @@ def _zmetadata(out: Path) -> dict[str, Any]:
             f"{out} exists but is not an eogapfill pipeline store (no consolidated metadata): "
             "choose another output path, or delete it"
         )
-    return json.loads(path.read_text())["metadata"]
+    meta = _read_json(out, path).get("metadata")
+    if not isinstance(meta, dict):
+        raise _damaged_metadata(out, path, KeyError("no 'metadata' mapping"))
+    return meta
+
+
+def _n_committed(out: Path, meta: Mapping[str, Any]) -> int:
+    """Days committed to the store ``out``, from its consolidated metadata ``meta``."""
+    try:
+        return int(meta["time/.zarray"]["shape"][0])
+    except (KeyError, IndexError, TypeError, ValueError) as err:
+        raise _damaged_metadata(out, out / ".zmetadata", KeyError("no 'time' array")) from err
 
 
 def _store_attrs(out: Path) -> dict[str, Any]:
@@ -116,13 +162,152 @@ def _is_new(out: Path) -> bool:
 
 
 def stored_days(out: str | Path) -> list[pd.Timestamp]:
-    """The days committed to a pipeline store (empty when it does not exist yet)."""
+    """The finished days of a pipeline store: committed, with every chunk file on disk.
+
+    Empty when the store does not exist yet. A committed day with a missing chunk file (see
+    :func:`damaged_days`) is not finished: a run over it recomputes it in place.
+    """
     out = Path(out)
     if _is_new(out):
         return []
     _store_attrs(out)
+    damaged = _damaged_days(out)
+    return [day for i, day in enumerate(_store_times(out)) if i not in damaged]
+
+
+def _store_times(out: Path) -> list[pd.Timestamp]:
+    """Every committed day of the store ``out``, finished or damaged, in store order."""
     with xr.open_zarr(out, consolidated=True) as ds:
         return [pd.Timestamp(t).floor("D") for t in ds["time"].values]
+
+
+# --------------------------------------------------------------------------------------------
+# chunk files: a day is finished when all of its chunk files are on disk
+# --------------------------------------------------------------------------------------------
+def _chunk_keys(meta: Mapping[str, Any], name: str) -> dict[int, list[str]]:
+    """The chunk keys an array must hold, by chunk index along its first dimension."""
+    zarray = meta[f"{name}/.zarray"]
+    shape, chunks = zarray["shape"], zarray["chunks"]
+    sep = zarray.get("dimension_separator") or "."
+    counts = [-(-n // c) for n, c in zip(shape, chunks, strict=True)]
+    if not counts:  # a scalar: one chunk, key "0"
+        return {0: ["0"]}
+    rest: list[str] = [""]
+    for count in counts[1:]:
+        rest = [f"{r}{sep}{j}" for r in rest for j in range(count)]
+    return {i: [f"{i}{r}" for r in rest] for i in range(counts[0])}
+
+
+def _present(folder: Path, keys: list[str]) -> set[str]:
+    """The keys among ``keys`` that are files in ``folder`` (one listing when not nested)."""
+    if all("/" not in k for k in keys):
+        try:
+            names = set(os.listdir(folder))
+        except FileNotFoundError:
+            return set()
+        return {k for k in keys if k in names}
+    return {k for k in keys if (folder / k).is_file()}
+
+
+def _missing_chunks(out: Path) -> tuple[dict[int, list[str]], list[str]]:
+    """Chunk files the committed metadata lists but the disk lacks, from listings only.
+
+    Returns ``({day index: [missing keys]}, [missing keys of arrays not along time])``; keys
+    are ``"VARIABLE/KEY"``. A store written with every chunk (the ``every_chunk_written``
+    attribute) is checked in full; an older one, whose writer skipped chunks of fill values
+    (an all-NaN or all-False day), only in the variables that cannot be empty.
+    """
+    meta = _zmetadata(out)
+    dense = bool(meta.get(".zattrs", {}).get(_DENSE_ATTR))
+    days: dict[int, list[str]] = {}
+    other: list[str] = []
+    n_days = _n_committed(out, meta)
+    for key in meta:
+        if not key.endswith("/.zarray"):
+            continue
+        name = key[: -len("/.zarray")]
+        dims = meta.get(f"{name}/.zattrs", {}).get("_ARRAY_DIMENSIONS", [])
+        along_time = bool(dims) and dims[0] == "time" and name != "time"
+        if along_time and not dense and name not in _NEVER_EMPTY:
+            continue
+        by_index = _chunk_keys(meta, name)
+        wanted = [k for keys in by_index.values() for k in keys]
+        present = _present(out / name, wanted)
+        step = int(meta[key]["chunks"][0]) if dims else 1
+        for index, keys in by_index.items():
+            lost = [f"{name}/{k}" for k in keys if k not in present]
+            if not lost:
+                continue
+            if along_time:
+                for day in range(index * step, min((index + 1) * step, n_days)):
+                    days.setdefault(day, []).extend(lost)
+            else:
+                other.extend(lost)
+    return days, other
+
+
+def _new_days(days: Sequence[pd.Timestamp], out: Path) -> list[pd.Timestamp]:
+    """The days of ``days`` not committed to the store: those a run appends (in order).
+
+    A committed day that lost a chunk file is not finished (:func:`stored_days`) but is not
+    new either: it is recomputed in place, wherever it lies in the store.
+    """
+    if _is_new(out):
+        return list(days)
+    committed = set(_store_times(out))
+    return [day for day in days if day not in committed]
+
+
+def _damaged_days(out: Path) -> dict[int, list[str]]:
+    """``{day index: missing chunk keys}``; raises when the time axis or the grid is damaged."""
+    try:
+        days, other = _missing_chunks(out)
+    except DamagedStoreError:
+        raise
+    except (KeyError, IndexError, TypeError, ValueError, ZeroDivisionError) as err:
+        raise _damaged_metadata(out, out / ".zmetadata", err) from err
+    if other:
+        raise DamagedStoreError(
+            f"the store {out} is damaged: the chunk file(s) {', '.join(other[:5])} are missing "
+            "(its time axis or its grid, which a run cannot recompute). Delete the store and "
+            "run the same command again (every day is recomputed), or write to another output "
+            "path"
+        )
+    return days
+
+
+def damaged_days(out: str | Path) -> list[pd.Timestamp]:
+    """The committed days of a pipeline store that lack a chunk file (empty when none).
+
+    Such a day reads as NaN where its data should be: :func:`open_output` refuses the store,
+    and a run over the day recomputes it in place. Found from listings of the store's folders,
+    without reading data.
+    """
+    out = Path(out)
+    if _is_new(out):
+        return []
+    _store_attrs(out)
+    damaged = _damaged_days(out)
+    return [day for i, day in enumerate(_store_times(out)) if i in damaged]
+
+
+def _check_no_damage(out: Path) -> None:
+    """Refuse a store with a committed day that lacks a chunk file, naming days and files."""
+    damaged = _damaged_days(out)
+    if not damaged:
+        return
+    times = _store_times(out)
+    days = sorted(damaged)
+    files = [k for i in days for k in damaged[i]]
+    first, last = times[days[0]].date(), times[days[-1]].date()
+    raise DamagedStoreError(
+        f"the store {out} is damaged: {len(days)} day(s) lack chunk files and would read as "
+        f"NaN: {', '.join(str(times[i].date()) for i in days[:10])} (missing: "
+        f"{', '.join(files[:5])}{' ...' if len(files) > 5 else ''}). Run the same fill again "
+        f"over these days (`eogapfill fill --start {first} --end {last}` with this store's "
+        "method, nside and options, or eogapfill.pipeline.run): it recomputes them in place "
+        "and keeps the others. Or delete the store and run again"
+    )
 
 
 def _rollback_uncommitted(out: Path) -> list[str]:
@@ -135,7 +320,7 @@ def _rollback_uncommitted(out: Path) -> list[str]:
         if not key.endswith("/.zarray"):
             continue
         name = key[: -len("/.zarray")]
-        on_disk = json.loads((out / key).read_text())
+        on_disk = _read_json(out, out / key)
         if on_disk["shape"] != committed["shape"]:
             array = zarr.open_array(
                 store=str(out), path=name, mode="r+", zarr_format=2, use_consolidated=False
@@ -179,6 +364,7 @@ def _run_attrs(
         "method_options": json.dumps(dict(method_options or {}), sort_keys=True, default=str),
         "eogapfill_version": __version__,
         "Conventions": "CF-1.8",
+        _DENSE_ATTR: 1,
     }
 
 
@@ -238,7 +424,14 @@ def _create_store(ds: xr.Dataset, out: Path) -> None:
     """Write the first day to a hidden temporary store, then rename it to ``out``."""
     partial = out.parent / f".{out.name}.partial-{uuid.uuid4().hex}"
     try:
-        ds.to_zarr(partial, mode="w-", zarr_format=2, consolidated=True, encoding=_encoding(ds))
+        ds.to_zarr(
+            partial,
+            mode="w-",
+            zarr_format=2,
+            consolidated=True,
+            encoding=_encoding(ds),
+            write_empty_chunks=True,  # every chunk on disk: a missing one is a fault
+        )
         os.rename(partial, out)  # atomic; replaces an empty folder, fails on anything else
     finally:
         if partial.exists():
@@ -246,17 +439,67 @@ def _create_store(ds: xr.Dataset, out: Path) -> None:
 
 
 def _append_day(ds: xr.Dataset, out: Path) -> None:
-    if not _is_new(out):
-        ds.to_zarr(out, mode="a-", append_dim="time", zarr_format=2, consolidated=True)
-    else:
+    """Write one day (``ds``, time of length 1) to the store.
+
+    A new day is appended after the last one; a committed day that lacks a chunk file is
+    rewritten in place (its chunk files only: each is written atomically, so a crash leaves
+    the day damaged, to be recomputed again, never half-old half-new and unnoticed).
+    """
+    day = pd.Timestamp(ds["time"].values[0]).floor("D")
+    if _is_new(out):
         _create_store(ds, out)
-    logger.info("wrote %s to %s", pd.Timestamp(ds["time"].values[0]).date(), out)
+    elif day in (times := _store_times(out)):
+        index = times.index(day)
+        if index not in _damaged_days(out):
+            raise RuntimeError(
+                f"{day.date()} is already finished in {out}: not written again (a run skips "
+                "the finished days; this is a fault of the caller)"
+            )
+        _rewrite_day(ds, out, index)
+    elif times and day < times[-1]:
+        raise ValueError(
+            f"{out} ends on {times[-1].date()}: {day.date()} cannot be appended after it "
+            "(time must stay in order); write to another output path"
+        )
+    else:
+        if not _store_attrs(out).get(_DENSE_ATTR):  # an older store keeps saying what it is
+            ds = ds.copy()
+            ds.attrs.pop(_DENSE_ATTR, None)
+        ds.to_zarr(
+            out,
+            mode="a-",
+            append_dim="time",
+            zarr_format=2,
+            consolidated=True,
+            write_empty_chunks=True,
+        )
+    logger.info("wrote %s to %s", day.date(), out)
+
+
+def _rewrite_day(ds: xr.Dataset, out: Path, index: int) -> None:
+    """Write the day-dependent variables of ``ds`` at time ``index`` of the store, in place."""
+    per_day = [name for name, var in ds.data_vars.items() if var.dims[:1] == ("time",)]
+    ds[per_day].drop_vars(list(ds.coords)).to_zarr(
+        out,
+        region={"time": slice(index, index + 1)},
+        mode="r+",
+        zarr_format=2,
+        consolidated=False,  # no metadata changes: the commit record stays as it is
+        write_empty_chunks=True,
+    )
+    logger.warning(
+        "%s: recomputed %s, which had lost chunk files",
+        out,
+        pd.Timestamp(ds["time"].values[0]).date(),
+    )
 
 
 def open_output(out: str | Path, *, decode: bool = True) -> xr.Dataset:
     """Open a store written by :func:`run` lazily; decode its HEALPix grid with xdggs.
 
     Only committed days are seen (the store is opened through its consolidated metadata).
+    Raises :class:`DamagedStoreError` when a committed day lacks a chunk file (it would read
+    as NaN), naming the days and how to recompute them, or when the metadata is damaged.
     """
     out = Path(out)
     if not out.exists():
@@ -265,6 +508,7 @@ def open_output(out: str | Path, *, decode: bool = True) -> xr.Dataset:
             "eogapfill.pipeline.run(...) or `eogapfill fill`"
         )
     _store_attrs(out)
+    _check_no_damage(out)
     ds = xr.open_zarr(out, consolidated=True)
     if decode:
         from eogapfill.healpix import decode as decode_grid
@@ -396,10 +640,14 @@ def _command_line() -> str:
 
 
 def _committed_length(out: Path) -> int:
-    """Days committed to the store (0 when it does not exist yet), from its metadata only."""
+    """Finished days of the store (0 when it does not exist yet), from metadata and listings.
+
+    The committed days less those that lack a chunk file: appending a day and recomputing a
+    damaged one in place each add one.
+    """
     if _is_new(out):
         return 0
-    return int(_zmetadata(out)["time/.zarray"]["shape"][0])
+    return _n_committed(out, _zmetadata(out)) - len(_damaged_days(out))
 
 
 def _check_output_path(out: Path) -> None:
