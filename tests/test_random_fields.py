@@ -208,6 +208,8 @@ def test_regional_draws_are_seeded_and_independent() -> None:
     # the two fields of one FFT (its real and imaginary parts) are uncorrelated
     assert abs(np.corrcoef(first[0], first[1])[0, 1]) < 0.5
     assert gaussian_random_field(model, 32, n_fields=0, cells=ids).shape == (0, ids.size)
+    no_cells = np.array([], dtype=np.int64)
+    assert gaussian_random_field(model, 8192, n_fields=2, cells=no_cells).shape == (2, 0)
 
 
 @pytest.mark.parametrize(

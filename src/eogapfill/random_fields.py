@@ -377,7 +377,12 @@ def plane_grid(model: CovarianceModel, nside: int, xy: np.ndarray) -> PlaneGrid:
         origin_km=(float(lo[0]) - h, float(lo[1]) - h),
         shape=(mx, my),
         amplitude=eigen,
-        lag_covariance=(lags[0, 0], lags[1, 0], lags[0, 1], lags[1, 1]),
+        lag_covariance=(
+            float(lags[0, 0]),
+            float(lags[1, 0]),
+            float(lags[0, 1]),
+            float(lags[1, 1]),
+        ),
     )
 
 
@@ -519,7 +524,9 @@ def gaussian_random_field(
             raise ValueError('method="plane" draws on a region: give its NESTED ids as cells=')
         return _sphere_fields(model, nside, n_fields, rng, None)
     ids = _check_cells(cells, nside)
-    if method == "sphere" or ids.size == 0:
+    if ids.size == 0:
+        return np.empty((n_fields, 0))
+    if method == "sphere":
         return _sphere_fields(model, nside, n_fields, rng, ids)
     xy, radius = tangent_plane(nside, ids)
     if radius > PLANE_MAX_RADIUS_DEG:
