@@ -3,6 +3,8 @@ day onto them, the xdggs index and a Zarr round trip, and a Laplace fill on a re
 
 from __future__ import annotations
 
+import warnings
+
 import healpy as hp
 import numpy as np
 import pytest
@@ -205,3 +207,146 @@ def test_boxes_on_the_meridian_and_round_the_globe(box, lon_range):
     if box[1] - box[0] >= 360:  # the whole band: every cell centred in it
         all_lon, all_lat = hp.pix2ang(nside, np.arange(12 * nside**2), nest=True, lonlat=True)
         assert np.isin(np.flatnonzero(np.abs(all_lat) <= 10.0), ids).all()
+
+
+# ------------------------------------------------------------------------------------------
+# high nside: the cost of a region scales with its cells, not the sphere's
+# ------------------------------------------------------------------------------------------
+def _fine_day(lat: np.ndarray, lon: np.ndarray, seed: int = 0) -> xr.Dataset:
+    """A day on a (regional, possibly irregular) grid with land, bands of cloud and a front."""
+    rng = np.random.default_rng(seed)
+    shape = (lat.size, lon.size)
+    lon2, lat2 = np.meshgrid(lon, lat)
+    sea = np.sin(np.deg2rad(700 * lon2)) + np.cos(np.deg2rad(900 * lat2)) > -0.6
+    truth = (20.0 + 3.0 * np.tanh(20.0 * (lat2 - lat2.mean())) + rng.normal(0, 0.3, shape)).astype(
+        "float32"
+    )
+    clear = (np.sin(np.deg2rad(450 * (lon2 + lat2))) < 0.3) & (rng.random(shape) > 0.2)
+    dims = ("latitude", "longitude")
+    return xr.Dataset(
+        {
+            "SST_L3S": (dims, np.where(sea & clear, truth, np.nan)),
+            "SST_L4": (dims, np.where(sea, truth, np.nan)),
+            "sea": (dims, sea),
+        },
+        coords={"latitude": lat, "longitude": lon},
+    ).assign(
+        SST_L3S=lambda d: d.SST_L3S.astype("float32").assign_attrs(units="degC"),
+        SST_L4=lambda d: d.SST_L4.astype("float32").assign_attrs(units="degC"),
+    )
+
+
+def _brute_force(day: xr.Dataset, nside: int, ids: np.ndarray) -> dict[str, np.ndarray]:
+    """Cell means of every source point (healpy ang2pix, one by one) on the cells ``ids``;
+    a cell without a point takes the point nearest its centre."""
+    lat, lon = day.latitude.values, day.longitude.values
+    lon2, lat2 = np.meshgrid(lon, lat)
+    cells = hp.ang2pix(nside, lon2.ravel(), lat2.ravel(), nest=True, lonlat=True)
+    at = np.minimum(np.searchsorted(ids, cells), ids.size - 1)
+    pos = np.where(ids[at] == cells, at, -1)
+    kept = pos >= 0
+    pos = pos[kept]
+    n = np.bincount(pos, minlength=ids.size).astype(float)
+    sea = day.sea.values.ravel()[kept].astype(float)
+    with np.errstate(invalid="ignore"):
+        out = {"n": n, "sea_fraction": np.bincount(pos, weights=sea, minlength=ids.size) / n}
+    for name in ("SST_L3S", "SST_L4"):
+        v = day[name].values.ravel()[kept].astype(float)
+        ok = np.isfinite(v)
+        total = np.bincount(pos[ok], weights=v[ok], minlength=ids.size)
+        with np.errstate(invalid="ignore"):
+            out[name] = total / np.bincount(pos[ok], minlength=ids.size)
+    empty = np.flatnonzero(n == 0)
+    clon, clat = hp.pix2ang(nside, ids[empty], nest=True, lonlat=True)
+    rows = np.abs(lat[:, None] - clat).argmin(0)
+    cols = np.abs((lon[:, None] - clon + 180.0) % 360.0 - 180.0).argmin(0)
+    out["sea_fraction"][empty] = day.sea.values[rows, cols]
+    for name in ("SST_L3S", "SST_L4"):
+        out[name][empty] = day[name].values[rows, cols]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("nside", "box", "lat", "lon"),
+    [
+        pytest.param(
+            4096,
+            (-65.0, -64.0, 36.0, 37.0),
+            np.arange(35.0025, 38.0, 0.005),
+            np.arange(-65.9975, -63.0, 0.005),
+            id="1x1-box-finer-grid",
+        ),
+        pytest.param(
+            4096,
+            (179.4, -179.4, -20.5, -19.5),
+            np.arange(-21.49, -18.5, 0.02),
+            # no tie at 180 degrees between the two nearest columns
+            np.concatenate([np.arange(-179.987, -170.0, 0.02), np.arange(170.013, 180.0, 0.02)]),
+            id="across-180-coarser-grid",
+        ),
+        pytest.param(
+            4096,
+            (10.0, 13.0, 80.0, 80.5),
+            np.arange(79.0, 81.5, 0.02),
+            np.arange(-179.987, 180.0, 0.02),
+            id="high-latitude-every-longitude",
+        ),
+        pytest.param(  # cells of 0.5 degrees, 2.5 at 80 N: the margins of the box matter
+            128,
+            (10.0, 13.0, 78.0, 80.0),
+            np.arange(70.0, 88.0, 0.05),
+            np.arange(-179.987, 180.0, 0.05),
+            id="nside128-high-latitude",
+        ),
+    ],
+)
+def test_high_nside_region_equals_a_brute_force_and_stays_small(nside, box, lat, lon):
+    import tracemalloc
+
+    day = _fine_day(lat, lon)
+    ids = region_cells(nside, box)
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # most cells empty on the coarser grids
+        reg = to_healpix(day, nside, region=box)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    sphere_map = 12 * nside**2 * 8  # one float64 map of the sphere: 1.6 GB at nside 4096
+    assert nside < 1024 or peak < 0.02 * sphere_map, f"peak {peak / 2**20:.0f} MiB"
+    assert np.array_equal(reg.cell_ids.values, ids)
+
+    ref = _brute_force(day, nside, ids)
+    np.testing.assert_array_equal(reg.sea_fraction.values, ref["sea_fraction"].astype("float32"))
+    sea = ref["sea_fraction"] >= 0.5
+    np.testing.assert_array_equal(reg.sea.values, sea)
+    for name in ("SST_L3S", "SST_L4"):
+        expected = np.where(sea, ref[name], np.nan).astype("float32")
+        np.testing.assert_allclose(reg[name].values, expected, rtol=1e-6)
+    np.testing.assert_array_equal(reg.gap.values, sea & np.isnan(ref["SST_L3S"]))
+    assert reg.attrs["regrid_nearest_cells"] == int((ref["n"] == 0).sum())
+    assert reg.attrs["regrid_outside_cells"] == 0
+    assert reg.sea.any() and reg.SST_L3S.notnull().any()
+    assert nside < 1024 or 0 < reg.gap.sum() < reg.sea.sum() < ids.size
+
+
+def test_to_latlon_of_a_high_nside_region_samples_its_cells_only():
+    import tracemalloc
+
+    nside, box = 4096, (-65.0, -64.0, 36.0, 37.0)
+    day = _fine_day(np.arange(35.0025, 38.0, 0.005), np.arange(-65.9975, -63.0, 0.005))
+    reg = to_healpix(day, nside, region=box)
+    tracemalloc.start()
+    grid = to_latlon(reg.SST_L4, resolution=0.005)  # the globe: 36 000 x 72 000 points
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    lat, lon = grid.latitude.values, grid.longitude.values
+    assert 35.9 < lat.min() < 36.05 and 36.95 < lat.max() < 37.1
+    assert -65.1 < lon.min() < -64.95 and -64.05 < lon.max() < -63.9
+    # each point holds the cell that contains it; points beyond the region are NaN
+    lon2, lat2 = np.meshgrid(lon, lat)
+    cells = hp.ang2pix(nside, lon2, lat2, nest=True, lonlat=True)
+    where = grid_of(reg).position(cells)
+    expected = np.where(where >= 0, reg.SST_L4.values[np.maximum(where, 0)], np.nan)
+    np.testing.assert_array_equal(grid.values, expected)
+    assert (where < 0).any() and (where >= 0).mean() > 0.8

@@ -340,12 +340,13 @@ def _region_cols(
     """The source columns that can fall in cells centred at ``(clon, clat)``: the arc of
     longitudes the centres span, widened by twice the widest cell's longitude span (a cell
     at latitude ``phi`` spans at most ``90 / nside / cos(phi)`` degrees of longitude) and
-    one column; every column when that reaches round the sphere or a pole."""
+    the grid's median spacing; every column when that reaches round the sphere or a pole.
+    (A cell without a point copies its nearest point from the whole grid, not from these.)"""
     everything = slice(0, lon.size)
     polar = float(np.abs(clat).max()) + 2.0 * _cell_degrees(nside)
     if polar >= 89.0:
         return everything
-    step = float(np.abs(np.diff(lon)).max())
+    step = float(np.median(np.abs(np.diff(lon))))
     margin = 2.0 * (90.0 / nside) / np.cos(np.radians(polar)) + step
     start, width = _arc(clon)
     if width + 2.0 * margin >= 360.0:
