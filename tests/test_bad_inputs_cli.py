@@ -510,3 +510,25 @@ def test_ctrl_c_prints_one_resume_line_and_the_run_resumes(tmp_path, sample_dir)
             progress=False,
         )
     assert [str(t)[:10] for t in ds["time"].values] == [f"2024-06-0{d}" for d in range(1, 9)]
+
+
+# --------------------------------------------------------------------------------------------
+# the words of the Python API, turned into those of the command line
+# --------------------------------------------------------------------------------------------
+def test_an_unreachable_source_speaks_of_options_not_arguments(
+    tmp_path, capsys, monkeypatch, no_work
+) -> None:
+    """``--source cmems`` offline: the store's own error, in the command's words."""
+    from eogapfill.data import open_l3s
+
+    def unreachable_l3s(*args: object, **kwargs: object) -> object:  # a closed local port
+        return open_l3s(None, url=f"http://127.0.0.1:{_closed_port()}/l3s.zarr")
+
+    monkeypatch.setattr(runner, "open_l3s", unreachable_l3s)
+    out = tmp_path / "x.zarr"
+    status = cli.main([*FILL, *QUICK, "--source", "cmems", "--out", str(out)])
+    line = _one_line(capsys.readouterr().err)
+    assert status == 1 and line.startswith("eogapfill fill: error: cannot open the Zarr store")
+    assert "to work offline use --source sample" in line
+    assert "storage_options" not in line and "source='" not in line
+    assert not out.exists()
