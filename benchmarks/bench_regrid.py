@@ -10,25 +10,39 @@ the timed one).
 ``to_healpix`` is timed cold (its per-(grid, nside) cell cache emptied first: the cost of a first
 call) and warm (cache filled: every later day on the same grid).
 
+With ``--region LON0 LON1 LAT0 LAT1`` it measures instead a regional ``to_healpix`` of the day on
+that box (then ``to_latlon`` of the regional map back at 0.01 deg), each nside in a fresh
+process: seconds cold and warm, the peak traced allocation of the cold call (tracemalloc, a
+separate run) and the process's peak resident memory (the day, about 70 MiB, included).
+
 Usage::
 
     python benchmarks/bench_regrid.py [--nside 128 512] [--resolution 0.1] [--repeat 1]
+    python benchmarks/bench_regrid.py --region -70 -64 35 39 --nside 2048 4096 8192
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 
 import healpy as hp
 import numpy as np
 import xarray as xr
 
 from eogapfill import regrid
-from eogapfill.regrid import to_healpix
+from eogapfill.healpix import nest_to_ring
+from eogapfill.regrid import to_healpix, to_latlon
 
 
 def build_day(resolution: float) -> tuple[xr.Dataset, str]:
@@ -103,8 +117,14 @@ def peak_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
+def clear_cache() -> None:
+    """Empty to_healpix's per-(grid, nside) caches: the next call pays the geometry."""
+    regrid._sphere_geometry.cache_clear()
+    regrid._region_geometry.cache_clear()
+
+
 def cold(day: xr.Dataset, nside: int) -> xr.Dataset:
-    regrid._geometry_cached.cache_clear()
+    clear_cache()
     return to_healpix(day, nside)
 
 
@@ -113,20 +133,109 @@ def compare(ours: xr.Dataset, theirs: xr.Dataset, day: xr.Dataset, nside: int) -
     lat = np.asarray(day.latitude.values, "float64")
     lon = np.asarray(day.longitude.values, "float64")
     in_ring_order = regrid._geometry(nside, lat, lon).npoints
-    has_points = in_ring_order[regrid._ring_of_nest(nside)] > 0
+    has_points = in_ring_order[nest_to_ring(nside)] > 0
     diff = np.abs(ours.SST_L3S.values - theirs.SST_L3S.values)[has_points]
     same_sea = bool((ours.sea.values == theirs.sea.values)[has_points].all())
     return f"max |diff| {np.nanmax(diff):.1e} degC, same sea: {same_sea}"
 
 
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB: ``VmHWM`` on Linux (``ru_maxrss``
+    would carry over the parent's peak across the child's ``exec``)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux, B on macOS
+
+
+def region_case(path: str, nside: int, box: tuple[float, ...]) -> dict[str, float]:
+    """One nside of the regional benchmark, in this (fresh) process: the day read from
+    ``path`` (netCDF), a cold, a traced cold and a warm ``to_healpix``, then ``to_latlon``."""
+    day = xr.open_dataset(path).load()
+    to_healpix(day.isel(latitude=slice(None, None, 20), longitude=slice(None, None, 20)), 8)
+    rss_day = peak_rss_mib()
+    warnings.simplefilter("ignore", UserWarning)  # most cells hold no 0.1 deg point
+    start = time.perf_counter()
+    ds = to_healpix(day, nside, region=box)
+    seconds_cold = time.perf_counter() - start
+    rss_cold = peak_rss_mib()
+    start = time.perf_counter()
+    to_healpix(day, nside, region=box)
+    seconds_warm = time.perf_counter() - start
+    clear_cache()
+    traced = peak_mib(lambda: to_healpix(day, nside, region=box))
+    start = time.perf_counter()
+    grid = to_latlon(ds.SST_L3S, resolution=0.01)
+    seconds_latlon = time.perf_counter() - start
+    return {
+        "nside": nside,
+        "cells": ds.sizes["cells"],
+        "nearest": ds.attrs["regrid_nearest_cells"],
+        "cold_s": seconds_cold,
+        "warm_s": seconds_warm,
+        "traced_mib": traced,
+        "rss_day_mib": rss_day,
+        "rss_cold_mib": rss_cold,
+        "latlon_s": seconds_latlon,
+        "latlon_points": grid.size,
+        "rss_mib": peak_rss_mib(),
+    }
+
+
+def region_main(args: argparse.Namespace) -> None:
+    """The regional benchmark: one fresh process per nside."""
+    box = tuple(args.region)
+    day, source = build_day(args.resolution)
+    print(f"day: {source}, {args.resolution} deg; region {box}")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "day.nc")
+        day[["SST_L3S", "SST_L4", "sea"]].to_netcdf(path)
+        del day
+        rows = []
+        for nside in args.nside:
+            command = [sys.executable, __file__, "--child", path, str(nside), *map(str, box)]
+            done = subprocess.run(command, capture_output=True, text=True, check=True)
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print()
+    print(
+        "| nside | cells | cells copying their nearest point | cold s | warm s | "
+        "peak traced MiB | peak RSS MiB: day loaded / after to_healpix / after all | "
+        "to_latlon 0.01 deg s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['nside']} | {r['cells']:,} | {r['nearest']:,} | {r['cold_s']:.2f} | "
+            f"{r['warm_s']:.2f} | {r['traced_mib']:.0f} | {r['rss_day_mib']:.0f} / "
+            f"{r['rss_cold_mib']:.0f} / {r['rss_mib']:.0f} | {r['latlon_s']:.2f} |"
+        )
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":  # one regional case, in its own process
+        path, nside, *box = sys.argv[2:]
+        result = region_case(path, int(nside), tuple(float(x) for x in box))
+        print(json.dumps(result))
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nside", type=int, nargs="+", default=[128, 512])
     parser.add_argument("--resolution", type=float, default=0.1)
     parser.add_argument("--repeat", type=int, default=1, help="timed runs, best kept")
     parser.add_argument("--chunk", type=int, default=900, help="dask chunk size (points a side)")
     parser.add_argument("--no-memory", action="store_true", help="skip the tracemalloc runs")
+    parser.add_argument(
+        "--region",
+        type=float,
+        nargs=4,
+        metavar=("LON0", "LON1", "LAT0", "LAT1"),
+        help="measure a regional to_healpix on this box (degrees) instead, one process per nside",
+    )
     args = parser.parse_args()
+    if args.region is not None:
+        region_main(args)
+        return
 
     start = time.perf_counter()
     day, source = build_day(args.resolution)
