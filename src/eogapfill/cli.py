@@ -659,17 +659,21 @@ _API_WORDS = (
     (re.compile(r"source='(\w+)'"), r"--source \1"),
     (re.compile(r"\s*\(storage_options\)"), ""),
     (re.compile(r"timeout=\([^)]*\) in [\w/]+, or "), ""),
+    (re.compile(r"\bpass (\w+)= explicitly"), r"pass --option \1=VALUE"),
 )
 
 
 def _cli_words(message: str) -> str:
     """A message of the Python API in the words of the command line (its options, not its
-    arguments): ``source='sample'`` -> ``--source sample``; ``storage_options`` and
-    ``timeout=``, which the command line does not take, are dropped.
+    arguments): ``source='sample'`` -> ``--source sample``, ``pass std= explicitly`` ->
+    ``pass --option std=VALUE``; ``storage_options`` and ``timeout=``, which the command line
+    does not take, are dropped.
 
     >>> _cli_words("check your network and credentials (storage_options); to work "
     ...            "offline use source='sample'.")
     'check your network and credentials; to work offline use --source sample.'
+    >>> _cli_words("pass std= explicitly (degC)")
+    'pass --option std=VALUE (degC)'
     """
     for pattern, words in _API_WORDS:
         message = pattern.sub(words, message)
