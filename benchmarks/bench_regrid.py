@@ -40,9 +40,9 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill import regrid
 from eogapfill.healpix import nest_to_ring
 from eogapfill.regrid import to_healpix, to_latlon
+from eogapfill.regrid.geometry import clear_cache, geometry_of
 
 
 def build_day(resolution: float) -> tuple[xr.Dataset, str]:
@@ -117,12 +117,6 @@ def peak_mib(fn: Callable[[], object]) -> float:
     return peak / 2**20
 
 
-def clear_cache() -> None:
-    """Empty to_healpix's per-(grid, nside) caches: the next call pays the geometry."""
-    regrid._sphere_geometry.cache_clear()
-    regrid._region_geometry.cache_clear()
-
-
 def cold(day: xr.Dataset, nside: int) -> xr.Dataset:
     clear_cache()
     return to_healpix(day, nside)
@@ -132,7 +126,7 @@ def compare(ours: xr.Dataset, theirs: xr.Dataset, day: xr.Dataset, nside: int) -
     """Largest SST difference and sea agreement on the cells that hold source points."""
     lat = np.asarray(day.latitude.values, "float64")
     lon = np.asarray(day.longitude.values, "float64")
-    in_ring_order = regrid._geometry(nside, lat, lon).npoints
+    in_ring_order = geometry_of(nside, lat, lon).npoints
     has_points = in_ring_order[nest_to_ring(nside)] > 0
     diff = np.abs(ours.SST_L3S.values - theirs.SST_L3S.values)[has_points]
     same_sea = bool((ours.sea.values == theirs.sea.values)[has_points].all())
