@@ -347,6 +347,17 @@ def _where(sst: xr.DataArray, flat_index: int) -> str:
     return f" at {abs(lon):.1f}{'E' if lon >= 0 else 'W'} {abs(float(lat)):.1f}{'N' if lat >= 0 else 'S'}"
 
 
+def _advice(method: str) -> str:
+    """What to do about implausible gap values, naming only other fills than ``method``.
+
+    >>> _advice("oi")
+    'use a method that stays within the data (fill_laplace), or a finer grid'
+    """
+    within = [f"fill_{m}" for m in ("oi", "laplace") if m != method]
+    own = "a lower lmax or a ridge, " if method == "alm" else ""
+    return f"use {own}a method that stays within the data ({', '.join(within)}), or a finer grid"
+
+
 def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
     """Warn (:class:`ImplausibleTemperatureWarning`) when gap values leave :data:`SEA_WATER_DEGC`.
 
@@ -378,9 +389,8 @@ def _check_sea_water(out: xr.Dataset, inputs: FillInputs, method: str) -> None:
     warnings.warn(
         f"{method}: {count} gap value(s) lie outside what sea water can have "
         f"({low:g} to {high:g} {shown}), e.g. {worst:.1f} {shown}{_where(inputs.sst, worst_cell)}. "
-        "The fill extrapolates far from the observations there: use a method that stays "
-        "within the data (fill_oi, fill_laplace), a lower lmax or a ridge for fill_alm, or a "
-        "finer grid. To make this an error: "
+        f"The fill extrapolates far from the observations there: {_advice(method)}. "
+        "To make this an error: "
         "warnings.simplefilter('error', eogapfill.seawater.ImplausibleTemperatureWarning).",
         ImplausibleTemperatureWarning,
         stacklevel=3,
