@@ -100,16 +100,25 @@ def test_grid_equality_and_full_sphere_ids_make_a_full_grid():
         HealpixGrid(4, cell_ids=np.array([3, 1]))
 
 
-@pytest.mark.parametrize("nside", [16, 32])
-def test_regional_map_equals_the_full_sphere_map_on_its_cells(nside):
-    day = make_day(1.0, seed=3)
+@pytest.mark.parametrize(
+    ("nside", "resolution", "box"),
+    [
+        (16, 1.0, GULF_STREAM),
+        (32, 1.0, GULF_STREAM),
+        (64, 2.0, GULF_STREAM),  # most cells copy their nearest point
+        (64, 2.0, (170.0, -170.0, 60.0, 75.0)),  # across 180, far north
+    ],
+)
+@pytest.mark.filterwarnings("ignore:nside 64 is finer than the source grid")
+def test_regional_map_equals_the_full_sphere_map_on_its_cells(nside, resolution, box):
+    day = make_day(resolution, seed=3)
     full = to_healpix(day, nside)
-    reg = to_healpix(day, nside, region=GULF_STREAM)
+    reg = to_healpix(day, nside, region=box)
     ids = reg.cell_ids.values
-    assert np.array_equal(ids, region_cells(nside, GULF_STREAM))
+    assert np.array_equal(ids, region_cells(nside, box))
     for name in ("SST_L3S", "SST_L4", "sea_fraction", "sea", "gap"):
         np.testing.assert_array_equal(reg[name].values, full[name].values[ids])
-    assert reg.attrs["healpix_partial"] == 1 and "lon -80.0" in reg.attrs["healpix_region"]
+    assert reg.attrs["healpix_partial"] == 1 and f"lon {box[0]}" in reg.attrs["healpix_region"]
     assert grid_of(reg) == HealpixGrid(nside, cell_ids=ids)
 
 

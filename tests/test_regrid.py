@@ -489,10 +489,8 @@ def test_to_latlon_needs_a_healpix_object():
 # ------------------------------------------------------------------------------------------
 # the generated sample
 # ------------------------------------------------------------------------------------------
-def test_sample_day_regrids(request):
-    pytest.importorskip("eogapfill.sample")
-    day = request.getfixturevalue("sample_day")
-    ds = to_healpix(day, 16)
+def test_sample_day_regrids(sample_day):
+    ds = to_healpix(sample_day, 16)
     assert 0.5 < float(ds.sea.mean()) < 0.8  # the ocean is about 70% of the sphere
     assert 0 < int(ds.gap.sum()) < int(ds.sea.sum())
     assert ds.SST_L4.where(ds.sea).notnull().sum() == ds.sea.sum()
