@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import sys
 import time
+import uuid
 import warnings
 
 import aiohttp
@@ -89,8 +92,56 @@ def test_silent_server_times_out_with_the_way_to_wait_longer(silent_server, open
     assert "cannot open the Zarr store" in message and "no answer within the timeouts" in message
     assert "timeout=(10, 60)" in message and f"{TIMEOUT_ENV}=60" in message
     assert "read 1 s" in message
-    # HTTP: one read timeout; S3: botocore tries twice (s3fs's own 5 x 5 tries are off)
-    assert elapsed < 8 * FAST, elapsed
+    # one request, tried once: one read timeout (s3fs's 5 x 5 and botocore's retries are off)
+    assert elapsed < 4 * FAST, elapsed
+
+
+@pytest.mark.parametrize("scheme", ["s3", "http"])
+def test_a_silent_server_costs_one_read_timeout_whatever_the_timeout(silent_server, scheme):
+    """The whole open is bounded by the timeout given: one request, tried once."""
+    import s3fs  # noqa: F401 (imported before the clock starts: slow to import)
+
+    read = 2.0
+    url = "s3://sst/l3s.zarr" if scheme == "s3" else f"http://{silent_server}/l3s.zarr"
+    options = _s3_options(f"http://{silent_server}") if scheme == "s3" else None
+    start = time.monotonic()
+    with pytest.raises(StoreError, match=rf"read {read:g} s"):
+        open_store(url, storage_options=options, timeout=(read, read))
+    elapsed = time.monotonic() - start
+    assert 0.9 * read <= elapsed < 1.9 * read, elapsed  # a second try would take 2 x read
+
+
+_TWO_SILENT_OPENS = """
+import sys
+from eogapfill.data import StoreError, open_l3s
+
+endpoint = sys.argv[1]
+options = {"key": "testing", "secret": "testing",
+           "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"}}
+for url in ("s3://sst/l3s.zarr", "s3://sst/l3s.zarr", endpoint + "/l3s.zarr"):
+    try:
+        open_l3s("2024-06-01", url=url, storage_options=options if url[:2] == "s3" else None,
+                 timeout=(10, 0.5))
+    except StoreError as err:
+        print("refused", type(err.__cause__).__name__)
+"""
+
+
+def test_silent_opens_leave_nothing_running_at_exit(silent_server, tmp_path):
+    """Requests left running after a failed open were torn down at exit, with tracebacks."""
+    script = tmp_path / "two_opens.py"
+    script.write_text(_TWO_SILENT_OPENS)
+    run = subprocess.run(
+        [sys.executable, str(script), f"http://{silent_server}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("refused") == 3, run.stdout
+    for noise in ("Exception ignored", "Traceback", "different Context", "never retrieved",
+                  "was destroyed", "Unclosed"):  # fmt: skip
+        assert noise not in run.stderr, run.stderr[-3000:]
 
 
 def test_timeout_from_the_environment(silent_server, monkeypatch):
@@ -128,7 +179,7 @@ def test_the_default_timeout_is_the_one_applied(silent_server, monkeypatch):
                 "config_kwargs": {
                     "read_timeout": 300,
                     "connect_timeout": 10.0,
-                    "retries": {"max_attempts": 2, "mode": "standard"},
+                    "retries": {"total_max_attempts": 1, "mode": "standard"},
                 },
             },
             id="s3-user-read-timeout-wins",
@@ -166,6 +217,8 @@ def test_chunk_that_never_comes_times_out_naming_its_url(faulty_http_server):
         pytest.param((5, 120), None, (5.0, 120.0), id="connect-read-pair"),
         pytest.param(None, "45", (45.0, 45.0), id="env-one-number"),
         pytest.param(None, " 3, 90 ", (3.0, 90.0), id="env-pair"),
+        pytest.param(None, "(10, 60)", (10.0, 60.0), id="env-pair-as-the-messages-write-it"),
+        pytest.param(None, "[10,60]", (10.0, 60.0), id="env-pair-in-brackets"),
         pytest.param(7, "45", (7.0, 7.0), id="keyword-beats-env"),
     ],
 )
@@ -187,6 +240,7 @@ def test_timeout_settings(monkeypatch, timeout, env, expected):
         pytest.param(float("inf"), None, "positive number of seconds", id="infinite"),
         pytest.param(None, "soon", rf"\${TIMEOUT_ENV} must be .*got 'soon'", id="env-not-a-number"),
         pytest.param(None, "1,2,3", rf"\${TIMEOUT_ENV} must be", id="env-three-numbers"),
+        pytest.param(None, "(10,", rf"{TIMEOUT_ENV}=10,60; got '\(10,'", id="env-cut"),
     ],
 )
 def test_bad_timeouts_raise(monkeypatch, timeout, env, match):
@@ -311,6 +365,51 @@ def test_store_without_consolidated_metadata_says_what_to_do(
     assert "zarr.consolidate_metadata" in message and "consolidated=False" in message
     ds = select_time(open_store(url, consolidated=False), DAY)  # the way it names works
     assert ds.sizes["time"] == 1 and "sea_surface_temperature" in ds
+
+
+@pytest.mark.parametrize("what", ["a-file", "an-empty-folder"])
+def test_a_local_path_that_is_not_a_store_says_so_without_blaming_the_network(tmp_path, what):
+    path = tmp_path / "hostname"
+    if what == "a-file":
+        path.write_text("a host name\n")
+    else:
+        path.mkdir()
+    with pytest.raises(StoreError) as err:
+        open_l3s(url=path)
+    message = str(err.value)
+    assert str(path) in message and "not a Zarr store" in message and "Check the path" in message
+    assert "network" not in message and "credentials" not in message
+
+
+@pytest.mark.parametrize("where", ["path", "http"])
+def test_damaged_metadata_of_an_input_store_is_named(tmp_path, sample_dir, http_server, where):
+    # the HTTP server serves the sample's folder: the damaged store goes there, then away
+    folder = (tmp_path if where == "path" else sample_dir) / f"damaged-{uuid.uuid4().hex}.zarr"
+    folder.mkdir()
+    for name in (".zgroup", ".zattrs"):
+        shutil.copy(sample_dir / "l3s.zarr" / name, folder / name)
+    (folder / ".zmetadata").write_text('{"metadata": {".zattrs": ')
+    url = str(folder) if where == "path" else f"{http_server}/{folder.name}"
+    try:
+        with pytest.raises(StoreError) as err:
+            open_l3s(DAY, url=url, timeout=QUICK)
+    finally:
+        shutil.rmtree(folder)
+    message = str(err.value)
+    assert url in message and "damaged metadata" in message and "not valid JSON" in message
+    assert "copy it again" in message and "network" not in message
+
+
+def test_an_unusable_cache_folder_names_the_variable(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("EOGAPFILL_CACHE", str(blocker / "cache"))
+    with pytest.raises(StoreError) as err:
+        open_l3s(DAY)
+    message = str(err.value)
+    assert "$EOGAPFILL_CACHE" in message and str(blocker / "cache") in message
+    assert "Set EOGAPFILL_CACHE to a folder you can write to" in message
+    assert isinstance(err.value.__cause__, NotADirectoryError)
 
 
 def test_bad_missing_chunks_value(sample_dir):

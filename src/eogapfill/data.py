@@ -26,6 +26,7 @@ instead of reading as missing data.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Literal
 
@@ -79,8 +80,8 @@ Source = Literal["sample", "cmems", "copernicusmarine"]
 DayLike = str | dt.date | np.datetime64 | pd.Timestamp
 TimeLike = DayLike | slice | None
 
-#: Timeouts of every request to a remote store, seconds: (connect, read). ``read`` is how long
-#: the server may stay silent (waiting for an answer, or between two parts of it).
+#: Environment variable of the folder that holds the generated sample (``~/.cache/eogapfill``).
+_CACHE_ENV = "EOGAPFILL_CACHE"
 
 
 def _parse_day(value: object, what: str = "time") -> pd.Timestamp:
@@ -197,9 +198,7 @@ def _open_product(
     required = L3S_VARIABLES if product == "l3s" else L4_VARIABLES
     if url is None:
         if source == "sample":
-            from eogapfill.sample import sample_store
-
-            url = sample_store(product, resolution=resolution)
+            url = _sample_store(product, resolution)
         elif source == "cmems":
             url = L3S_URL if product == "l3s" else L4_URLS["geo" if product == "l4_geo" else "time"]
         elif source == "copernicusmarine":
@@ -216,6 +215,28 @@ def _open_product(
     )
     _check_variables(ds, required, str(url))
     return select_time(ds, time, url=str(url))
+
+
+def _sample_store(product: Literal["l3s", "l4", "l4_geo"], resolution: float) -> Path:
+    """The sample's store, generated into its cache folder on first use; a folder that cannot
+    be used is named with the variable that chose it."""
+    from eogapfill.sample import sample_store
+    from eogapfill.sample.store import cache_dir
+
+    try:
+        return sample_store(product, resolution=resolution)
+    except OSError as err:
+        chosen = (
+            f"set by ${_CACHE_ENV}"
+            if os.environ.get(_CACHE_ENV)
+            else f"the default, ${_CACHE_ENV} not set"
+        )
+        raise StoreError(
+            f"cannot use the sample's cache folder {cache_dir()} ({chosen}): "
+            f"{err.strerror or type(err).__name__}: {err.filename or err}. Set {_CACHE_ENV} to "
+            f"a folder you can write to (e.g. export {_CACHE_ENV}=$HOME/eogapfill-cache), "
+            "with room for the sample (about 100 MB; 500 MB at 0.1 degree)"
+        ) from err
 
 
 def _open_toolbox(product: str, time: TimeLike) -> xr.Dataset:

@@ -9,6 +9,8 @@ missing data. :mod:`eogapfill.data` opens the Copernicus products with it.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -29,10 +31,11 @@ DEFAULT_TIMEOUT = (10.0, 20.0)
 #: Environment variable that replaces :data:`DEFAULT_TIMEOUT`: ``"SECONDS"`` for both or
 #: ``"CONNECT,READ"``, e.g. ``EOGAPFILL_TIMEOUT=60`` on a slow link.
 TIMEOUT_ENV = "EOGAPFILL_TIMEOUT"
-# Tries of an S3 request (botocore's standard retry mode: throttling, 5xx, timeouts). s3fs's own
-# retry loop, nested twice around each read (5 x 5 tries, each as long as the read timeout), is
-# turned off: a silent S3 server is given up after about 2 read timeouts.
-_S3_TRIES = 2
+# Tries of an S3 request, the first included (botocore's ``total_max_attempts``), as over HTTP:
+# one. A retried timeout doubles the wait (botocore's ``max_attempts: 2`` meant 3 tries and
+# backoff, 3.1 read timeouts for a silent server), and s3fs's own retry loop, nested twice around
+# each read (5 x 5 tries), is turned off too: a silent S3 server is given up after one timeout.
+_S3_TRIES = 1
 # Keys of Zarr metadata (format 2 and 3); every other key of a store is a chunk.
 _METADATA_KEYS = frozenset({".zmetadata", ".zgroup", ".zattrs", ".zarray", "zarr.json"})
 
@@ -67,11 +70,7 @@ def store_timeout(timeout: Timeout = None) -> tuple[float, float]:
         if not text:
             return DEFAULT_TIMEOUT
         where = f"${TIMEOUT_ENV}"
-        try:
-            parts = tuple(float(x) for x in text.split(","))
-        except ValueError:
-            parts = ()
-        timeout = parts[0] if len(parts) == 1 else parts  # type: ignore[assignment]
+        timeout = _parse_timeout_text(text)
     pair: tuple
     if isinstance(timeout, int | float) and not isinstance(timeout, bool):
         pair = (timeout, timeout)
@@ -83,12 +82,32 @@ def store_timeout(timeout: Timeout = None) -> tuple[float, float]:
         isinstance(x, int | float) and not isinstance(x, bool) and 0 < x < float("inf")
         for x in pair
     ):
-        given = timeout if where == "timeout" else os.environ.get(TIMEOUT_ENV)
+        if where == "timeout":
+            raise ValueError(
+                "timeout must be a positive number of seconds or a (connect, read) pair, e.g. "
+                f"30 or (10, 60); got {timeout!r}"
+            )
         raise ValueError(
-            f"{where} must be a positive number of seconds or a (connect, read) pair, e.g. "
-            f"30 or (10, 60); got {given!r}"
+            f"{where} must be a positive number of seconds or a CONNECT,READ pair, e.g. "
+            f"{TIMEOUT_ENV}=30 or {TIMEOUT_ENV}=10,60; got {os.environ.get(TIMEOUT_ENV)!r}"
         )
     return float(pair[0]), float(pair[1])
+
+
+def _parse_timeout_text(text: str) -> Any:
+    """``"30"`` -> 30.0; ``"10,60"``, ``"(10, 60)"``, ``"10 60"`` -> (10.0, 60.0); else ``()``.
+
+    >>> _parse_timeout_text("(10, 60)")
+    (10.0, 60.0)
+    """
+    inner = text.strip()
+    if inner[:1] + inner[-1:] in ("()", "[]"):
+        inner = inner[1:-1]
+    try:
+        parts = tuple(float(x) for x in inner.replace(",", " ").split())
+    except ValueError:
+        return ()
+    return parts[0] if len(parts) == 1 else parts
 
 
 def _timeout_hint(timeout: tuple[float, float]) -> str:
@@ -117,7 +136,7 @@ def _remote_options(url: str, storage_options: dict | None, timeout: tuple[float
         config = dict(options.get("config_kwargs") or {})
         config.setdefault("connect_timeout", connect)
         config.setdefault("read_timeout", read)
-        config.setdefault("retries", {"max_attempts": _S3_TRIES, "mode": "standard"})
+        config.setdefault("retries", {"total_max_attempts": _S3_TRIES, "mode": "standard"})
         options["config_kwargs"] = config
     return options
 
@@ -192,6 +211,7 @@ class _CheckedStore(WrapperStore):
         self.url = url.rstrip("/")
         self.missing_chunks = missing_chunks
         self.timeout = timeout
+        self._probed: dict[str, Any] = {}
 
     def _with_store(self, store: Any) -> _CheckedStore:
         return type(self)(
@@ -223,7 +243,37 @@ class _CheckedStore(WrapperStore):
                 )
         return value
 
+    def probe(self, key: str) -> None:
+        """Read ``key`` alone, now; the next read of the whole ``key`` gets what came.
+
+        zarr opens a store by asking for several metadata keys at once: from a server that
+        does not answer, the first timeout fails the open while the other requests run on in
+        the background (and are torn down at exit, with tracebacks). One key first bounds the
+        open by one timeout and leaves nothing running.
+        """
+        from zarr.core.buffer import default_buffer_prototype
+        from zarr.core.sync import sync
+
+        self._probed[key] = sync(self.get(key, default_buffer_prototype()))
+
+    def release(self) -> None:
+        """Close the network session of a remote store whose open failed.
+
+        Its connections to a server that did not answer are closed now, on the loop that made
+        them, instead of being torn down at exit ("Unclosed client session"). The file system
+        makes a new session if it is used again.
+        """
+        fs = getattr(self._store, "fs", None)
+        if fs is None or not getattr(fs, "async_impl", False):
+            return
+        from zarr.core.sync import sync
+
+        with contextlib.suppress(Exception):  # closing is best effort: the open failed anyway
+            sync(_close_session(fs))
+
     async def get(self, key: str, prototype: Any, byte_range: Any = None) -> Any:
+        if byte_range is None and key in self._probed:
+            return self._probed.pop(key)
         try:
             value = await self._store.get(key, prototype, byte_range)
         except StoreError:
@@ -241,6 +291,16 @@ class _CheckedStore(WrapperStore):
         except Exception as err:
             raise self._fault(key_ranges[0][0] if key_ranges else "", err) from err
         return [self._check_missing(k, v) for (k, _), v in zip(key_ranges, values, strict=True)]
+
+
+async def _close_session(fs: Any) -> None:
+    """Close the aiohttp session of an asynchronous s3fs or fsspec HTTP file system."""
+    if getattr(fs, "_s3", None) is not None:  # s3fs: the client, and its session with it
+        creator, fs._s3 = fs._s3creator, None
+        await creator.__aexit__(None, None, None)
+    elif getattr(fs, "_session", None) is not None:  # fsspec's HTTPFileSystem
+        session, fs._session = fs._session, None
+        await session.close()
 
 
 def _zarr_store(
@@ -301,7 +361,13 @@ def open_store(
         )
     try:
         store = _zarr_store(url, storage_options, seconds, missing_chunks)
-        return xr.open_zarr(store, chunks={}, consolidated=consolidated)
+        try:
+            if "://" in url:
+                store.probe(".zmetadata" if consolidated else "zarr.json")
+            return xr.open_zarr(store, chunks={}, consolidated=consolidated)
+        except BaseException:
+            store.release()
+            raise
     except _ReadFault as fault:  # reported as a failure to open, with the network's own words
         err = fault.__cause__ or fault
         if _is_timeout(err):
@@ -325,8 +391,34 @@ def open_store(
         if _is_timeout(err):
             hint = _timeout_hint(seconds)
             raise StoreError(f"cannot open the Zarr store {url!r}: {hint}") from err
+        if _caused_by(err, json.JSONDecodeError, UnicodeDecodeError):
+            raise StoreError(
+                f"the Zarr store {url!r} has damaged metadata ({type(err).__name__}: {err}): "
+                "it is not valid JSON. If the store is a copy, copy it again; if it is the "
+                "provider's, retry later and tell the provider if it persists; to work "
+                "offline use source='sample'."
+            ) from err
+        if "://" not in url:
+            kind = "a file" if Path(url).is_file() else "a folder without Zarr metadata"
+            raise StoreError(
+                f"{url!r} is {kind}, not a Zarr store (a folder holding .zmetadata, .zgroup "
+                f"or zarr.json; {type(err).__name__}: {err}). Check the path; to work offline "
+                "use source='sample' (the embedded sample)."
+            ) from err
         raise StoreError(
             f"cannot open the Zarr store {url!r} ({type(err).__name__}: {err}). Check the URL, "
             "your network and credentials (storage_options); to work offline use "
             "source='sample'."
         ) from err
+
+
+def _caused_by(err: BaseException, *types: type[BaseException]) -> bool:
+    """Whether ``err`` or an exception it was raised from is one of ``types``."""
+    seen: set[int] = set()
+    e: BaseException | None = err
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, types):
+            return True
+        e = e.__cause__ or e.__context__
+    return False
