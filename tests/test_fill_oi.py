@@ -141,8 +141,9 @@ def test_radius_limits_the_neighbours(small: dict) -> None:
     wide = fill_oi(small["sst"], small["gaps"], covariance=small["model"])
     near = fill_oi(small["sst"], small["gaps"], covariance=small["model"], radius_km=300.0)
     assert np.isfinite(near.filled.values[small["gaps"]]).all()
-    # cells with no observation within 300 km fall back to the prior std
-    at_prior = np.isclose(near.filled_std.values, np.sqrt(small["model"].variance))
+    # cells with no observation within 300 km fall back to the prior std (of the noise-free
+    # field: the nugget is measurement noise)
+    at_prior = np.isclose(near.filled_std.values, np.sqrt(small["model"].sill))
     assert at_prior[small["gaps"]].any()
     assert (near.filled_std.values >= wide.filled_std.values - 1e-12).all()
 
@@ -185,13 +186,16 @@ def test_no_observation_raises() -> None:
         fill_oi(_map(np.full(gaps.size, np.nan), nside), gaps)
 
 
-def test_too_few_observations_for_the_fit_raise() -> None:
+def test_too_few_observations_for_the_fit_warn_in_the_fill_and_raise_in_the_fit() -> None:
     nside = 8
     observed = np.zeros(12 * nside**2, bool)
     observed[:30] = True
-    sst = _map(np.where(observed, 20.0, np.nan), nside)
+    sst = _map(np.where(observed, 20.0 + 0.1 * np.arange(observed.size), np.nan), nside)
     with pytest.raises(ValueError, match="too few to fit a covariance"):
-        fill_oi(sst, ~observed, lmax=2)
+        fit_covariance(sst, ~observed, lmax=2)
+    with pytest.warns(UserWarning, match="too few to fit a covariance.*default covariance"):
+        out = fill_oi(sst, ~observed, lmax=2)
+    assert np.isfinite(out.filled.values).all() and out.attrs["covariance_default"] == 1
 
 
 def test_nside_mismatch_raises(small: dict) -> None:

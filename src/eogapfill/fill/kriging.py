@@ -3,8 +3,11 @@
 The machinery of :func:`eogapfill.fill.oi.fill_oi`: each target cell is predicted from its
 ``k`` nearest observed cells by simple kriging, in batches of stacked small solves
 (:func:`krige`); the Matérn covariance of the anomalies is fitted on the observed cells only
-(:func:`fit_covariance`): a variogram first guess (gstools), then cross-validation on observed
-cells held out as far from the data as the gap cells are. Distances are chord lengths (km).
+(:func:`fit_covariance`): a variogram first guess (gstools), the nugget from the variogram's
+intercept at the shortest lags (:func:`variogram_nugget`), then cross-validation of the length
+scale on observed cells held out as far from the data as the gap cells are; the local variance
+of the anomalies (:func:`local_variance_ratio`) scales the error bars. Distances are chord
+lengths (km).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, grid_of
 from eogapfill.random_fields import SMOOTHNESS, CovarianceModel
 
 __all__ = [
+    "DEFAULT_COVARIANCE",
     "MAX_LAG_KM",
     "MAX_SILL_FACTOR",
     "MIN_OBSERVED_FOR_FIT",
@@ -33,7 +37,9 @@ __all__ = [
     "fit_covariance_arrays",
     "krige",
     "large_scale",
+    "local_variance_ratio",
     "smooth_observed",
+    "variogram_nugget",
 ]
 
 MIN_OBSERVED_FOR_FIT = 50
@@ -45,10 +51,21 @@ MAX_SILL_FACTOR = 3.0
 ROBUST_NUGGET_SHARE = 0.1
 #: Gaussian width (km) of the regional large scale (:func:`smooth_observed`).
 REGIONAL_SCALE_KM = 300.0
+#: The covariance of the anomalies when too few cells are observed to fit one (fewer than
+#: :data:`MIN_OBSERVED_FOR_FIT`): exponential, sill 1 degC**2 (wider than the 0.2 - 0.6 fitted
+#: on the sample days, so that the error bars err on the safe side), length scale 300 km,
+#: nugget 0.01 degC**2 (0.1 degC of measurement noise).
+DEFAULT_COVARIANCE = CovarianceModel(sill=1.0, length_scale_km=300.0, nugget=0.01, nu=0.5)
+#: Shortest lags of the variogram whose intercept gives the nugget, in cells.
+NUGGET_LAGS_CELLS = 4
 
 
 def smooth_observed(
-    values: np.ndarray, observed: np.ndarray, grid: HealpixGrid, scale_km: float
+    values: np.ndarray,
+    observed: np.ndarray,
+    grid: HealpixGrid,
+    scale_km: float,
+    targets: np.ndarray | None = None,
 ) -> np.ndarray:
     """Gaussian-weighted mean of the observed cells around every cell of ``grid`` (degC).
 
@@ -58,7 +75,8 @@ def smooth_observed(
     (``S_j``, ``N_j``: sum and count of the block's observed values, ``K`` a Gaussian of the
     chord of width ``scale_km``). A convex combination of observed values: it never leaves
     their range. NaN where no observed block lies within ``3 scale_km``. ``values``,
-    ``observed``: shape ``(grid.npix,)``; returns the same shape.
+    ``observed``: shape ``(grid.npix,)``; returns the same shape, or with ``targets`` (indices
+    of cells) shape ``(targets.size,)``, the value at those cells only.
     """
     level = grid.level
     coarse = level
@@ -71,13 +89,14 @@ def smooth_observed(
     block_xyz = np.stack(hp.pix2vec(2**coarse, blocks, nest=True), axis=1)
     reach = 3.0 * scale_km / EARTH_RADIUS_KM
     k = int(min(blocks.size, 64))
-    dist, idx = cKDTree(block_xyz).query(grid.vectors(), k=k, distance_upper_bound=reach)
+    where = grid.vectors() if targets is None else grid.vectors()[targets]
+    dist, idx = cKDTree(block_xyz).query(where, k=k, distance_upper_bound=reach)
     dist, idx = dist.reshape(-1, k), idx.reshape(-1, k)
     found = idx < blocks.size
     weight = np.where(found, np.exp(-0.5 * (EARTH_RADIUS_KM * dist / scale_km) ** 2), 0.0)
     safe = np.where(found, idx, 0)
     total = (weight * counts[safe]).sum(axis=1)
-    out = np.full(grid.npix, np.nan)
+    out = np.full(where.shape[0], np.nan)
     np.divide((weight * sums[safe]).sum(axis=1), total, out=out, where=total > 0)
     return out
 
@@ -101,6 +120,92 @@ def large_scale(
     if grid.is_partial:
         return smooth_observed(values, observed, grid, scale_km)
     return fit_harmonics(values, observed, grid.nside, lmax, check=check)[1]
+
+
+def local_variance_ratio(
+    anomalies: np.ndarray,
+    observed: np.ndarray,
+    grid: HealpixGrid,
+    scale_km: float,
+    targets: np.ndarray,
+) -> np.ndarray:
+    """Local variance of the anomalies over their mean variance, at the ``targets`` cells.
+
+    The squared anomalies of the observed cells, smoothed by a Gaussian of ``scale_km``
+    (:func:`smooth_observed`), divided by their mean over the observed cells: about 1 where the
+    field varies as much as on average, up to 10 along fronts and western boundary currents,
+    below 1 in calm seas. 1 where no observed cell lies within ``3 scale_km``; at least 0.01.
+    ``anomalies``, ``observed``: shape ``(grid.npix,)``; ``targets``: cell indices; returns
+    shape ``(targets.size,)``. The variance of a non-stationary model
+    ``C(x, y) = s(x) s(y) rho(|x - y|)`` with ``s(x)**2`` this ratio times the sill.
+    """
+    squared = np.where(observed, anomalies, 0.0) ** 2
+    mean = float(squared[observed].mean()) if observed.any() else 0.0
+    if not mean > 0:
+        return np.ones(targets.size)
+    local = smooth_observed(squared, observed, grid, scale_km, targets=targets) / mean
+    return np.maximum(np.where(np.isfinite(local), local, 1.0), 0.01)
+
+
+def variogram_nugget(
+    xyz: np.ndarray,
+    anomalies: np.ndarray,
+    cell_km: float,
+    model: CovarianceModel,
+    seed: int = 0,
+    n_centres: int = 2000,
+) -> tuple[float, float]:
+    """The nugget as the intercept of the variogram at the shortest lags.
+
+    Pairs of observed cells up to :data:`NUGGET_LAGS_CELLS` cells apart (from at most
+    ``n_centres`` random cells to every observed cell) give the empirical semivariance in bins
+    one cell wide; ``nugget + sill (1 - rho(d))``, with ``rho`` the correlation of ``model``
+    (its length scale and smoothness), is fitted to them by non-negative least squares (bins
+    weighted by their pair counts). The nugget is its value at lag 0: the variance of what
+    does not correlate from one cell to the next (measurement noise, sub-cell texture).
+
+    Parameters
+    ----------
+    xyz : numpy.ndarray
+        Unit vectors of the observed cells, shape ``(n, 3)``.
+    anomalies : numpy.ndarray
+        Their anomalies (degC), shape ``(n,)``.
+    cell_km : float
+        The grid's cell size (km).
+    model : CovarianceModel
+        Gives the shape of the correlation at short lags.
+
+    Returns
+    -------
+    nugget, sill : float
+        degC**2 each; ``(nan, nan)`` when fewer than three lag bins have pairs.
+    """
+    from scipy.optimize import nnls
+
+    n = anomalies.size
+    rng = np.random.default_rng(seed)
+    centres = rng.choice(n, size=min(n, n_centres), replace=False)
+    reach = (NUGGET_LAGS_CELLS + 0.5) * cell_km / EARTH_RADIUS_KM
+    tree = cKDTree(xyz)
+    lists = tree.query_ball_point(xyz[centres], r=reach)
+    first = np.repeat(centres, [len(x) for x in lists])
+    second = np.concatenate([np.asarray(x, dtype=np.int64) for x in lists])
+    keep = first != second
+    first, second = first[keep], second[keep]
+    lag = EARTH_RADIUS_KM * np.linalg.norm(xyz[first] - xyz[second], axis=1)
+    which = np.clip(np.floor(lag / cell_km + 0.5).astype(int), 1, NUGGET_LAGS_CELLS) - 1
+    half_squares = 0.5 * (anomalies[first] - anomalies[second]) ** 2
+    counts = np.bincount(which, minlength=NUGGET_LAGS_CELLS).astype("float64")
+    used = counts > 0
+    if used.sum() < 3:
+        return float("nan"), float("nan")
+    gamma = np.bincount(which, weights=half_squares, minlength=NUGGET_LAGS_CELLS)[used]
+    gamma /= counts[used]
+    centre_km = np.bincount(which, weights=lag, minlength=NUGGET_LAGS_CELLS)[used] / counts[used]
+    design = np.stack([np.ones(centre_km.size), 1.0 - model.correlation_chord(centre_km)], axis=1)
+    weight = np.sqrt(counts[used])
+    (nugget, sill), _ = nnls(design * weight[:, None], gamma * weight)
+    return float(nugget), float(sill)
 
 
 def _batch_size(k: int) -> int:
@@ -356,7 +461,11 @@ def fit_covariance(
     guess stands in (``variogram_fallback`` = 1): the variance of the anomalies, 10 % of it
     as nugget, and the lag where the empirical variogram reaches ``1 - 1/e`` of it as length
     scale (within the bounds).
-    If ``refine``, the length scale and the nugget share are then tuned by cross-validation on
+    The nugget is then the intercept of the variogram at the shortest lags
+    (:func:`variogram_nugget`: one-cell bins up to four cells, the model's shape fitted to
+    them), the variance finer than a cell that does not correlate with the next cell
+    (measurement noise, sub-cell texture); the total variance stays.
+    If ``refine``, the length scale is then tuned by cross-validation on
     ``n_sample`` observed cells, each kriged from its ``n_neighbours`` nearest other observed
     cells, the length scale kept between one cell and the extent above. When ``gaps`` are known, the observed cells closer to a held-out cell than a
     distance drawn from the gap cells' distances to their nearest observation are left out
@@ -374,7 +483,7 @@ def fit_covariance(
         ``cv_rmse`` (degC), ``cv_log_score`` and ``cv_mean_z2`` (mean squared standardised
         error, 1 when calibrated) of the held-out cells; ``variogram_length_scale_km`` (the
         first guess); ``variogram_fallback`` (1.0 when the robust guess replaced the
-        variogram fit, else 0.0); ``n_observed``.
+        variogram fit, else 0.0); ``variogram_nugget`` (degC**2); ``n_observed``.
 
     Examples
     --------
@@ -456,42 +565,36 @@ def fit_covariance_arrays(
     geo = _geometry(obs_xyz, idx, dist)
     padded = np.append(anomalies, 0.0)
     nb_values, truth = padded[idx], anomalies[sample]
-    model = guess
+    nugget, _ = variogram_nugget(obs_xyz, anomalies, cell, guess)
+    if not np.isfinite(nugget):  # too few close pairs: keep the variogram fit's nugget
+        nugget = guess.nugget
+    total = guess.variance
+    nugget = float(min(nugget, 0.9 * total))
+    info["variogram_nugget"] = nugget
+
+    def make(log_length: float) -> CovarianceModel:
+        length = float(np.clip(np.exp(log_length), cell, max_km))
+        return CovarianceModel(total - nugget, length, nugget, nu)
+
+    model = make(np.log(guess.length_scale_km))
     if refine:
-        total = guess.variance
+        # the nugget is the variogram's intercept; the length scale is tuned by its log score
         log_bounds = (np.log(cell), np.log(max_km))
 
-        def make(p: np.ndarray) -> CovarianceModel:
-            # p = (log length scale, log nugget share of the variance)
-            length = float(np.clip(np.exp(p[0]), cell, max_km))
-            share = float(np.clip(np.exp(p[1]), 1e-4, 0.9))
-            return CovarianceModel(total * (1 - share), length, total * share, nu)
+        def cost(log_length: float) -> float:
+            return _cross_validate(make(log_length), geo, nb_values, truth)[1]
 
-        def cost(p: np.ndarray) -> float:
-            return _cross_validate(make(p), geo, nb_values, truth)[1]
-
-        # a coarse grid around the variogram guess, then Nelder-Mead from its best point;
-        # every point within the bounds (the simplex reaches 0.15 further in the length)
-        log_length = np.log(guess.length_scale_km)
-        coarse = [
-            np.array([np.clip(log_length + dl, log_bounds[0], log_bounds[1] - 0.15), np.log(share)])
-            for dl in (-0.7, -0.35, 0.0, 0.35, 0.7)
-            for share in (1e-4, 0.003, 0.01, 0.03, 0.1, 0.3)
-        ]
-        start = min(coarse, key=cost)
-        best = scipy.optimize.minimize(
+        start = np.log(guess.length_scale_km)
+        grid_points = np.clip(start + np.linspace(-1.0, 1.0, 9), *log_bounds)
+        best = min(grid_points, key=cost)
+        step = 0.25
+        found = scipy.optimize.minimize_scalar(
             cost,
-            start,
-            method="Nelder-Mead",
-            bounds=[log_bounds, (np.log(1e-4), np.log(0.9))],
-            options={
-                "xatol": 0.02,
-                "fatol": 1e-4,
-                "maxfev": 40,
-                "initial_simplex": start + np.array([[0, 0], [0.15, 0], [0, 0.5]]),
-            },
+            bounds=(max(best - step, log_bounds[0]), min(best + step, log_bounds[1])),
+            method="bounded",
+            options={"xatol": 0.02, "maxiter": 20},
         )
-        model = make(best.x)
+        model = make(found.x if found.fun < cost(best) else best)
     rmse, log_score, z2 = _cross_validate(model, geo, nb_values, truth)
     info.update(cv_rmse=rmse, cv_log_score=log_score, cv_mean_z2=z2)
     return model, info

@@ -6,11 +6,20 @@ modelled as a zero-mean Gaussian field with an isotropic Matérn covariance
 (:class:`~eogapfill.random_fields.CovarianceModel`, re-exported here with
 :func:`~eogapfill.random_fields.gaussian_random_field` and
 :func:`~eogapfill.random_fields.angular_power_spectrum`), fitted on the observed cells only
-(:func:`fit_covariance`): gstools fits the empirical variogram for a first guess, then
-cross-validation on observed cells, held out as far from the data as the gap cells are, tunes
-the length scale and the nugget. Each gap cell is predicted from its ``n_neighbours`` nearest
-observed cells by simple kriging (local optimal interpolation), with the kriging standard
-deviation as its uncertainty.
+(:func:`fit_covariance`): gstools fits the empirical variogram for a first guess, the nugget
+(measurement noise and texture finer than a cell) is the intercept of the variogram at the
+shortest lags, then cross-validation on observed cells, held out as far from the data as the
+gap cells are, tunes the length scale. Each gap cell is predicted from its ``n_neighbours``
+nearest observed cells by simple kriging (local optimal interpolation); the nugget enters the
+weights, and the observed cells keep their observed values.
+
+The error bars (``filled_std``, the error against the noise-free SST) are calibrated on the
+observed cells (:func:`error_calibration`): the kriging variance is scaled by the local
+variance of the observed anomalies (a front or a western boundary current varies ten times
+more than a calm tropical sea; :func:`~eogapfill.fill.kriging.local_variance_ratio`), the
+background's own error is added as a function of the distance to the data, and both are
+inflated, by distance, so that observed cells hidden under the day's own gap pattern (moved
+elsewhere) get a mean squared z-score of 1. The mean does not change.
 
 Distances enter the covariance as chord lengths ``2 R sin(d / 2R)`` (``R = 6371 km``), as in
 gstools' ``latlon`` models: a Matérn of the chord is positive definite on the sphere for every
@@ -20,8 +29,12 @@ Conditional members (``n_members > 0``) are unconditional Gaussian random fields
 covariance (spherical-harmonic synthesis of its angular power spectrum, plus white noise for the
 nugget and for the variance finer than the grid), each conditioned on the observations by
 kriging its own values at the observed cells with the same weights:
-``member = mean + (sim - kriged sim)``; far from the data each member also carries a smooth
-draw of the background's error. Their spread in the gaps equals ``filled_std`` in expectation.
+``member = mean + (sim - kriged sim)``, scaled like the error bars; far from the data each
+member also carries a smooth draw of the background's error. Their spread in the gaps equals
+``filled_std`` in expectation; a draw beyond what sea water can have is clipped to it.
+
+With fewer than 50 observed cells (a small region under clouds) no covariance can be fitted:
+the fill warns and uses :data:`~eogapfill.fill.kriging.DEFAULT_COVARIANCE`.
 
 The background (large scale) is the harmonic fit near the data and its Laplace continuation
 far from it, clipped to the observed range (see ``background`` of :func:`fill_oi`): a free
@@ -38,6 +51,9 @@ the same covariance, background and seed.
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass, replace
+
 import healpy as hp
 import numpy as np
 import xarray as xr
@@ -50,26 +66,32 @@ from eogapfill.fill.common import (
     prepare_healpix_fill,
 )
 from eogapfill.fill.kriging import (
+    DEFAULT_COVARIANCE,
     MIN_OBSERVED_FOR_FIT,
     REGIONAL_SCALE_KM,
     fit_covariance,
     fit_covariance_arrays,
     krige,
     large_scale,
+    local_variance_ratio,
 )
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, nearest_distance_km
 from eogapfill.random_fields import (
+    SMOOTHNESS,
     CovarianceModel,
     angular_power_spectrum,
     gaussian_random_field,
 )
+from eogapfill.seawater import sea_water_bounds
 
 __all__ = [
     "BACKGROUNDS",
     "EARTH_RADIUS_KM",
+    "VARIANCE_SCALE_KM",
     "CovarianceModel",
+    "ErrorCalibration",
     "angular_power_spectrum",
-    "background_error",
+    "error_calibration",
     "fill_oi",
     "fit_covariance",
     "gaussian_random_field",
@@ -77,6 +99,8 @@ __all__ = [
 
 #: Backgrounds (large scales) that fill_oi can krige the anomalies around.
 BACKGROUNDS = ("blended", "continued", "harmonic")
+#: Gaussian width (km) over which the local variance of the anomalies is measured.
+VARIANCE_SCALE_KM = 500.0
 
 
 def _continue_into(
@@ -165,54 +189,193 @@ def _moved_gaps(cells_mask: np.ndarray, grid: HealpixGrid, attempt: int) -> np.n
     return out
 
 
-def background_error(
+@dataclass(frozen=True)
+class ErrorCalibration:
+    """What the OI learns about its own errors by hiding observed cells.
+
+    Attributes
+    ----------
+    distance_km, background_variance : numpy.ndarray
+        Bin centres of the distance to the nearest observation (km) and the background's
+        error variance there, per unit of local variance (degC**2), shape ``(n_bins,)``,
+        non-decreasing; empty when too few cells could be hidden.
+    inflation : float
+        Factor on the predicted error variance that makes the mean squared z-score of the
+        hidden cells 1 (1 when not fitted).
+    n_hidden : int
+        Hidden cells the calibration rests on.
+    """
+
+    distance_km: np.ndarray
+    background_variance: np.ndarray
+    inflation: np.ndarray
+    n_hidden: int = 0
+
+
+#: The fitted inflation of the error variance stays within these bounds.
+INFLATION_BOUNDS = (0.25, 4.0)
+
+
+def _krige_at(
+    model: CovarianceModel,
+    xyz: np.ndarray,
+    sources: np.ndarray,
+    targets: np.ndarray,
+    columns: np.ndarray,
+    n_neighbours: int,
+    bound: float = np.inf,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Krige ``columns`` (shape ``(sources.size, n_vars)``) from the ``sources`` cells to the
+    ``targets`` cells with each target's ``n_neighbours`` nearest sources (within the unit
+    chord ``bound``). Returns predictions ``(targets.size, n_vars)`` and variances."""
+    k = min(n_neighbours, sources.size)
+    dist, idx = cKDTree(xyz[sources]).query(xyz[targets], k=k, distance_upper_bound=bound)
+    dist, idx = dist.reshape(targets.size, k), idx.reshape(targets.size, k)
+    return krige(model, dist, idx, xyz[sources], columns, progress=progress)
+
+
+def error_calibration(
     template: xr.DataArray,
     values: np.ndarray,
     observed: np.ndarray,
     gaps: np.ndarray,
-    nside: int | HealpixGrid,
+    grid: HealpixGrid,
+    model: CovarianceModel,
+    *,
     lmax: int,
-    kind: str,
-    anomaly_variance: float,
+    kind: str | np.ndarray,
+    n_neighbours: int,
     reach_km: float = 500.0,
     scale_km: float = REGIONAL_SCALE_KM,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Error variance of the background as a function of the distance to the data.
+    variance_scale_km: float | None = VARIANCE_SCALE_KM,
+) -> ErrorCalibration:
+    """Learn the OI's errors on observed cells hidden under the day's own gap pattern.
 
-    ``nside`` is the map's grid (an int for the full sphere). The day's own gap pattern,
-    turned by 90 degrees of longitude (on a region: mirrored within it), hides observed cells; the
-    background is rebuilt without them and compared with their values. The mean squared
-    difference, in bins of distance to the nearest remaining observation, minus the anomaly
-    variance (what kriging models), is the background's error variance (degC**2), made
-    non-decreasing with distance.
+    The gap pattern, turned by 90, 180 and 270 degrees of longitude (on a region: mirrored
+    within it), hides observed cells; for each turn that hides at least 100 of them, the
+    background is rebuilt without them (``kind``: a background name, or a given map that
+    stays) and their values are predicted as in :func:`fill_oi`. Observed cells only: the
+    gap cells are never read.
 
-    Returns
-    -------
-    distance_km, variance : numpy.ndarray
-        Bin centres (km) and error variances (degC**2), shape ``(n_bins,)``; empty when too
-        few cells can be hidden (the error is then left out).
+    - The background's error variance, per unit of local variance (the squared background
+      error over :func:`~eogapfill.fill.kriging.local_variance_ratio`, minus the anomaly
+      variance of ``model``), in bins of the distance to the nearest kept observation, made
+      non-decreasing (zero for a given background).
+    - With ``variance_scale_km``, the inflation: the mean of ``error**2 / predicted`` over the
+      hidden cells, where ``predicted`` is the local ratio times the kriging variance plus
+      the background's error left by the kriging weights (within :data:`INFLATION_BOUNDS`).
+      ``None`` fits no inflation and takes the local ratio as 1 (a given covariance).
+
+    ``values``, ``observed``, ``gaps``: shape ``(grid.npix,)``.
     """
-    grid = nside if isinstance(nside, HealpixGrid) else HealpixGrid(nside)
-    n_coeffs = 0 if grid.is_partial else (lmax + 1) ** 2
+    given = not isinstance(kind, str)
+    n_coeffs = 0 if grid.is_partial or given else (lmax + 1) ** 2
+    xyz = grid.vectors()
+    pieces = []
     for attempt in (1, 2, 3):
         hidden = observed & _moved_gaps(gaps, grid, attempt)
         kept = observed & ~hidden
-        if hidden.sum() >= 100 and kept.sum() >= max(2 * n_coeffs, MIN_OBSERVED_FOR_FIT):
-            break
-    else:
-        return np.empty(0), np.empty(0)
-    unknown = gaps | hidden
-    background, _ = _background(
-        template, values, kept, unknown, grid, lmax, kind, reach_km, scale_km
-    )
-    distance = nearest_distance_km(grid, kept, hidden)
-    squared = (values[hidden] - background[hidden]) ** 2
+        if hidden.sum() < 100 or kept.sum() < max(2 * n_coeffs, MIN_OBSERVED_FOR_FIT):
+            continue
+        if given:
+            large = fitted = np.asarray(kind, dtype="float64")
+        else:
+            large, fitted = _background(
+                template, values, kept, gaps | hidden, grid, lmax, kind, reach_km, scale_km
+            )
+        cells, sources = np.flatnonzero(hidden), np.flatnonzero(kept)
+        ratio = np.ones(cells.size)
+        if variance_scale_km is not None:
+            ratio = local_variance_ratio(values - fitted, kept, grid, variance_scale_km, cells)
+        background_sq = (values[cells] - large[cells]) ** 2
+        piece = [nearest_distance_km(grid, kept, cells), ratio, background_sq]
+        if variance_scale_km is not None:
+            columns = np.stack([values[sources] - large[sources], np.ones(sources.size)], 1)
+            pred, var = _krige_at(model, xyz, sources, cells, columns, n_neighbours)
+            var = np.maximum(var - model.nugget, 0.0)  # the error of the noise-free value
+            error_sq = (values[cells] - large[cells] - pred[:, 0]) ** 2
+            piece += [var, (1.0 - pred[:, 1]) ** 2, error_sq]
+        pieces.append(piece)
+    if not pieces:
+        return ErrorCalibration(np.empty(0), np.empty(0), np.empty(0))
+    columns = (np.concatenate(piece) for piece in zip(*pieces, strict=True))
+    distance, ratio, background_sq, *kriged = columns
     order = np.argsort(distance)
-    n_bins = int(np.clip(order.size // 50, 1, 12))
-    bins = np.array_split(order, n_bins)
+    bins = np.array_split(order, int(np.clip(order.size // 50, 1, 12)))
     centres = np.array([np.median(distance[b]) for b in bins])
-    excess = np.array([np.mean(squared[b]) for b in bins]) - anomaly_variance
-    return centres, np.maximum.accumulate(np.maximum(excess, 0.0))
+    excess = np.zeros(centres.size)
+    if not given:
+        unit = background_sq - ratio * model.variance
+        excess = np.maximum.accumulate(np.maximum([np.mean(unit[b]) for b in bins], 0.0))
+    inflation = np.ones(centres.size)
+    if kriged:
+        var, leftover, error_sq = kriged
+        predicted = ratio * var + leftover * np.interp(distance, centres, excess)
+        # a hidden cell's value carries the nugget (scaled as the whole covariance) on top
+        z2 = (error_sq - ratio * model.nugget) / np.maximum(predicted, 1e-12)
+        inflation = np.clip([np.mean(z2[b]) for b in bins], *INFLATION_BOUNDS)
+    return ErrorCalibration(centres, excess, inflation, int(distance.size))
+
+
+def _fitted_or_default(
+    values: np.ndarray,
+    observed: np.ndarray,
+    grid: HealpixGrid,
+    gaps: np.ndarray,
+    background: np.ndarray,
+    nu: float,
+    lmax: int,
+    n_neighbours: int,
+) -> tuple[CovarianceModel, dict[str, float], bool]:
+    """The covariance fitted to the observed cells, or :data:`DEFAULT_COVARIANCE` with a
+    warning when fewer than :data:`MIN_OBSERVED_FOR_FIT` are observed. Returns the model, the
+    fit's diagnostics and whether the default stands in."""
+    if nu not in SMOOTHNESS:
+        raise ValueError(f"nu must be one of {SMOOTHNESS} (0.5 = exponential), got {nu!r}")
+    n_obs = int(observed.sum())
+    if n_obs < MIN_OBSERVED_FOR_FIT:
+        model = replace(DEFAULT_COVARIANCE, nu=nu)
+        warnings.warn(
+            f"oi: {n_obs} observed cell(s) are too few to fit a covariance (at least "
+            f"{MIN_OBSERVED_FOR_FIT}); the fill uses the default covariance (Matern nu={nu}, "
+            f"sill {model.sill:g} degC**2, length scale {model.length_scale_km:g} km, nugget "
+            f"{model.nugget:g} degC**2), whose error bars are a guess. A larger region, a "
+            "coarser grid or a given covariance (covariance=CovarianceModel(...)) avoids it",
+            UserWarning,
+            stacklevel=3,
+        )
+        return model, {"n_observed": float(n_obs)}, True
+    model, info = fit_covariance_arrays(
+        values,
+        observed,
+        grid,
+        gaps,
+        nu=nu,
+        lmax=lmax,
+        n_neighbours=n_neighbours,
+        n_sample=1000,
+        refine=True,
+        background=background,
+    )
+    return model, info, False
+
+
+def _clip_to_sea_water(members: np.ndarray, cells: np.ndarray, units: str) -> int:
+    """Clip the members' ``cells`` (in place) to what sea water can have in ``units``.
+
+    A Gaussian draw far from the data near the ice edge, where the calibrated error reaches
+    several degC, can fall below the freezing point of sea water; such a draw is set to the
+    bound (:data:`~eogapfill.seawater.SEA_WATER_DEGC`). Returns how many values were clipped
+    (0 for maps whose units are not a temperature).
+    """
+    bounds = sea_water_bounds(units)
+    if bounds is None:
+        return 0
+    part = members[:, cells]
+    outside = int(((part < bounds[0]) | (part > bounds[1])).sum())
+    members[:, cells] = np.clip(part, *bounds)
+    return outside
 
 
 def fill_oi(
@@ -227,6 +390,8 @@ def fill_oi(
     background_scale_km: float = REGIONAL_SCALE_KM,
     n_neighbours: int = 32,
     radius_km: float | None = None,
+    calibrate: bool | None = None,
+    variance_scale_km: float = VARIANCE_SCALE_KM,
     n_members: int = 0,
     seed: int | None = None,
     progress: bool = False,
@@ -270,6 +435,12 @@ def fill_oi(
     radius_km : float, optional
         Use only neighbours closer than this (km); a gap cell with none gets the large-scale
         value and the prior standard deviation. Must exceed the cell size.
+    calibrate : bool, optional
+        Calibrate ``filled_std`` on the observed cells (:func:`error_calibration`): the local
+        variance of the anomalies and an inflation by distance to the data. Default: when the
+        covariance is fitted; with a given model its kriging variance stands as it is.
+    variance_scale_km : float
+        Gaussian width (km) over which the local variance of the anomalies is measured.
     n_members : int
         Number of conditional simulations to return as ``members``.
     seed : int, optional
@@ -282,9 +453,13 @@ def fill_oi(
     -------
     xarray.Dataset
         ``filled`` (kriging mean plus background, degC), ``filled_std`` (degC, 0 outside the
-        gaps: the kriging standard deviation plus the background's own error, which grows
-        with the distance to the data, see :func:`background_error`), ``members`` (``member``, ``cells``) when
-        ``n_members > 0``. Attributes: the covariance parameters (``covariance_*``) and, when
+        gaps: the error against the noise-free SST, the kriging standard deviation with the
+        background's own error, which grows with the distance to the data, calibrated as
+        above; against a noisy observation add ``covariance_nugget``), ``members``
+        (``member``, ``cells``) when ``n_members > 0``. Attributes: the covariance
+        parameters (``covariance_*``; ``covariance_default`` = 1 when the default stood in),
+        the calibration (``calibrated``, ``error_inflation``: the root mean square of the
+        inflation over the distance bins, ``error_n_hidden``), ``members_clipped`` and, when
         fitted, the diagnostics of :func:`fit_covariance` (``fit_*``, e.g. ``fit_cv_rmse``).
 
     Examples
@@ -329,6 +504,11 @@ def fill_oi(
             f"oi: background_scale_km must be > 0 (km), got {background_scale_km!r}; "
             f"the default is {REGIONAL_SCALE_KM:g}"
         )
+    if not variance_scale_km > 0:
+        raise ValueError(
+            f"oi: variance_scale_km must be > 0 (km), got {variance_scale_km!r}; "
+            f"the default is {VARIANCE_SCALE_KM:g}"
+        )
     if radius_km is not None and not radius_km > grid.resolution_km:
         raise ValueError(
             f"oi: radius_km={radius_km} is smaller than a cell at nside {grid.nside} "
@@ -351,20 +531,12 @@ def fill_oi(
             background_scale_km,
         )
     info: dict[str, float] = {}
+    fallback = False
     if isinstance(covariance, str):
         if covariance != "fit":
             raise ValueError(f"covariance must be 'fit' or a CovarianceModel, got {covariance!r}")
-        model, info = fit_covariance_arrays(
-            values,
-            observed,
-            grid,
-            inputs.gaps,
-            nu=nu,
-            lmax=lmax,
-            n_neighbours=n_neighbours,
-            n_sample=1000,
-            refine=True,
-            background=fitted,
+        model, info, fallback = _fitted_or_default(
+            values, observed, grid, inputs.gaps, fitted, nu, lmax, n_neighbours
         )
     elif isinstance(covariance, CovarianceModel):
         model = covariance
@@ -372,14 +544,13 @@ def fill_oi(
         raise TypeError(
             f"covariance must be 'fit' or a CovarianceModel, got {type(covariance).__name__}"
         )
+    if calibrate is None:
+        calibrate = isinstance(covariance, str)
     obs_cells = np.flatnonzero(observed)
     gap_cells = np.flatnonzero(inputs.gaps)
     xyz = grid.vectors()
     region_ids = grid.ids if grid.is_partial else None
-    k = min(n_neighbours, obs_cells.size)
     bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
-    dist, idx = cKDTree(xyz[obs_cells]).query(xyz[gap_cells], k=k, distance_upper_bound=bound)
-    dist, idx = dist.reshape(gap_cells.size, k), idx.reshape(gap_cells.size, k)
     columns = [values[obs_cells] - large[obs_cells], np.ones(obs_cells.size)]
     sims = None
     if n_members:
@@ -387,36 +558,48 @@ def fill_oi(
             model, grid.nside, n_fields=n_members, seed=seed, cells=region_ids
         )
         columns += [sim[obs_cells] for sim in sims]
-    pred, var = krige(
-        model, dist, idx, xyz[obs_cells], np.stack(columns, axis=1), progress=progress
+    pred, var = _krige_at(
+        model, xyz, obs_cells, gap_cells, np.stack(columns, axis=1), n_neighbours, bound, progress
     )
     filled = np.full(values.shape, np.nan)
     filled[gap_cells] = large[gap_cells] + pred[:, 0]
-    # the background's error reaches a gap cell with the weight that kriging leaves it
-    error_km, error_var = np.empty(0), np.empty(0)
-    if not given:
-        error_km, error_var = background_error(
-            inputs.sst,
-            values,
-            observed,
-            inputs.gaps,
-            grid,
-            lmax,
-            background,
-            model.variance,
-            background_reach_km,
-            background_scale_km,
-        )
+    # the background's error reaches a gap cell with the weight that kriging leaves it; the
+    # local variance and the inflation scale both terms (1 without calibration)
+    calibration = error_calibration(
+        inputs.sst,
+        values,
+        observed,
+        inputs.gaps,
+        grid,
+        model,
+        lmax=lmax,
+        kind=background_map if given else background,
+        n_neighbours=n_neighbours,
+        reach_km=background_reach_km,
+        scale_km=background_scale_km,
+        variance_scale_km=variance_scale_km if calibrate else None,
+    )
     background_var = np.zeros(gap_cells.size)
-    if error_km.size:
+    scale = np.ones(gap_cells.size)  # the inflation
+    ratio = np.ones(gap_cells.size)  # the local variance
+    if calibration.distance_km.size:
         gap_km = nearest_distance_km(grid, obs_cells, gap_cells)
-        background_var = np.interp(gap_km, error_km, error_var) * (1 - pred[:, 1]) ** 2
+        error_var = np.interp(gap_km, calibration.distance_km, calibration.background_variance)
+        background_var = error_var * (1 - pred[:, 1]) ** 2
+        scale = np.interp(gap_km, calibration.distance_km, calibration.inflation)
+    if calibrate:
+        ratio = local_variance_ratio(values - fitted, observed, grid, variance_scale_km, gap_cells)
     std = np.zeros(values.shape)
-    std[gap_cells] = np.sqrt(var + background_var)
+    signal_var = np.maximum(var - model.nugget, 0.0)  # the noise-free SST's error
+    std[gap_cells] = np.sqrt(scale * (ratio * signal_var + background_var))
     members = None
     if sims is not None:
         members = np.broadcast_to(values, (n_members, values.size)).copy()
-        members[:, gap_cells] = filled[gap_cells] + (sims[:, gap_cells] - pred[:, 2:].T)
+        # the simulations' deviations have the kriging variance with the nugget: scaled to
+        # the noise-free error, their spread is filled_std
+        shrink = np.sqrt(signal_var / np.maximum(var, 1e-300))
+        deviation = (sims[:, gap_cells] - pred[:, 2:].T) * np.sqrt(scale * ratio) * shrink
+        members[:, gap_cells] = filled[gap_cells] + deviation
         if background_var.any():
             # the background's error is large-scale: a smooth unit-variance field per member,
             # scaled by its standard deviation, so that the spread matches filled_std
@@ -427,7 +610,12 @@ def fill_oi(
                 seed=np.random.default_rng([seed, 1]),
                 cells=region_ids,
             )
-            members[:, gap_cells] += smooth[:, gap_cells] * np.sqrt(background_var)
+            members[:, gap_cells] += smooth[:, gap_cells] * np.sqrt(scale * background_var)
+        members_clipped = _clip_to_sea_water(
+            members, gap_cells, str(inputs.sst.attrs.get("units", ""))
+        )
+    k = min(n_neighbours, obs_cells.size)
+    error_var = calibration.background_variance
     attrs = {
         "covariance": "fitted" if isinstance(covariance, str) else "given",
         "covariance_nu": model.nu,
@@ -438,6 +626,13 @@ def fill_oi(
         "background": "given" if given else background,
         "background_reach_km": float(background_reach_km),
         "background_error_max_degC": float(np.sqrt(error_var.max())) if error_var.size else 0.0,
+        "calibrated": int(calibrate),
+        "error_inflation": float(np.sqrt(np.mean(np.square(calibration.inflation))))
+        if calibration.inflation.size
+        else 1.0,
+        "error_n_hidden": calibration.n_hidden,
+        "error_variance_scale_km": float(variance_scale_km) if calibrate else float("nan"),
+        "covariance_default": int(fallback),
         "n_neighbours": int(k),
         "radius_km": float("nan") if radius_km is None else float(radius_km),
         **{f"fit_{key}": value for key, value in info.items()},
@@ -446,4 +641,5 @@ def fill_oi(
         attrs["background_scale_km"] = float(background_scale_km)
     if n_members:
         attrs["seed"] = seed
+        attrs["members_clipped"] = members_clipped
     return finish_fill(inputs, filled, method="oi", std=std, members=members, attrs=attrs)
