@@ -1,10 +1,11 @@
 """Open a Zarr store, local or remote, that fails loudly and in bounded time.
 
-Every request to an ``http(s)://`` or ``s3://`` store gives up after :data:`DEFAULT_TIMEOUT`
-(10 s to connect, 20 s without an answer; change it with ``timeout=`` or
-``$EOGAPFILL_TIMEOUT``), and a chunk that the store's metadata lists but the server does not
-give (404, 500, a timeout) raises :class:`StoreError` naming its URL instead of reading as
-missing data. :mod:`eogapfill.data` opens the Copernicus products with it.
+Every request to an ``http(s)://`` or ``s3://`` store is tried once and gives up after
+:data:`DEFAULT_TIMEOUT` (10 s to connect, 20 s without an answer; change it with ``timeout=``
+or ``$EOGAPFILL_TIMEOUT``): a server that does not answer fails the open after one timeout.
+A chunk that the store's metadata lists but the server does not give (404, 500, a timeout)
+raises :class:`StoreError` naming its URL instead of reading as missing data.
+:mod:`eogapfill.data` opens the Copernicus products with it.
 """
 
 from __future__ import annotations

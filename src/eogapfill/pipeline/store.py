@@ -37,6 +37,16 @@ then rename). The consolidated metadata is therefore the commit record of the st
 A crash thus loses at most the days not yet written. Days are written in date order: when a
 day fails, the days before it are kept, later ones are discarded and the error is raised.
 
+Lost chunk files
+----------------
+Every chunk is written, fill values too (the store says so: ``every_chunk_written``), so a
+committed day that lacks a chunk file (deleted, lost to a disk fault) is damaged, not empty:
+:func:`open_output` refuses the store naming the days, :func:`stored_days` does not count them
+as finished, and a run over them recomputes them in place (:func:`damaged_days` lists them;
+found from listings of the store's folders, without reading data). A lost chunk of ``time``
+or ``cell_ids``, or damaged metadata, cannot be recomputed: the error says to start a new
+store.
+
 One writer at a time
 --------------------
 A run holds a lock on the store from its first look at it to its last write: the file
