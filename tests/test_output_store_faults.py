@@ -111,6 +111,20 @@ def test_a_rerun_recomputes_a_damaged_day_and_keeps_the_others(filled, reference
     assert damaged_days(filled) == []
 
 
+def test_a_rerun_recomputes_a_damaged_day_in_the_middle_of_the_store(filled, reference):
+    """The real command line: a middle day lost a chunk; the re-run rewrites it in place."""
+    (filled / "SST_filled" / "1.0").unlink()
+    before = _files(filled)
+    run = _cli("fill", "--start", DAYS[0], "--end", DAYS[-1], "--out", str(filled), *CLI_OPTIONS)
+    assert run.returncode == 0, run.stderr[-3000:]
+    _assert_holds(filled, reference)
+    after = _files(filled)
+    rewritten = {k for k in after if after[k] != before.get(k)}
+    assert "SST_filled/1.0" in rewritten
+    assert {k.split("/")[-1].split(".")[0] for k in rewritten if "/" in k} <= {"1"}, rewritten
+    assert damaged_days(filled) == []
+
+
 def test_a_damaged_day_inside_the_store_is_rewritten_in_place(filled, reference):
     """The store's writer puts a recomputed day back where it was, touching nothing else."""
     (filled / "SST_filled" / "1.0").unlink()

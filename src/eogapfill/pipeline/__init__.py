@@ -49,16 +49,25 @@ from eogapfill.pipeline.runner import (
     run,
     source_days,
 )
-from eogapfill.pipeline.store import OUTPUT_VARIABLES, StoreBusyError, open_output, stored_days
+from eogapfill.pipeline.store import (
+    OUTPUT_VARIABLES,
+    DamagedStoreError,
+    StoreBusyError,
+    damaged_days,
+    open_output,
+    stored_days,
+)
 
 __all__ = [
     "OUTPUT_VARIABLES",
+    "DamagedStoreError",
     "RegionWithoutSeaError",
     "StoreBusyError",
     "available_methods",
     "check_method_options",
     "check_region",
     "connect_scheduler",
+    "damaged_days",
     "day_range",
     "default_resolution",
     "normalised_box",

@@ -50,6 +50,7 @@ from eogapfill.pipeline.store import (
     _check_region_compatible,
     _committed_length,
     _is_new,
+    _new_days,
     _region_attrs,
     _remove_stale_partials,
     _rollback_uncommitted,
@@ -505,10 +506,11 @@ def _plan(days: list[pd.Timestamp], out: Path) -> tuple[list[pd.Timestamp], list
     done = stored_days(out)
     done_set = set(done)
     todo = [d for d in days if d not in done_set]
-    if done and todo and todo[0] < done[-1]:
+    new = _new_days(todo, out)  # damaged days are recomputed in place, wherever they lie
+    if done and new and new[0] < done[-1]:
         raise ValueError(
             f"{out} already ends on {done[-1].date()}; missing earlier days (first "
-            f"{todo[0].date()}) cannot be appended after it (time must stay in order): ask for "
+            f"{new[0].date()}) cannot be appended after it (time must stay in order): ask for "
             f"days after {done[-1].date()} or write to another output path"
         )
     return todo, [d for d in days if d in done_set]
