@@ -8,7 +8,8 @@ The L4 is a smoothed analysis, smoother than the L3S truth, and the sample is ge
 
 For each day and nside: the RMSE of the OI mean (degC), the standard deviation of the
 z-scores ``(filled - L4) / filled_std`` (1 when calibrated), the fraction of gap cells with
-``|z| > 3`` (0.27 % for a Gaussian) and the fitted nugget. Targets: z-score std 0.9 - 1.1 and
+``|z| > 3`` (0.27 % for a Gaussian), the Gaussian CRPS of ``(filled, filled_std)`` (degC),
+the fitted nugget and the error inflation. Targets: z-score std 0.9 - 1.1 and
 ``|z| > 3`` below 1 % on every day.
 
 Usage::
@@ -31,6 +32,7 @@ from eogapfill.fill.oi import fill_oi
 from eogapfill.preprocess import prepare_day
 from eogapfill.regrid import to_healpix
 from eogapfill.sample import SAMPLE_DAYS, SAMPLE_START
+from eogapfill.validate import crps_gaussian
 
 
 def score_day(date: pd.Timestamp, nside: int) -> dict[str, object]:
@@ -44,8 +46,9 @@ def score_day(date: pd.Timestamp, nside: int) -> dict[str, object]:
         warnings.simplefilter("ignore")
         out = fill_oi(hp_day)
     seconds = time.perf_counter() - start
-    error = out["filled"].values[gaps] - truth[gaps]
-    z = error / out["filled_std"].values[gaps]
+    filled, std = out["filled"].values, out["filled_std"].values
+    error = filled[gaps] - truth[gaps]
+    z = error / std[gaps]
     return {
         "date": date.strftime("%Y-%m-%d"),
         "nside": nside,
@@ -53,8 +56,10 @@ def score_day(date: pd.Timestamp, nside: int) -> dict[str, object]:
         "rmse": float(np.sqrt(np.mean(error**2))),
         "z_std": float(np.std(z)),
         "z_above_3": float(np.mean(np.abs(z) > 3)),
+        "crps": crps_gaussian(filled, std, truth, gaps),
         "worst_error": float(np.abs(error).max()),
         "nugget": float(out.attrs["covariance_nugget"]),
+        "inflation": float(out.attrs.get("error_inflation", float("nan"))),
         "seconds": seconds,
     }
 
@@ -73,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table.to_markdown(index=False, floatfmt=".3f"))
     summary = table.groupby("nside").agg(
         rmse_mean=("rmse", "mean"),
+        crps_mean=("crps", "mean"),
         z_std_min=("z_std", "min"),
         z_std_max=("z_std", "max"),
         z_above_3_max=("z_above_3", "max"),

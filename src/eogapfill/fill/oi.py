@@ -197,11 +197,11 @@ class ErrorCalibration:
     ----------
     distance_km, background_variance : numpy.ndarray
         Bin centres of the distance to the nearest observation (km) and the background's
-        error variance there, per unit of local variance (degC**2), shape ``(n_bins,)``,
-        non-decreasing; empty when too few cells could be hidden.
-    inflation : float
-        Factor on the predicted error variance that makes the mean squared z-score of the
-        hidden cells 1 (1 when not fitted).
+        error variance there (degC**2), shape ``(n_bins,)``, non-decreasing; empty when too
+        few cells could be hidden.
+    inflation : numpy.ndarray
+        Factor on the predicted error variance, per distance bin, that makes the mean
+        squared z-score of the hidden cells 1 there (ones when not fitted).
     n_hidden : int
         Hidden cells the calibration rests on.
     """
@@ -214,6 +214,8 @@ class ErrorCalibration:
 
 #: The fitted inflation of the error variance stays within these bounds.
 INFLATION_BOUNDS = (0.25, 4.0)
+#: Weight (in hidden cells) of the overall inflation in each distance bin's inflation.
+SHRINK_CELLS = 200
 
 
 def _krige_at(
@@ -253,18 +255,20 @@ def error_calibration(
     """Learn the OI's errors on observed cells hidden under the day's own gap pattern.
 
     The gap pattern, turned by 90, 180 and 270 degrees of longitude (on a region: mirrored
-    within it), hides observed cells; for each turn that hides at least 100 of them, the
+    within it), hides observed cells; for each turn that hides at least 100 of them (only the
+    first such turn without ``variance_scale_km``), the
     background is rebuilt without them (``kind``: a background name, or a given map that
     stays) and their values are predicted as in :func:`fill_oi`. Observed cells only: the
     gap cells are never read.
 
-    - The background's error variance, per unit of local variance (the squared background
-      error over :func:`~eogapfill.fill.kriging.local_variance_ratio`, minus the anomaly
-      variance of ``model``), in bins of the distance to the nearest kept observation, made
-      non-decreasing (zero for a given background).
-    - With ``variance_scale_km``, the inflation: the mean of ``error**2 / predicted`` over the
-      hidden cells, where ``predicted`` is the local ratio times the kriging variance plus
-      the background's error left by the kriging weights (within :data:`INFLATION_BOUNDS`).
+    - The background's error variance: the squared background error minus the anomaly
+      variance of ``model`` (times the local ratio,
+      :func:`~eogapfill.fill.kriging.local_variance_ratio`), averaged in bins of the distance
+      to the nearest kept observation, made non-decreasing (zero for a given background).
+    - With ``variance_scale_km``, the inflation per distance bin: the mean of
+      ``(error**2 - nugget) / predicted`` over the hidden cells, where ``predicted`` is the
+      local ratio times the kriging variance of the noise-free value plus the background's
+      error left by the kriging weights (within :data:`INFLATION_BOUNDS`).
       ``None`` fits no inflation and takes the local ratio as 1 (a given covariance).
 
     ``values``, ``observed``, ``gaps``: shape ``(grid.npix,)``.
@@ -297,6 +301,8 @@ def error_calibration(
             error_sq = (values[cells] - large[cells] - pred[:, 0]) ** 2
             piece += [var, (1.0 - pred[:, 1]) ** 2, error_sq]
         pieces.append(piece)
+        if variance_scale_km is None:  # the background's error alone: one hiding is enough
+            break
     if not pieces:
         return ErrorCalibration(np.empty(0), np.empty(0), np.empty(0))
     columns = (np.concatenate(piece) for piece in zip(*pieces, strict=True))
@@ -314,7 +320,11 @@ def error_calibration(
         predicted = ratio * var + leftover * np.interp(distance, centres, excess)
         # a hidden cell's value carries the nugget (scaled as the whole covariance) on top
         z2 = (error_sq - ratio * model.nugget) / np.maximum(predicted, 1e-12)
-        inflation = np.clip([np.mean(z2[b]) for b in bins], *INFLATION_BOUNDS)
+        # each bin's mean, shrunk towards the mean of all bins (as if it held SHRINK_CELLS
+        # more cells at that mean): few hidden cells per bin on a small region
+        overall = float(np.mean(z2))
+        means = [(z2[b].sum() + SHRINK_CELLS * overall) / (b.size + SHRINK_CELLS) for b in bins]
+        inflation = np.clip(means, *INFLATION_BOUNDS)
     return ErrorCalibration(centres, excess, inflation, int(distance.size))
 
 
