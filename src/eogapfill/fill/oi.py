@@ -216,6 +216,8 @@ class ErrorCalibration:
 INFLATION_BOUNDS = (0.25, 4.0)
 #: Weight (in hidden cells) of the overall inflation in each distance bin's inflation.
 SHRINK_CELLS = 200
+#: Hidden cells scored per hiding at most (a fixed random sample of them beyond).
+MAX_HIDDEN_CELLS = 20_000
 
 
 def _krige_at(
@@ -256,7 +258,8 @@ def error_calibration(
 
     The gap pattern, turned by 90, 180 and 270 degrees of longitude (on a region: mirrored
     within it), hides observed cells; for each turn that hides at least 100 of them (only the
-    first such turn without ``variance_scale_km``), the
+    first such turn without ``variance_scale_km``; at most :data:`MAX_HIDDEN_CELLS` of them
+    scored, a fixed random sample), the
     background is rebuilt without them (``kind``: a background name, or a given map that
     stays) and their values are predicted as in :func:`fill_oi`. Observed cells only: the
     gap cells are never read.
@@ -289,6 +292,9 @@ def error_calibration(
                 template, values, kept, gaps | hidden, grid, lmax, kind, reach_km, scale_km
             )
         cells, sources = np.flatnonzero(hidden), np.flatnonzero(kept)
+        if cells.size > MAX_HIDDEN_CELLS:  # a fixed sample: the cost stays bounded
+            rng = np.random.default_rng(attempt)
+            cells = np.sort(rng.choice(cells, MAX_HIDDEN_CELLS, replace=False))
         ratio = np.ones(cells.size)
         if variance_scale_km is not None:
             ratio = local_variance_ratio(values - fitted, kept, grid, variance_scale_km, cells)
