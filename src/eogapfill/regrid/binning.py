@@ -20,6 +20,7 @@ from eogapfill.healpix import (
 from eogapfill.regrid.checks import CONTRACT_VARIABLES, check_axis, check_day, check_threshold
 from eogapfill.regrid.geometry import geometry_of, suggest_nside
 from eogapfill.regrid.means import bin_dask, bin_numpy, dask_arrays, finish
+from eogapfill.regrid.resample_backend import backend_method, resampled_means
 from eogapfill.seawater import temperature_unit
 
 __all__ = ["to_healpix"]
@@ -49,6 +50,7 @@ def to_healpix(
     sea_threshold: float = 0.5,
     variables: Sequence[str] = CONTRACT_VARIABLES,
     region: Region | Mapping[str, object] | None = None,
+    backend: str = "bin",
 ) -> xr.Dataset:
     """Regrid a lat/lon day onto the NESTED HEALPix grid by cell means: the full sphere, or
     only the cells of a ``region`` (a partial grid).
@@ -72,6 +74,11 @@ def to_healpix(
         NESTED ids at a coarser level (see :func:`eogapfill.healpix.region_cells`). Each kept
         cell is the mean of *all* its source points, as on the full sphere, so a regional
         map equals the full-sphere map on the region's cells.
+    backend : str, default ``"bin"``
+        How an observed cell gets its value: ``"bin"``, the mean of its points, or
+        ``"resample-nearest"``, ``"resample-bilinear"``, ``"resample-conservative"``,
+        ``"resample-groupby"`` (the optional healpix-resample package, numpy days only; see
+        :mod:`eogapfill.regrid.resample_backend`). ``sea`` and ``gap`` are the binning's.
 
     Returns
     -------
@@ -110,6 +117,7 @@ def to_healpix(
     (768, 15.0, 0)
     """
     level = check_nside(nside)
+    method = backend_method(backend)
     threshold = check_threshold(sea_threshold)
     variables = (variables,) if isinstance(variables, str) else tuple(variables)
     sub = check_day(day, variables)
@@ -144,6 +152,8 @@ def to_healpix(
     rows, cols = geometry.nearest_rows, geometry.nearest_cols
     finish_kw = {"geometry": geometry, "threshold": threshold, "dtypes": dtypes, "checked": checked}
     lazy = any(sub[name].chunks is not None for name in names)
+    if lazy and method is not None:
+        raise ValueError(f"backend={backend!r} needs a numpy day: load it first (day.load())")
     if lazy:
         import dask
         import dask.array as da
@@ -165,6 +175,11 @@ def to_healpix(
         results = list(finish(part, near[0], near[1:], **finish_kw))
 
     means, (sea_fraction, sea, gap) = results[: len(variables)], results[len(variables) :]
+    if method is not None:  # the observed cells' values from healpix-resample
+        means, n_kept = resampled_means(
+            method, lat, lon, arrays[1:], means, grid.nside, ids, geometry.rows, geometry.cols
+        )
+        region_attrs.update(regrid_backend=f"healpix-resample {method}", regrid_kept_cells=n_kept)
     if not lazy:
         if not sea.any():
             where = " in the region" if grid.is_partial else ""
