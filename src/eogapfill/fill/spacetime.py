@@ -1,0 +1,350 @@
+"""Space-time optimal interpolation: a day's gaps kriged from its own clear sky and its
+neighbouring days'.
+
+Each day of the window ``target - k .. target + k`` is turned into anomalies around that
+day's own large scale (on the full sphere the harmonic fit up to ``lmax`` of its observed
+cells, on a region its observations smoothed by a Gaussian; :func:`~eogapfill.fill.kriging.
+large_scale`), so that a seasonal warming or a day's bias does not pass from one day to the
+next. The anomalies are modelled as a zero-mean Gaussian field with a separable covariance
+
+``C(d, dt) = sill * rho_space(d) * rho ** |dt| + nugget * [same cell, same day]``
+
+where ``d`` is the chord between two cells (km) and ``dt`` the number of days between them.
+``rho_space``, ``sill`` and ``nugget`` are fitted on the target day's observed cells exactly as
+the single-day OI fits them (:func:`~eogapfill.fill.kriging.fit_covariance`). ``rho``, the
+day-to-day correlation of the anomalies, is measured on the cells observed on both days of
+each consecutive pair of the window: their correlation, corrected for the nugget (which does
+not persist), pooled over the pairs (a pair ``dt`` days apart gives ``r ** (1 / dt)``). Only
+observed cells enter either fit.
+
+Each gap cell of the target day is predicted by simple kriging from its ``n_neighbours``
+nearest observed cells of the target day and the ``n_neighbours_other`` nearest observed cells
+of each other day of the window, and gets the target day's background (the single-day OI's,
+:func:`eogapfill.fill.oi.fill_oi`'s ``"blended"``) plus the kriged anomaly. With ``window=0``
+the mean is the single-day OI mean with the same covariance. ``filled_std`` is the kriging
+standard deviation of the noise-free SST, without the single-day OI's calibration and
+without the background's own error. No conditional members are drawn.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy.spatial import cKDTree
+
+from eogapfill.fill.common import FillInputs, check_count, finish_fill, prepare_healpix_fill
+from eogapfill.fill.kriging import large_scale
+from eogapfill.fill.oi import _background, _fitted_or_default
+from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid
+from eogapfill.random_fields import CovarianceModel
+from eogapfill.stack import check_stack
+
+__all__ = ["day_offsets", "fill_spacetime", "fill_spacetime_oi", "fit_time_correlation"]
+
+#: Largest day-to-day correlation kept (a correlation of 1 makes the covariance singular).
+MAX_RHO = 0.98
+#: Fewest cells observed on both days for a pair to enter the fit of ``rho``.
+MIN_PAIR_CELLS = 30
+
+
+@dataclass(frozen=True)
+class _Day:
+    """The observed anomalies of one day of the window."""
+
+    offset: float  # days from the target
+    xyz: np.ndarray  # (n, 3) unit vectors of its observed cells
+    anomalies: np.ndarray  # (n,) degC
+    cells: np.ndarray  # (n,) indices in the grid
+
+
+def day_offsets(stack: xr.Dataset) -> np.ndarray:
+    """Position of each day of the stack on a time axis in days, shape ``(time,)``.
+
+    From the ``time`` coordinate (datetimes); 0, 1, 2, ... when it is absent or not a date.
+    """
+    if "time" in stack.coords and np.issubdtype(stack["time"].dtype, np.datetime64):
+        t = stack["time"].values.astype("datetime64[s]").astype("int64")
+        return (t - t[0]) / 86400.0
+    return np.arange(stack.sizes["time"], dtype="float64")
+
+
+def _anomalies(
+    values: np.ndarray, observed: np.ndarray, grid: HealpixGrid, lmax: int
+) -> np.ndarray:
+    """Observed values minus the day's own large scale, NaN elsewhere, shape ``(npix,)``."""
+    out = np.full(values.shape, np.nan)
+    if observed.sum() < 10:
+        return out
+    background = large_scale(values, observed, grid, lmax)
+    out[observed] = values[observed] - background[observed]
+    return out
+
+
+def fit_time_correlation(
+    anomalies: np.ndarray, offsets: np.ndarray, model: CovarianceModel
+) -> tuple[float, int]:
+    """The day-to-day correlation ``rho`` of the anomalies' signal, from consecutive days.
+
+    Parameters
+    ----------
+    anomalies : numpy.ndarray, shape ``(n_days, n_cells)``
+        Each day's anomalies around its own large scale (degC), NaN where not observed.
+    offsets : numpy.ndarray, shape ``(n_days,)``
+        The days' positions (days).
+    model : CovarianceModel
+        The spatial covariance: its nugget share is removed from the correlation,
+        ``rho_pair = r * (sill + nugget) / sill``.
+
+    Returns
+    -------
+    rho : float
+        In ``[0, MAX_RHO]``, pooled over the pairs (weighted by their cells); 0 when no pair
+        has :data:`MIN_PAIR_CELLS` cells observed on both days.
+    n_pairs : int
+        The pairs used.
+    """
+    total, weight, n_pairs = 0.0, 0.0, 0
+    for a, b, dt in zip(anomalies[:-1], anomalies[1:], np.diff(offsets), strict=True):
+        both = np.isfinite(a) & np.isfinite(b)
+        if both.sum() < MIN_PAIR_CELLS or not dt > 0:
+            continue
+        x, y = a[both], b[both]
+        denom = np.sqrt(np.mean(x**2) * np.mean(y**2))
+        if not denom > 0:
+            continue
+        r = float(np.mean(x * y) / denom) * model.variance / model.sill
+        total += both.sum() * float(np.clip(r, 0.0, 1.0)) ** (1.0 / dt)
+        weight += both.sum()
+        n_pairs += 1
+    if weight == 0:
+        return 0.0, 0
+    return float(min(total / weight, MAX_RHO)), n_pairs
+
+
+def _neighbours(
+    day: _Day, targets_xyz: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ``k`` nearest observed cells of ``day`` to each target: unit chords ``(n, k)``,
+    unit vectors ``(n, k, 3)`` and anomalies ``(n, k)``; missing slots have chord ``inf``."""
+    n = targets_xyz.shape[0]
+    k = min(k, day.cells.size)
+    if k == 0:
+        return np.full((n, 0), np.inf), np.zeros((n, 0, 3)), np.zeros((n, 0))
+    dist, idx = cKDTree(day.xyz).query(targets_xyz, k=k)
+    dist, idx = dist.reshape(n, k), idx.reshape(n, k)
+    return dist, day.xyz[idx], day.anomalies[idx]
+
+
+def _krige_batch(
+    model: CovarianceModel,
+    rho: float,
+    chord: np.ndarray,
+    xyz: np.ndarray,
+    dt: np.ndarray,
+    vals: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Simple kriging of a batch with the separable covariance.
+
+    ``chord``: ``(b, K)`` unit chords to the target; ``xyz``: ``(b, K, 3)``; ``dt``: ``(K,)``
+    days from the target; ``vals``: ``(b, K)``. Returns the means ``(b,)`` and the variances
+    of the noise-free anomaly ``(b,)`` (degC**2).
+    """
+    k = chord.shape[1]
+    cos = np.matmul(xyz, xyz.transpose(0, 2, 1))
+    among = EARTH_RADIUS_KM * np.sqrt(np.maximum(2.0 - 2.0 * cos, 0.0))
+    lag = np.abs(dt[:, None] - dt[None, :])
+    cov = model.sill * model.correlation_chord(among) * rho**lag
+    diag = np.arange(k)
+    cov[:, diag, diag] += model.nugget
+    rhs = model.sill * model.correlation_chord(EARTH_RADIUS_KM * chord) * rho ** np.abs(dt)
+    weights = np.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
+    mean = np.einsum("bk,bk->b", weights, vals)
+    var = model.sill - np.einsum("bk,bk->b", weights, rhs)
+    return mean, np.maximum(var, 0.0)
+
+
+def _window(n_days: int, target: int, window: int) -> list[int]:
+    """The days of the window, the target first."""
+    others = [t for t in range(target - window, target + window + 1) if t != target]
+    return [target, *[t for t in others if 0 <= t < n_days]]
+
+
+def fill_spacetime_oi(
+    stack: xr.Dataset,
+    target: int,
+    *,
+    window: int = 3,
+    covariance: str | CovarianceModel = "fit",
+    rho: float | None = None,
+    nu: float = 0.5,
+    lmax: int = 15,
+    n_neighbours: int = 32,
+    n_neighbours_other: int = 16,
+) -> xr.Dataset:
+    """Fill one day of a HEALPix stack by space-time optimal interpolation (module docstring).
+
+    Parameters
+    ----------
+    stack : xarray.Dataset
+        ``SST_L3S`` (degC), ``gap`` and ``sea`` on ``(time, cells)`` with ``cell_ids``
+        (:func:`eogapfill.stack.healpix_stack`); full sphere or a region.
+    target : int
+        Index of the day to fill.
+    window : int
+        Days on each side of the target that lend their observations (0: the target alone).
+    covariance : "fit" or CovarianceModel
+        The spatial covariance of the anomalies: fitted on the target day's observed cells, or
+        given.
+    rho : float, optional
+        The day-to-day correlation of the anomalies; default: fitted
+        (:func:`fit_time_correlation`) on the window's observed cells.
+    nu, lmax
+        As in :func:`eogapfill.fill.oi.fill_oi`.
+    n_neighbours, n_neighbours_other : int
+        Nearest observed cells of the target day, and of each other day, used for each gap
+        cell.
+
+    Returns
+    -------
+    xarray.Dataset
+        The target day on ``cells``: ``filled`` (degC; observed cells as observed),
+        ``filled_std`` (degC, the kriging standard deviation, uncalibrated, 0 off the gaps);
+        attributes ``rho``, ``rho_pairs``, ``window``, ``window_days`` (days used),
+        ``n_neighbours``, ``n_neighbours_other``, the covariance (``covariance_*``) and
+        ``protocol`` = ``"honest"``.
+    """
+    values, gaps, _ = check_stack(stack, "spacetime_oi")
+    n_days = values.shape[0]
+    if not isinstance(target, int | np.integer) or not 0 <= int(target) < n_days:
+        raise ValueError(
+            f"spacetime_oi: target must be a day index in 0..{n_days - 1}, got {target!r}"
+        )
+    target = int(target)
+    window = check_count(window, "window", minimum=0, method="spacetime_oi")
+    n_neighbours = check_count(n_neighbours, "n_neighbours", method="spacetime_oi")
+    n_other = check_count(
+        n_neighbours_other, "n_neighbours_other", minimum=0, method="spacetime_oi"
+    )
+    if rho is not None and not 0.0 <= rho < 1.0:
+        raise ValueError(f"spacetime_oi: rho must be in [0, 1), got {rho!r}; or None to fit it")
+    day_map = stack.isel(time=target)
+    inputs, grid = prepare_healpix_fill(day_map["SST_L3S"], day_map["gap"], method="spacetime_oi")
+    large, fitted = _background(
+        inputs.sst, inputs.values, inputs.observed, inputs.gaps, grid, lmax, "blended"
+    )
+    info: dict[str, float] = {}
+    if isinstance(covariance, CovarianceModel):
+        model = covariance
+    elif covariance == "fit":
+        model, info, _ = _fitted_or_default(
+            inputs.values, inputs.observed, grid, inputs.gaps, fitted, nu, lmax, n_neighbours
+        )
+    else:
+        raise ValueError(
+            f"spacetime_oi: covariance must be 'fit' or a CovarianceModel, got {covariance!r}"
+        )
+    offsets = day_offsets(stack)
+    used = _window(n_days, target, window)
+    observed = np.isfinite(values) & ~gaps
+    anomalies = np.full(values.shape, np.nan)
+    anomalies[target, inputs.observed] = inputs.values[inputs.observed] - fitted[inputs.observed]
+    for t in used[1:]:
+        anomalies[t] = _anomalies(values[t], observed[t], grid, lmax)
+    if rho is None:
+        order = sorted(used)
+        rho, n_pairs = fit_time_correlation(anomalies[order], offsets[order], model)
+    else:
+        n_pairs = 0
+    result = _krige_gaps(grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other)
+    filled = np.full(inputs.values.shape, np.nan)
+    std = np.zeros(inputs.values.shape)
+    gap_cells = np.flatnonzero(inputs.gaps)
+    filled[gap_cells] = large[gap_cells] + result[0]
+    std[gap_cells] = np.sqrt(result[1])
+    attrs = {
+        "rho": float(rho),
+        "rho_pairs": int(n_pairs),
+        "rho_fitted": int(n_pairs > 0),
+        "window": int(window),
+        "window_days": len(used),
+        "n_neighbours": int(n_neighbours),
+        "n_neighbours_other": int(n_other),
+        "covariance": "given" if isinstance(covariance, CovarianceModel) else "fitted",
+        "covariance_nu": model.nu,
+        "covariance_sill": model.sill,
+        "covariance_length_scale_km": model.length_scale_km,
+        "covariance_nugget": model.nugget,
+        "calibrated": 0,
+        "lmax": int(lmax),
+        **{f"fit_{key}": value for key, value in info.items()},
+    }
+    out = finish_fill(inputs, filled, method="spacetime_oi", std=std, attrs=attrs)
+    return (
+        out.assign_coords(time=stack["time"].isel(time=target)) if "time" in stack.coords else out
+    )
+
+
+def _krige_gaps(
+    grid: HealpixGrid,
+    inputs: FillInputs,
+    anomalies: np.ndarray,
+    offsets: np.ndarray,
+    used: list[int],
+    model: CovarianceModel,
+    rho: float,
+    n_neighbours: int,
+    n_other: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Kriged anomalies ``(n_gaps,)`` and their variances at the target's gap cells."""
+    xyz = grid.vectors()
+    gap_xyz = xyz[np.flatnonzero(inputs.gaps)]
+    parts = []
+    for rank, t in enumerate(used):
+        if rank > 0 and (rho == 0.0 or n_other == 0):
+            break  # uncorrelated days lend nothing
+        cells = np.flatnonzero(np.isfinite(anomalies[t]))
+        day = _Day(offsets[t] - offsets[used[0]], xyz[cells], anomalies[t, cells], cells)
+        chord, nb_xyz, vals = _neighbours(day, gap_xyz, n_neighbours if rank == 0 else n_other)
+        parts.append((chord, nb_xyz, vals, np.full(chord.shape[1], day.offset)))
+    chord = np.concatenate([p[0] for p in parts], axis=1)
+    nb_xyz = np.concatenate([p[1] for p in parts], axis=1)
+    vals = np.concatenate([p[2] for p in parts], axis=1)
+    dt = np.concatenate([p[3] for p in parts])
+    n, k = chord.shape
+    mean, var = np.empty(n), np.empty(n)
+    batch = max(1, (1 << 20) // (k * k))
+    for lo in range(0, n, batch):
+        hi = min(lo + batch, n)
+        mean[lo:hi], var[lo:hi] = _krige_batch(
+            model, rho, chord[lo:hi], nb_xyz[lo:hi], dt, vals[lo:hi]
+        )
+    return mean, var
+
+
+def fill_spacetime(stack: xr.Dataset, *, window: int = 3, **options: object) -> xr.Dataset:
+    """Fill every day of a stack by :func:`fill_spacetime_oi` (``options`` passed on).
+
+    Returns ``filled`` and ``filled_std`` on ``(time, cells)``; a day without a gap is kept as
+    observed (``filled_std`` 0). The attributes are the last filled day's, with ``rho`` per
+    day in ``rho_by_day`` (NaN for a day without a gap).
+    """
+    values, gaps, _ = check_stack(stack, "spacetime_oi")
+    days, rhos = [], []
+    for t in range(values.shape[0]):
+        if not gaps[t].any():
+            sst = stack["SST_L3S"].isel(time=t)
+            days.append(
+                xr.Dataset({"filled": sst, "filled_std": sst.copy(data=np.zeros(sst.shape))})
+            )
+            rhos.append(np.nan)
+            continue
+        out = fill_spacetime_oi(stack, t, window=window, **options)  # type: ignore[arg-type]
+        days.append(out)
+        rhos.append(out.attrs["rho"])
+    result = xr.concat(days, dim="time", combine_attrs="drop_conflicts")
+    result.attrs["rho_by_day"] = np.asarray(rhos)
+    if "time" in stack.coords:
+        result = result.assign_coords(time=stack["time"])
+    return result
