@@ -19,7 +19,9 @@ variance of the observed anomalies (a front or a western boundary current varies
 more than a calm tropical sea; :func:`~eogapfill.fill.kriging.local_variance_ratio`), the
 background's own error is added as a function of the distance to the data, and both are
 inflated, by distance, so that observed cells hidden under the day's own gap pattern (moved
-elsewhere) get a mean squared z-score of 1. The mean does not change.
+elsewhere) get a mean squared z-score of 1. The mean does not change. The calibration
+rebuilds the background and kriges up to 20 000 hidden cells for each of three hidings: the
+fill takes about twice as long (nside 64 to 256).
 
 Distances enter the covariance as chord lengths ``2 R sin(d / 2R)`` (``R = 6371 km``), as in
 gstools' ``latlon`` models: a Matérn of the chord is positive definite on the sphere for every
