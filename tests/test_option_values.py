@@ -35,6 +35,7 @@ BAD_VALUES = [
     ("foscat", "n_epochs=0", "option n_epochs must be >= 1, got 0"),
     ("foscat", "masks=bogus", "option masks must be one of 'local12', 'local48', 'global'"),
     ("foscat", "near_gaps_km=-5", "option near_gaps_km must be > 0, got -5"),
+    ("oi", "variance_scale_km=-5", "option variance_scale_km must be > 0, got -5"),
     ("foscat", "coarse_epochs=[30, 0]", "option coarse_epochs must be a list of integers >= 1"),
 ]
 

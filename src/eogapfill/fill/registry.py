@@ -613,6 +613,7 @@ register_method(
         "background_scale_km": above(0),
         "n_neighbours": at_least(1),
         "radius_km": above(0),
+        "variance_scale_km": above(0),
     },
     uncertainty="always",
 )

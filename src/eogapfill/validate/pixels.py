@@ -127,6 +127,8 @@ def pixel_scores(
     dict
         ``pixel_rmse``, ``pixel_bias``, ``pixel_mae`` (degC); ``pixel_crps`` from the
         members when there are two or more, else from ``(filled, filled_std)``, else the MAE;
+        the predictive std of a filled pixel adds the observation noise the fill states
+        (``attrs["covariance_nugget"]``, degC**2) to ``filled_std`` (the noise-free error);
         ``pixel_zscore_std`` (NaN without a std); ``n_pixels`` scored (hidden pixels whose
         cell has a value) and ``n_unscored`` (hidden pixels on cells the grid leaves off the
         sea, e.g. a coastal cell under the sea threshold).
@@ -152,6 +154,9 @@ def pixel_scores(
     if "filled_std" in result:
         std = _at_pixels(result["filled_std"], day).ravel()
         keep = flat_m & (std > 0)
+        # a hidden pixel is an observation: its own noise (the fill's nugget) adds to the error
+        nugget = float(result.attrs.get("covariance_nugget", 0.0))
+        std = np.sqrt(std**2 + nugget)
         if keep.any():
             out["pixel_zscore_std"] = zscore_std(mean.ravel(), std, flat_t, keep)
             out["pixel_crps"] = float(
