@@ -140,6 +140,19 @@ def test_bilinear_equals_an_inverse_distance_loop(day, binned, resampled):
     np.testing.assert_allclose(out[cells[reached]], total[reached] / norm[reached], rtol=1e-5)
 
 
+@pytest.mark.parametrize("backend", ["resample-nearest", "resample-bilinear"])
+def test_cells_finer_than_the_points_keep_real_values(day, backend):
+    """At nside 64 (cells of 0.9 deg, points every 2.5 deg) most cells hold no point: every
+    observed cell still carries a value between the observed extremes (none reads 0)."""
+    pytest.importorskip("healpix_resample")
+    out = to_healpix(day, 64, backend=backend)
+    values = out["SST_L3S"].values[_observed(out)]
+    observed = day["SST_L3S"].values
+    assert np.nanmin(observed) - 1e-4 <= values.min() and values.max() <= np.nanmax(observed) + 1e-4
+    if backend == "resample-bilinear":
+        assert 0 < out.attrs["regrid_kept_cells"] < values.size  # unreached cells keep the bin
+
+
 def test_a_region_uses_its_own_points_and_agrees_with_the_sphere(day, resampled):
     box = (-60.0, -20.0, 10.0, 40.0)
     full = resampled["resample-nearest"]

@@ -8,7 +8,8 @@ default) or one of
 
 - ``nearest``: the observed point nearest to the cell centre;
 - ``bilinear``: healpix-resample's inverse-distance blend (each point spreads over its four
-  nearest cell centres, each cell normalises the weights it receives);
+  nearest cell centres, each cell normalises the weights it receives; on cells finer than
+  the points, a cell that no point reaches keeps its binned value);
 - ``conservative``: the mean of the cell's points weighted by their area (``cos(latitude)``
   on a regular grid);
 - ``groupby``: the plain mean of the cell's points (the binning, computed by torch).
@@ -59,7 +60,8 @@ def _package() -> ModuleType:
     except ImportError as err:
         raise ImportError(
             "backend='resample-...' needs the optional package healpix-resample: "
-            'pip install "eogapfill[resample]" (or use the default backend="bin")'
+            'pip install "eogapfill[resample]" (healpix-resample==2026.10.2), or use the '
+            'default backend="bin"'
         ) from err
     return healpix_resample
 
@@ -112,9 +114,8 @@ def resample_cells(
     Returns
     -------
     numpy.ndarray, shape ``(k,)``, float64
-        The value of each cell; NaN where the method gives none (a cell that no observed point
-        reaches: no point inside for ``conservative`` and ``groupby``, too far for
-        ``bilinear``).
+        The value of each cell; NaN where the method gives none: no point inside
+        (``conservative``, ``groupby``), no point linked to it (``bilinear``).
 
     Raises
     ------
@@ -130,32 +131,54 @@ def resample_cells(
     lon_p, lat_p, val_p = _points(np.asarray(lat), np.asarray(lon), np.asarray(values))
     if cells.size == 0 or val_p.size == 0:
         return np.full(cells.size, np.nan)
-    level = int(nside).bit_length() - 1
-    common = {"level": level, "ellipsoid": "sphere", "device": "cpu", "verbose": False}
+    common = {
+        "lon_deg": lon_p,
+        "lat_deg": lat_p,
+        "level": int(nside).bit_length() - 1,
+        "ellipsoid": "sphere",
+        "device": "cpu",
+        "verbose": False,
+    }
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Sparse CSC tensor support", category=UserWarning)
         if method in ("nearest", "bilinear"):
-            cls = hr.NearestResampler if method == "nearest" else hr.BilinearResampler
-            op = cls(
-                lon_deg=lon_p,
-                lat_deg=lat_p,
-                out_cell_ids=cells,
-                batch_size=BATCH_POINTS,
-                **common,
-            )
-            result = op.resample(val_p)
-            return _on_cells(np.asarray(result.cell_ids), np.asarray(result.cell_data), cells)
-        if method == "groupby":
-            op = hr.GroupByResampler(reduce="mean", lon_deg=lon_p, lat_deg=lat_p, **common)
-            result = op.resample(val_p)
-            return _on_cells(np.asarray(result.cell_ids), np.asarray(result.cell_data), cells)
-        area = np.cos(np.radians(lat_p))
-        op = hr.ConservativeResampler(lon_deg=lon_p, lat_deg=lat_p, area=area, **common)
-        total = np.asarray(op.resample(val_p).cell_data)
-        weight = np.asarray(op.cell_area.cpu().numpy())
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = total / weight
-        return _on_cells(np.asarray(op.cell_ids.cpu().numpy()), mean, cells)
+            ids, data = _neighbour_values(hr, method, val_p, cells, common)
+        else:
+            ids, data = _binned_values(hr, method, val_p, common)
+    return _on_cells(ids, data, cells)
+
+
+def _neighbour_values(
+    hr: ModuleType, method: str, values: np.ndarray, cells: np.ndarray, common: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell ids ``(m,)`` and values ``(m,)`` of the nearest or bilinear operator (NaN: a cell
+    that no point reaches)."""
+    cls = hr.NearestResampler if method == "nearest" else hr.BilinearResampler
+    op = cls(out_cell_ids=cells, batch_size=BATCH_POINTS, **common)
+    ids = np.asarray(op.cell_ids.cpu().numpy())
+    if method == "nearest":
+        data = np.asarray(op.resample(values).cell_data)
+        reached = op.hi_k.cpu().numpy() >= 0  # -1: no point found (it would read point 0)
+    else:  # a cell that no point links to reads 0: find it by resampling ones
+        both = np.stack([values, np.ones_like(values)])
+        data, weight = np.asarray(op.resample(both).cell_data)
+        reached = weight > 0.5
+    return ids, np.where(reached, data, np.nan)
+
+
+def _binned_values(
+    hr: ModuleType, method: str, values: np.ndarray, common: dict
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cell ids ``(m,)`` and values ``(m,)`` of the cells holding a point: their plain mean
+    (``groupby``) or their ``cos(latitude)``-weighted mean (``conservative``)."""
+    if method == "groupby":
+        result = hr.GroupByResampler(reduce="mean", **common).resample(values)
+        return np.asarray(result.cell_ids), np.asarray(result.cell_data)
+    op = hr.ConservativeResampler(area=np.cos(np.radians(common["lat_deg"])), **common)
+    total = np.asarray(op.resample(values).cell_data)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / op.cell_area.cpu().numpy()
+    return np.asarray(op.cell_ids.cpu().numpy()), mean
 
 
 def resampled_means(
