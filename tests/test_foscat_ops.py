@@ -206,6 +206,55 @@ def test_region_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
         np.testing.assert_array_equal(getattr(got, name).numpy(), getattr(expected, name).numpy())
 
 
+def _scipy_csr(matrix: torch.Tensor) -> object:
+    import scipy.sparse as sp
+
+    return sp.csr_matrix(
+        (
+            matrix.values().numpy().astype("float64"),
+            matrix.col_indices().numpy(),
+            matrix.crow_indices().numpy(),
+        ),
+        shape=tuple(matrix.shape),
+    )
+
+
+@pytest.mark.parametrize("region", [False, True])
+def test_kernels_built_in_pieces_equal_foscats_in_one_go(
+    tmp_path: object, monkeypatch: pytest.MonkeyPatch, region: bool
+) -> None:
+    """Built on pieces of 64 cells with a halo (the way a large grid is built), the wavelet
+    and smoothing kernels equal those foscat builds on the whole grid, entry for entry,
+    with 32-bit indices; foscat's int64 COO indices are not kept."""
+    from eogapfill.healpix import region_cells
+
+    scat_cov, _, _ = import_foscat()
+    nside = 32
+    ids = np.asarray(region_cells(nside, (-80.0, -50.0, 25.0, 45.0))) if region else None
+    whole = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path / "whole"))
+    expected = whole.init_index(nside, cell_ids=ids)[:3]
+
+    monkeypatch.setattr(foscat_ops, "_BUILD_PIECE", 64)
+    pieces = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path / "pieces"))
+    foscat_ops.install(pieces)
+    calls = []
+    original = pieces.init_index.original
+    pieces.init_index.original = lambda *args, **kwargs: (
+        calls.append(kwargs.get("cell_ids")) or original(*args, **kwargs)
+    )
+    got = pieces.init_index(nside, cell_ids=ids)[:3]
+    n_cells = 12 * nside**2 if ids is None else ids.size
+    assert len(calls) == -(-n_cells // 64)  # one foscat build per piece
+    assert all(c is not None and c.size < n_cells for c in calls)
+    assert nside not in pieces.Idx_Neighbours
+    for want, have in zip(expected, got, strict=True):
+        assert have.layout == torch.sparse_csr and have.col_indices().dtype == torch.int32
+        assert tuple(have.shape) == tuple(want.shape)
+        difference = abs(_scipy_csr(have) - _scipy_csr(want)).max()
+        assert difference <= 1e-6 * abs(_scipy_csr(want)).max()
+    assert list((tmp_path / "pieces").glob("EOGAPFILL_CSR*.npz"))  # and kept on disk
+
+
 def test_package_operator_is_fast() -> None:
     scat_cov, _, _ = import_foscat()
     assert foscat_ops.installed(scat_operator(scat_cov))

@@ -34,6 +34,7 @@ import hashlib
 import os
 import threading
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -62,26 +63,37 @@ class _Pattern:
     """The index arrays of a CSR matrix ``(n_in, n_out)`` and of its transpose.
 
     Several of foscat's matrices share one pattern (the real and imaginary parts of the
-    wavelets): their :class:`CsrPair` share these arrays. ``perm`` ``(nnz,)`` orders the
-    values of ``W`` as those of ``W^T``.
+    wavelets): their :class:`CsrPair` share these arrays. The order that takes the values of
+    ``W`` to those of ``W^T`` (:meth:`transposed_values`) is as large as the column indices
+    and needed once per matrix: it is recomputed rather than kept.
     """
 
     def __init__(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> None:
-        import scipy.sparse as sp
-
         dtype = _index_dtype(shape, int(col.numel()))
         self.shape = shape
         self.crow = crow.to(dtype)
         self.col = col.to(dtype)
-        order = sp.csr_matrix(  # transposed in O(nnz) by scipy, positions as values
-            (np.arange(col.numel(), dtype="int64"), col.cpu().numpy(), crow.cpu().numpy()),
-            shape=shape,
+        order = self._order()
+        self.crow_t = torch.from_numpy(order.indptr).to(crow.device, dtype)
+        self.col_t = torch.from_numpy(order.indices).to(crow.device, dtype)
+
+    def _order(self) -> Any:
+        """``W^T``'s CSR layout (scipy) with, as values, the position of each entry in ``W``."""
+        import scipy.sparse as sp
+
+        nnz = int(self.col.numel())
+        positions = np.arange(nnz, dtype=np.int32 if nnz < _INT32_MAX else np.int64)
+        order = sp.csr_matrix(  # transposed in O(nnz) by scipy
+            (positions, self.col.cpu().numpy(), self.crow.cpu().numpy()), shape=self.shape
         ).T.tocsr()
         order.sort_indices()
-        device = crow.device
-        self.crow_t = torch.from_numpy(order.indptr.astype(np.int64)).to(device, dtype)
-        self.col_t = torch.from_numpy(order.indices.astype(np.int64)).to(device, dtype)
-        self.perm = torch.from_numpy(order.data).to(device)
+        return order
+
+    def transposed_values(self, values: torch.Tensor) -> torch.Tensor:
+        """``values`` (nnz,) of a matrix ``W`` of this pattern, in the order of ``W^T``'s
+        layout (``crow_t``, ``col_t``)."""
+        perm = torch.from_numpy(self._order().data).to(values.device)
+        return values[perm]
 
     def matches(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> bool:
         return (
@@ -99,6 +111,22 @@ class _Patterns:
     def __init__(self) -> None:
         self._known: list[_Pattern] = []
         self.lock = threading.RLock()
+        self._local = threading.local()
+
+    @property
+    def scratch(self) -> bool:
+        """Whether this thread builds throw-away matrices (the pieces of a kernel build):
+        CSR with 32-bit indices, no pattern kept, no transposed layout."""
+        return bool(getattr(self._local, "scratch", False))
+
+    @contextlib.contextmanager
+    def scratch_matrices(self) -> Iterator[None]:
+        """Within the block, :class:`_FastSparseTensor` builds scratch matrices (this thread)."""
+        previous, self._local.scratch = self.scratch, True
+        try:
+            yield
+        finally:
+            self._local.scratch = previous
 
     def find(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> _Pattern:
         with self.lock:
@@ -133,7 +161,9 @@ class CsrPair:
             self.w = w  # already compact: no copy
         else:
             self.w = _csr(pattern.crow, pattern.col, values, shape)
-        self.w_t = _csr(pattern.crow_t, pattern.col_t, values[pattern.perm], shape[::-1])
+        self.w_t = _csr(
+            pattern.crow_t, pattern.col_t, pattern.transposed_values(values), shape[::-1]
+        )
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -238,12 +268,17 @@ class _FastSparseTensor:
         rows, cols = index.detach().cpu().long().numpy()
         matrix = sp.coo_matrix((values.detach().cpu().numpy(), (rows, cols)), shape=shape).tocsr()
         matrix.sum_duplicates()  # as torch's coalesce, and sorted within each row
+        data = torch.from_numpy(matrix.data).to(self.device, values.dtype)
+        if self.patterns.scratch:  # a piece of a kernel build: kept for a moment only
+            dtype = _index_dtype((shape[0], shape[1]), int(matrix.nnz))
+            crow = torch.from_numpy(matrix.indptr).to(self.device, dtype)
+            col = torch.from_numpy(matrix.indices).to(self.device, dtype)
+            return _csr(crow, col, data, (shape[0], shape[1]))
         pattern = self.patterns.find(
             torch.from_numpy(matrix.indptr.astype(np.int64)).to(self.device),
             torch.from_numpy(matrix.indices.astype(np.int64)).to(self.device),
             (shape[0], shape[1]),
         )
-        data = torch.from_numpy(matrix.data).to(self.device, values.dtype)
         return _csr(pattern.crow, pattern.col, data, (shape[0], shape[1]))
 
 
@@ -303,7 +338,7 @@ def _transposed_pair(m: torch.Tensor, patterns: _Patterns) -> CsrPair:
     shape = (int(m.shape[0]), int(m.shape[1]))
     pattern = patterns.find(m.crow_indices(), m.col_indices(), shape)
     pair.w_t = _csr(pattern.crow, pattern.col, m.values(), shape)
-    pair.w = _csr(pattern.crow_t, pattern.col_t, m.values()[pattern.perm], shape[::-1])
+    pair.w = _csr(pattern.crow_t, pattern.col_t, pattern.transposed_values(m.values()), shape[::-1])
     return pair
 
 
@@ -418,9 +453,42 @@ class _KernelCache:
             arrays = None  # absent or unreadable: built (and written) again
         if arrays is not None:
             return (*self._matrices(arrays), None)
-        wr, wi, ws, index = self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=0)
+        n_cells = 12 * int(nside) ** 2 if ids is None else int(ids.size)
+        if n_cells > _BUILD_PIECE:
+            wr, wi, ws = self._build_in_pieces(int(nside), ids)
+        else:
+            wr, wi, ws, _ = self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=0)
+        op.Idx_Neighbours.pop(int(nside), None)  # foscat's int64 COO indices, not used again
         self._save(path, wr, wi, ws)
-        return wr, wi, ws, index
+        return wr, wi, ws, None
+
+    def _build_in_pieces(self, nside: int, ids: np.ndarray | None) -> tuple[torch.Tensor, ...]:
+        """The kernels ``(wr, wi, ws)`` of a grid (the sphere, or the sorted cells ``ids``),
+        built by foscat on pieces of :data:`_BUILD_PIECE` cells with a halo of
+        :data:`_HALO_RINGS` rings of neighbours: the columns of a piece's cells are those of
+        the whole grid, and the build holds one piece's COO entries at a time (foscat's whole
+        build held about 4.5 GB at nside 128)."""
+        op = self.operator
+        universe = np.arange(12 * nside**2, dtype=np.int64) if ids is None else ids
+        n = int(universe.size)
+        wavelets: list[tuple[np.ndarray, ...]] = []
+        smooth: list[tuple[np.ndarray, ...]] = []
+        for core in np.array_split(universe, -(-n // _BUILD_PIECE)):
+            local = _with_halo(nside, core, universe)
+            with self.patterns.scratch_matrices():
+                wr, wi, ws, _ = self.original(nside, kernel=-1, cell_ids=local, spin=0)
+            op.Idx_Neighbours.pop(nside, None)
+            position = np.searchsorted(universe, local)  # of each local cell in the grid
+            in_core = (local >= core[0]) & (local <= core[-1])
+            wavelets.append(_grid_entries(wr, position, in_core, n, wi))
+            smooth.append(_grid_entries(ws, position, in_core, n))
+            del wr, wi, ws
+        n_orient = int(op.NORIENT)
+        device = op.backend.torch_device
+        return (
+            *_assemble(wavelets, (n, n_orient * n), self.patterns, device),
+            *_assemble(smooth, (n, n), self.patterns, device),
+        )
 
     def _matrices(self, arrays: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
         device = self.operator.backend.torch_device
@@ -469,6 +537,86 @@ class _KernelCache:
         except OSError:  # a read-only or full cache folder: foscat's own cache still serves
             with contextlib.suppress(OSError):
                 os.remove(partial)
+
+
+#: Cells per piece of a kernel build (:meth:`_KernelCache._build_in_pieces`); a grid of at
+#: most this many cells is built by foscat in one go.
+_BUILD_PIECE = 4**7
+#: Rings of neighbours around a piece: foscat's 3 x 3 stencils, interpolated from the 4
+#: nearest cells, reach at most 3 rings out (2 at some places; checked equal with 3 and 4).
+_HALO_RINGS = 4
+
+
+def _with_halo(nside: int, core: np.ndarray, universe: np.ndarray) -> np.ndarray:
+    """The sorted cells of ``universe`` (sorted NESTED ids) within :data:`_HALO_RINGS` rings
+    of neighbours of the cells ``core``."""
+    import healpy as hp
+
+    cells, front = core, core
+    for _ in range(_HALO_RINGS):
+        near = hp.get_all_neighbours(nside, front, nest=True).reshape(-1)
+        front = np.setdiff1d(np.unique(near[near >= 0]), cells, assume_unique=True)
+        cells = np.union1d(cells, front)
+    pos = np.minimum(np.searchsorted(universe, cells), universe.size - 1)
+    return cells[universe[pos] == cells]
+
+
+def _grid_entries(
+    matrix: torch.Tensor,
+    position: np.ndarray,
+    in_core: np.ndarray,
+    n: int,
+    other: torch.Tensor | None = None,
+) -> tuple[np.ndarray, ...]:
+    """The entries of a piece's CSR ``matrix`` ``(m, G * m)`` in the columns of its core
+    cells, on the grid of ``n`` cells: ``(rows, cols, values[, values of other])``, 32-bit.
+
+    ``position`` (m,) is the grid position of each local cell, ``in_core`` (m,) marks the
+    core; column ``g * m + j`` of the piece is column ``g * n + position[j]`` of the grid.
+    ``other`` shares ``matrix``'s pattern (the imaginary wavelets)."""
+    m = int(position.size)
+    crow = matrix.crow_indices().cpu().numpy()
+    col = matrix.col_indices().cpu().numpy().astype(np.int64)
+    cell = col % m
+    keep = in_core[cell]
+    rows = position[np.repeat(np.arange(m), np.diff(crow))[keep]]
+    cols = (col[keep] // m) * n + position[cell[keep]]
+    index = (
+        np.int32 if _index_dtype((n, int(matrix.shape[1]) // m * n), 0) == torch.int32 else np.int64
+    )
+    out = [rows.astype(index), cols.astype(index), matrix.values().cpu().numpy()[keep]]
+    if other is not None:
+        if not (
+            torch.equal(other.crow_indices(), matrix.crow_indices())
+            and torch.equal(other.col_indices(), matrix.col_indices())
+        ):
+            raise RuntimeError("foscat built the real and imaginary wavelets on other patterns")
+        out.append(other.values().cpu().numpy()[keep])
+    return tuple(out)
+
+
+def _assemble(
+    pieces: list[tuple[np.ndarray, ...]], shape: tuple[int, int], patterns: _Patterns, device: Any
+) -> list[torch.Tensor]:
+    """The CSR matrices (one per values array of the pieces, sharing one pattern) of the
+    entries of :func:`_grid_entries` (no two pieces share a column: no duplicate)."""
+    import scipy.sparse as sp
+
+    rows = np.concatenate([piece[0] for piece in pieces])
+    cols = np.concatenate([piece[1] for piece in pieces])
+    out = []
+    for k in range(2, len(pieces[0])):
+        values = np.concatenate([piece[k] for piece in pieces])
+        matrix = sp.csr_matrix((values, (rows, cols)), shape=shape)
+        del values
+        matrix.sort_indices()
+        pattern = patterns.find(
+            torch.from_numpy(matrix.indptr).to(device),
+            torch.from_numpy(matrix.indices).to(device),
+            shape,
+        )
+        out.append(_csr(pattern.crow, pattern.col, torch.from_numpy(matrix.data).to(device), shape))
+    return out
 
 
 def install(operator: Any) -> None:
