@@ -174,3 +174,13 @@ def test_pixel_validation_regional_oi_beats_a_constant(sample_cube):
     spread = float(np.nanstd(day["SST_L3S"].values))
     assert oi.pixel_rmse < 0.5 * spread  # far better than the climatological constant
     assert oi.pixel_crps <= oi.pixel_mae + 1e-12
+
+
+def test_prepare_day_names_a_nan_coordinate(sample_cube):
+    _, l3s, l4 = sample_cube
+    broken = l3s.isel(time=[0]).copy()
+    lat = broken["latitude"].values.copy()
+    lat[3] = np.nan
+    broken = broken.assign_coords(latitude=lat)
+    with pytest.raises(ValueError, match="L3S latitude coordinate has 1 NaN"):
+        prepare_day(broken, l4.isel(time=[0]))

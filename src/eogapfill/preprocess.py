@@ -304,6 +304,14 @@ def _check_same_grid(a: xr.Dataset, b: xr.Dataset) -> None:
     for dim in ("latitude", "longitude"):
         if dim not in a.coords or dim not in b.coords:
             raise ValueError(f"both products need a {dim!r} coordinate")
+        for ds, what in ((a, "L3S"), (b, "L4")):
+            values = np.asarray(ds[dim].values, dtype="float64")
+            if not np.isfinite(values).all():
+                raise ValueError(
+                    f"the {what} {dim} coordinate has {int((~np.isfinite(values)).sum())} "
+                    "NaN or infinite value(s): a broken file or a bad subset; open the product "
+                    "again, or drop those rows/columns before preparing the day"
+                )
         if a.sizes[dim] != b.sizes[dim] or not np.allclose(a[dim].values, b[dim].values, atol=1e-6):
             raise ValueError(
                 f"L3S and L4 are on different grids ({dim}: {a.sizes[dim]} vs {b.sizes[dim]} "
