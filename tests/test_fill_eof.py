@@ -88,3 +88,12 @@ def test_dineof_refuses_bad_input() -> None:
     missing[:, 0] = True
     with pytest.raises(ValueError, match="observed on no day"):
         dineof(values, missing)
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (40, 6)])
+def test_truncation_equals_the_svd(shape: tuple[int, int]) -> None:
+    from eogapfill.fill.eof import _truncate
+
+    a = np.random.default_rng(1).standard_normal(shape)
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    np.testing.assert_allclose(_truncate(a, 2), (u[:, :2] * s[:2]) @ vt[:2], atol=1e-10)
