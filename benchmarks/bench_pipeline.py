@@ -54,11 +54,11 @@ def bench(
     from distributed import Client, LocalCluster
 
     from eogapfill import pipeline
-    from eogapfill.pipeline import runner
+    from eogapfill.pipeline import writer
 
     out = scratch / f"{method}-{workers}.zarr"
     shutil.rmtree(out, ignore_errors=True)
-    append, writing = runner._append_day, []
+    append, writing = writer._append_day, []
 
     def timed_append(ds, path):  # the driver's serial part
         tick = time.perf_counter()
@@ -74,7 +74,7 @@ def bench(
         client.run(_warm_up, nside, resolution)
         before = client.run(_worker_usage)
         start = time.perf_counter()
-        runner._append_day = timed_append
+        writer._append_day = timed_append
         try:
             pipeline.run(
                 days[0],
@@ -87,7 +87,7 @@ def bench(
                 progress=False,
             )
         finally:
-            runner._append_day = append
+            writer._append_day = append
         seconds = time.perf_counter() - start
         after = client.run(_worker_usage)
     cpu = sum(after[w][0] - before[w][0] for w in after)

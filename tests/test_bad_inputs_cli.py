@@ -18,7 +18,7 @@ import pytest
 pytest.importorskip("distributed")
 
 from eogapfill import cli, pipeline  # noqa: E402
-from eogapfill.pipeline import cluster, runner, store  # noqa: E402
+from eogapfill.pipeline import cluster, plan, runner, store  # noqa: E402
 
 FILL = ["fill", "--start", "2024-06-01", "--end", "2024-06-02"]
 QUICK = ["--nside", "16", "--resolution", "1.0", "--quiet"]
@@ -524,7 +524,7 @@ def test_an_unreachable_source_speaks_of_options_not_arguments(
     def unreachable_l3s(*args: object, **kwargs: object) -> object:  # a closed local port
         return open_l3s(None, url=f"http://127.0.0.1:{_closed_port()}/l3s.zarr")
 
-    monkeypatch.setattr(runner, "open_l3s", unreachable_l3s)
+    monkeypatch.setattr(plan, "open_l3s", unreachable_l3s)  # the days the source holds
     out = tmp_path / "x.zarr"
     status = cli.main([*FILL, *QUICK, "--source", "cmems", "--out", str(out)])
     line = _one_line(capsys.readouterr().err)

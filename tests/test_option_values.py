@@ -16,7 +16,8 @@ pytest.importorskip("distributed")
 from eogapfill import cli, pipeline  # noqa: E402
 from eogapfill.fill import METHODS, get_method  # noqa: E402
 from eogapfill.healpix import healpix_dataset  # noqa: E402
-from eogapfill.pipeline import runner  # noqa: E402
+from eogapfill.pipeline import day as day_task  # noqa: E402
+from eogapfill.pipeline import plan, region, runner, writer  # noqa: E402
 from tests.pipeline_fixtures import NSIDE, RESOLUTION  # noqa: E402
 
 FILL = ["fill", "--start", "2024-06-01", "--end", "2024-06-02", "--quiet"]
@@ -47,8 +48,15 @@ def _no_work(*args: object, **kwargs: object) -> None:
 @pytest.fixture()
 def no_work(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fail the test if a cluster starts, a day is computed or the source is read."""
-    for name in ("_default_cluster", "connect_scheduler", "process_day", "open_l3s", "open_l4"):
+    for name in ("_default_cluster", "connect_scheduler", "process_day"):
         monkeypatch.setattr(runner, name, _no_work)
+    for module, name in (
+        (plan, "open_l3s"),
+        (region, "open_l4"),
+        (day_task, "open_l3s"),
+        (day_task, "open_l4"),
+    ):  # where the run reads the source: the days it holds, the land mask, a day
+        monkeypatch.setattr(module, name, _no_work)
 
 
 def _skip_unavailable(method: str) -> None:
@@ -157,7 +165,7 @@ def test_a_write_failure_says_the_finished_days_are_safe(tmp_path, monkeypatch) 
     from tests.pipeline_fixtures import in_process_cluster
 
     writes = []
-    append = runner._append_day
+    append = writer._append_day
 
     def full_disk_on_second_day(ds, out):
         writes.append(out)
@@ -165,7 +173,7 @@ def test_a_write_failure_says_the_finished_days_are_safe(tmp_path, monkeypatch) 
             raise OSError(errno.ENOSPC, "No space left on device", str(out / "SST_filled"))
         append(ds, out)
 
-    monkeypatch.setattr(runner, "_append_day", full_disk_on_second_day)
+    monkeypatch.setattr(writer, "_append_day", full_disk_on_second_day)
     monkeypatch.setattr(runner, "_default_cluster", in_process_cluster)
     out = tmp_path / "x.zarr"
     err = io.StringIO()

@@ -12,8 +12,12 @@ consolidated), appended along ``time`` in date order, one day per chunk.
 The store (:mod:`eogapfill.pipeline.store`) holds ``SST_L3S``, ``SST_filled``, ``SST_L4``,
 ``gap``, ``sea`` (and ``filled_std`` when the method gives one) on dims ``(time, cells)``;
 open it with :func:`open_output`. It survives a crash (a re-run resumes) and takes one writer
-at a time (:class:`StoreBusyError`): see that module's notes. The run itself, days and tasks,
-is :mod:`eogapfill.pipeline.runner`; the Dask cluster, :mod:`eogapfill.pipeline.cluster`.
+at a time (:class:`StoreBusyError`): see that module's notes. The run itself is
+:mod:`eogapfill.pipeline.runner`; what it checks first, :mod:`~eogapfill.pipeline.methods`
+(the method and its options), :mod:`~eogapfill.pipeline.region` and
+:mod:`~eogapfill.pipeline.plan` (the days); one day's task, :mod:`eogapfill.pipeline.day`;
+the writing in date order, :mod:`eogapfill.pipeline.writer`; the Dask cluster,
+:mod:`eogapfill.pipeline.cluster`.
 
 ``run(..., region=(lon0, lon1, lat0, lat1))`` fills only the cells of a lat/lon box (degrees)
 and writes a regional store (a partial grid: the region's cells); at nside 256 and finer the
