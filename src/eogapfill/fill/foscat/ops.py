@@ -18,7 +18,10 @@ and, once per process and grid, in building the kernels: ``BkTorch.bk_SparseTens
 COO entries with torch (scipy's O(nnz) conversion here, 32-bit indices shared by the real and
 imaginary wavelets), and ``FoCUS.init_index`` reads foscat's disk cache of COO entries (0.9 GB
 at nside 128) and skips it for the coarser grids of a full-sphere map: the CSR matrices are
-kept on disk instead, next to foscat's files.
+kept on disk instead, next to foscat's files. A grid of more than 16384 cells is built by
+foscat piece by piece (its stencils on a piece and a halo of neighbours, the piece's columns
+kept: the same matrices), so that the build holds one piece's COO entries (int64 indices,
+complex128 values) at a time: the first build at nside 128 peaked at 5.4 GB in one go.
 
 :class:`SparseRightMatmul` computes ``x @ W`` from two CSR layouts built once per matrix,
 ``W^T`` (forward: ``(W^T x^T)^T``) and ``W`` (backward: ``dL/dx = (W (dL/dy)^T)^T``), with
