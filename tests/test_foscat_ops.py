@@ -348,28 +348,3 @@ def test_synthesis_keeps_observed_cells_bit_identical() -> None:
     np.testing.assert_array_equal(values[observed], start[observed])
     assert np.mean(values[case["gaps"]] != start[case["gaps"]]) > 0.9
     assert history[-1] < history[0]
-
-
-@pytest.mark.skipif(
-    not __import__("sys").platform.startswith("linux")
-    or __import__("platform").libc_ver()[0] != "glibc",
-    reason="glibc's mallopt only",
-)
-def test_freed_blocks_go_back_to_the_system() -> None:
-    """After import_foscat, a freed 64 MB block leaves the resident memory (glibc keeps it in
-    its heap when its sliding mmap threshold has grown past the block's size)."""
-    from eogapfill.fill.foscat.adapter import return_freed_blocks
-
-    def resident_mb() -> float:
-        with open("/proc/self/statm") as stream:
-            return int(stream.read().split()[1]) * 4096 / 2**20
-
-    import_foscat()
-    assert return_freed_blocks()
-    before = resident_mb()
-    for _ in range(3):  # each free would raise glibc's sliding threshold
-        block = torch.ones(16 * 2**20)  # 64 MB, written
-        del block
-        small = [torch.ones(2**20) for _ in range(8)]  # 4 MB tensors, then freed
-        del small
-    assert resident_mb() - before < 32
