@@ -290,6 +290,12 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
             lambda d: d, {"texture_weight": -1.0}, "texture_weight", id="negative-texture"
         ),
         pytest.param(lambda d: d, {"masks": "local7"}, "masks", id="bad-masks"),
+        pytest.param(
+            lambda d: d,
+            {"near_gaps_km": -5.0},
+            "near_gaps_km must be a distance > 0",
+            id="negative-near-gaps",
+        ),  # fmt: skip
         pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
         pytest.param(lambda d: d.SST_L3S, {"gaps": None}, "gap mask", id="no-gap-mask"),
         pytest.param(lambda d: d.expand_dims("time"), {}, "one HEALPix map", id="two-dims"),

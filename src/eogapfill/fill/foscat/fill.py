@@ -235,6 +235,11 @@ def fill_foscat(
         raise ValueError(f"anchor must be >= 0, got {anchor}")
     if not (np.isfinite(texture_weight) and texture_weight >= 0):
         raise ValueError(f"texture_weight must be a finite number >= 0, got {texture_weight!r}")
+    if near_gaps_km is not None and not (np.isfinite(near_gaps_km) and near_gaps_km > 0):
+        raise ValueError(
+            f"fill_foscat: near_gaps_km must be a distance > 0 (km), got {near_gaps_km!r}; "
+            "e.g. near_gaps_km=200, or None to weigh every observed cell alike"
+        )
     if near_gaps_km is not None and not (isinstance(reference, str) and reference == "observed"):
         raise ValueError(
             "near_gaps_km weights the observed cells of the honest reference: "
