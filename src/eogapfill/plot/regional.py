@@ -21,7 +21,13 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from eogapfill.healpix import HealpixGrid, grid_of
-from eogapfill.plot.style import OUTSIDE_COLOR, _new_figure, _resolve_cmap
+from eogapfill.plot.style import (
+    OUTSIDE_COLOR,
+    _new_figure,
+    _panel_grid,
+    _panel_range,
+    _resolve_cmap,
+)
 
 
 def _regional(
@@ -236,15 +242,8 @@ def _region_panels(
     take = np.maximum(at, 0)
     values = {title: r[0] for title, r in regional.items() if r is not None}
     shown = np.concatenate([v[take][inside] for v in values.values()])
-    shown = shown[np.isfinite(shown)]
-    if shown.size == 0:
-        raise ValueError("no finite value to draw in the region")
-    if vmin is None or vmax is None:
-        lo, hi = np.percentile(shown, [1, 99])
-        vmin = float(lo) if vmin is None else vmin
-        vmax = float(hi) if vmax is None else vmax
-    ncols = min(len(values), 4) if ncols is None else ncols
-    nrows = -(-len(values) // ncols)
+    vmin, vmax = _panel_range(shown[np.isfinite(shown)], vmin, vmax)
+    nrows, ncols = _panel_grid(len(values), ncols)
     ratio = (lat[-1] - lat[0] + 1e-9) / (lon[-1] - lon[0] + 1e-9)
     fig = _new_figure((3.6 * ncols + 0.8, 3.6 * nrows * ratio + 0.8))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()

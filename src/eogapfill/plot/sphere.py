@@ -23,6 +23,8 @@ from eogapfill.plot.style import (
     COAST_COLOR,
     LAND_COLOR,
     _new_figure,
+    _panel_grid,
+    _panel_range,
     _resolve_cmap,
 )
 
@@ -314,14 +316,8 @@ def plot_healpix_panels(
     if sea is not None:
         sea_image = project(_nested_values(sea, "plot_healpix_panels")) >= 0.5
     shown = np.concatenate([im[np.isfinite(im)] for im in images.values()])
-    if shown.size == 0:
-        raise ValueError("no finite value to draw in the region")
-    if vmin is None or vmax is None:
-        lo, hi = np.percentile(shown, [1, 99])
-        vmin = float(lo) if vmin is None else vmin
-        vmax = float(hi) if vmax is None else vmax
-    ncols = min(len(images), 4) if ncols is None else ncols
-    nrows = -(-len(images) // ncols)
+    vmin, vmax = _panel_range(shown, vmin, vmax)
+    nrows, ncols = _panel_grid(len(images), ncols)
     ratio = images[next(iter(images))].shape[0] / images[next(iter(images))].shape[1]
     fig = _new_figure((3.6 * ncols + 0.8, 3.6 * nrows * ratio + 0.6))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, squeeze=False)).ravel()

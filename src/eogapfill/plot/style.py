@@ -8,6 +8,7 @@ over the sea (clouds) in white, so that a gap never looks like land.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 from matplotlib.colors import Colormap
 from matplotlib.figure import Figure
 
@@ -71,3 +72,21 @@ def _resolve_cmap(cmap: str | Colormap | None) -> Colormap:
         except ValueError:
             return plt.get_cmap(cmap).with_extremes(bad=(0.0, 0.0, 0.0, 0.0))
     return cmap
+
+
+def _panel_range(shown: np.ndarray, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+    """The colour range of a set of panels: the 1st and 99th percentiles of the finite values
+    ``shown`` where ``vmin``/``vmax`` are not given; ``ValueError`` when there is none."""
+    if shown.size == 0:
+        raise ValueError("no finite value to draw in the region")
+    if vmin is None or vmax is None:
+        lo, hi = np.percentile(shown, [1, 99])
+        vmin = float(lo) if vmin is None else vmin
+        vmax = float(hi) if vmax is None else vmax
+    return vmin, vmax
+
+
+def _panel_grid(n_panels: int, ncols: int | None) -> tuple[int, int]:
+    """``(nrows, ncols)`` of ``n_panels`` panels, at most 4 a row unless ``ncols`` is given."""
+    ncols = min(n_panels, 4) if ncols is None else ncols
+    return -(-n_panels // ncols), ncols
