@@ -25,6 +25,7 @@ import xarray as xr
 
 from eogapfill.healpix import Region
 from eogapfill.regrid import to_healpix, to_latlon
+from eogapfill.validate.experiment import default_methods
 from eogapfill.validate.probabilistic import crps_ensemble, crps_gaussian, zscore_std
 
 __all__ = ["PIXEL_COLUMNS", "hide_source_pixels", "pixel_scores", "pixel_validation"]
@@ -215,8 +216,6 @@ def pixel_validation(
         records (``"honest"`` for the package's default fills).
     """
     from tqdm.auto import tqdm
-
-    from eogapfill.validate.experiment import default_methods
 
     hidden_day, hidden = hide_source_pixels(day, pattern)
     kwargs = {"sea_threshold": sea_threshold, "variables": ("SST_L3S",), "region": region}
