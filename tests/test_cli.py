@@ -59,6 +59,9 @@ def test_help_lists_the_commands_with_examples() -> None:
                 "One run at a time",
                 "--scheduler-timeout",
                 "--region LON0 LON1 LAT0 LAT1",
+                "--window K",
+                "2K+1 days",
+                "spacetime_oi",
             ],
             id="fill",
         ),
@@ -211,7 +214,7 @@ def _choices(command: str, option: str) -> tuple:
 
 
 def test_choices_come_from_the_package(monkeypatch, capsys) -> None:
-    assert _choices("fill", "--method") == method_names("healpix")
+    assert _choices("fill", "--method") == method_names("healpix") + method_names("healpix-stack")
     for command in ("fill", "validate"):
         assert _choices(command, "--source") == typing.get_args(data.Source)
     defaults = cli.build_parser().parse_args(["validate"])

@@ -3,7 +3,9 @@
 Every fill (:mod:`eogapfill.fill.common`) returns the observed cells bit-identical, leaves land
 NaN, fills every gap, ignores the values inside the gaps, records its protocol, refuses an
 empty gap mask with a clear ``ValueError``, and, when it draws members, gives the same members
-for the same seed. A method gets these tests by being registered
+for the same seed. A space-time method (grid ``"healpix-stack"``) keeps the same contract for
+the day it fills out of a stack of days, ``fill(stack, target)``, and ignores the values inside
+the gaps of every day. A method gets these tests by being registered
 (:data:`eogapfill.fill.METHODS`); its own test file keeps what is particular to it.
 """
 
@@ -26,10 +28,20 @@ PROTOCOLS = ("honest", "previous-day", "oracle")
 
 
 def _params(*, stochastic: bool | None = None) -> list:
+    """The single-day methods (a map in, the map filled)."""
     return [
         pytest.param(name, id=name, marks=marks_of(entry))
         for name, entry in METHODS.items()
-        if stochastic is None or entry.stochastic == stochastic
+        if (stochastic is None or entry.stochastic == stochastic) and not entry.spacetime
+    ]
+
+
+def _stack_params() -> list:
+    """The space-time methods (a stack of days and a target day in, that day filled)."""
+    return [
+        pytest.param(name, id=name, marks=marks_of(entry))
+        for name, entry in METHODS.items()
+        if entry.spacetime
     ]
 
 
@@ -218,8 +230,123 @@ def test_observed_cells_bit_identical_for_any_gap_mask(name, scenes) -> None:
 
 
 def test_every_registered_method_is_in_the_matrix() -> None:
-    names = {p.values[0] for p in _params()}
+    names = {p.values[0] for p in _params()} | {p.values[0] for p in _stack_params()}
     assert names == set(METHODS)
     assert {p.values[0] for p in _params(stochastic=True)} == {
         name for name, entry in METHODS.items() if entry.stochastic
     }
+
+
+# --------------------------------------------------------------------------------------------
+# the contract of a space-time method: one day of a stack of days
+# --------------------------------------------------------------------------------------------
+N_DAYS, TARGET = 5, 2
+
+
+def _healpix_stack_scene() -> tuple[xr.Dataset, np.ndarray]:
+    """Five days of the HEALPix scene: the field warming by 0.2 degC a day, new clouds each
+    day, the same continent. Returns ``(stack, land)``."""
+    days = [_healpix_scene(seed) for seed in range(N_DAYS)]
+    land = days[0][1]
+    field = [
+        np.where(d.gap.values, d.SST_L3S.values, d.SST_L3S.values + 0.2 * t)
+        for t, (d, _) in enumerate(days)
+    ]
+    stack = xr.Dataset(
+        {
+            "SST_L3S": (("time", "cells"), np.stack(field), {"units": "degC"}),
+            "gap": (("time", "cells"), np.stack([d.gap.values for d, _ in days])),
+            "sea": (("time", "cells"), np.broadcast_to(~land, (N_DAYS, land.size)).copy()),
+        },
+        coords={
+            "cell_ids": days[0][0].cell_ids,
+            "time": np.datetime64("2024-06-01", "ns") + np.arange(N_DAYS) * np.timedelta64(1, "D"),
+        },
+    )
+    return stack, land
+
+
+def _fill_stack(name: str, stack: xr.Dataset, target: int = TARGET) -> xr.Dataset:
+    entry = METHODS[name]
+    return entry.load()(stack, target, **_options(entry))
+
+
+@pytest.fixture(scope="module")
+def stack_scene() -> tuple[xr.Dataset, np.ndarray]:
+    return _healpix_stack_scene()
+
+
+@pytest.fixture(scope="module")
+def stack_results(stack_scene) -> dict[str, xr.Dataset]:
+    """Each space-time method's fill of the target day of the stack, computed once."""
+
+    class Results(dict):
+        def __missing__(self, name: str) -> xr.Dataset:
+            self[name] = _fill_stack(name, stack_scene[0])
+            return self[name]
+
+    return Results()
+
+
+@pytest.mark.parametrize("name", _stack_params())
+def test_a_spacetime_fill_gives_the_target_day_with_observed_cells_bit_identical(
+    name, stack_scene, stack_results
+) -> None:
+    stack, _ = stack_scene
+    out = stack_results[name]
+    day = stack.isel(time=TARGET)
+    observed = ~day.gap.values
+    assert out.filled.dims == ("cells",)
+    assert out["time"].values == stack["time"].values[TARGET]
+    np.testing.assert_array_equal(out.filled.values[observed], day.SST_L3S.values[observed])
+
+
+@pytest.mark.parametrize("name", _stack_params())
+def test_a_spacetime_fill_leaves_land_nan_and_fills_every_gap(
+    name, stack_scene, stack_results
+) -> None:
+    stack, land = stack_scene
+    out = stack_results[name]
+    assert np.isnan(out.filled.values[land]).all()
+    assert np.isfinite(out.filled.values[stack.gap.values[TARGET]]).all()
+    if METHODS[name].gives_std():
+        std = out.filled_std.values
+        assert (std[stack.gap.values[TARGET]] > 0).all() and (
+            std[~land & ~stack.gap.values[TARGET]] == 0
+        ).all()
+    assert out.attrs["protocol"] == "honest"
+
+
+@pytest.mark.parametrize("name", _stack_params())
+def test_a_spacetime_fill_ignores_the_values_inside_every_days_gaps(
+    name, stack_scene, stack_results
+) -> None:
+    stack, _ = stack_scene
+    garbage = stack.copy()
+    garbage["SST_L3S"] = stack.SST_L3S.where(~stack.gap, 1.0e6)
+    again = _fill_stack(name, garbage)
+    np.testing.assert_array_equal(again.filled.values, stack_results[name].filled.values)
+
+
+@pytest.mark.parametrize("name", _stack_params())
+def test_a_spacetime_fill_refuses_a_target_without_gap(name, stack_scene) -> None:
+    stack, _ = stack_scene
+    clear = stack.copy()
+    clear["gap"] = stack.gap.where(stack.time != stack.time[TARGET], False)
+    with pytest.raises(ValueError, match="gap mask is empty"):
+        _fill_stack(name, clear)
+    with pytest.raises(ValueError, match=r"target must be a day index in 0\.\.4"):
+        _fill_stack(name, stack, target=N_DAYS)
+
+
+@pytest.mark.parametrize("name", _stack_params())
+def test_a_spacetime_entry_says_its_window_and_takes_a_stack_and_a_target(name) -> None:
+    import inspect
+
+    entry = METHODS[name]
+    assert entry.grid == "healpix-stack" and entry.window >= 0 and entry.min_days >= 1
+    inputs = list(inspect.signature(entry.load()).parameters)[:2]
+    assert inputs == ["stack", "target"]
+    assert not {"stack", "target"} & set(entry.options)
+    if "window" in entry.options:  # the function's own default is the entry's
+        assert entry.options["window"].default == entry.window

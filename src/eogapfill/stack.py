@@ -3,12 +3,14 @@
 Each day is regridded on its own (:func:`eogapfill.regrid.to_healpix`, the same cell means as
 a single-day fill sees) and the days are put side by side on a ``time`` axis. Only the HEALPix
 maps are kept: a lat/lon day is released once regridded, so the memory of a stack is its
-days' maps (``n_days x n_cells`` values) plus one lat/lon day at a time.
+days' maps (``n_days x n_cells`` values) plus one lat/lon day at a time. :func:`stack_days`
+puts maps already regridded side by side (how the pipeline's moving window builds the stack of
+each day it fills without regridding a day twice).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +19,7 @@ import xarray as xr
 from eogapfill.healpix import Region, grid_of
 from eogapfill.regrid import to_healpix
 
-__all__ = ["check_stack", "healpix_stack", "open_stack"]
+__all__ = ["check_stack", "healpix_stack", "open_stack", "stack_days"]
 
 #: Variables of a stack: the observations, the gap and sea masks of each day.
 STACK_VARIABLES = ("SST_L3S", "gap", "sea")
@@ -53,6 +55,45 @@ def _join(maps: list[xr.Dataset], times: np.ndarray, attrs: dict) -> xr.Dataset:
         attrs=attrs,
     )
     return out
+
+
+def stack_days(maps: Sequence[xr.Dataset]) -> xr.Dataset:
+    """Single-day HEALPix maps, one grid, in time order, as one ``(time, cells)`` stack.
+
+    Parameters
+    ----------
+    maps : sequence of xarray.Dataset
+        Days as :func:`eogapfill.regrid.to_healpix` gives them: ``SST_L3S`` (degC), ``gap``
+        and ``sea`` on ``cells``, a scalar ``time`` coordinate, the same ``cell_ids``
+        (other variables, such as ``SST_L4``, are left out).
+
+    Returns
+    -------
+    xarray.Dataset
+        What :func:`healpix_stack` returns for the same days (the attributes of the first
+        map's grid and regridding).
+
+    Raises
+    ------
+    ValueError
+        No map, a map without ``time`` or a stack variable, days out of order or on
+        different grids.
+    """
+    if not maps:
+        raise ValueError("stack_days: no map given; pass at least one day")
+    for k, m in enumerate(maps):
+        missing = [v for v in STACK_VARIABLES if v not in m]
+        if missing or "time" not in m.coords:
+            what = missing or ["a 'time' coordinate"]
+            raise ValueError(
+                f"stack_days: map {k} has no {', '.join(what)}; regrid each day with "
+                "eogapfill.regrid.to_healpix"
+            )
+    times = np.array([np.datetime64(m["time"].values, "ns") for m in maps])
+    if (np.diff(times) <= np.timedelta64(0, "ns")).any():
+        raise ValueError("stack_days: the maps must be in increasing time order, one per day")
+    attrs = {key: v for key, v in maps[0].attrs.items() if key.startswith(("healpix", "regrid"))}
+    return _join([m[list(STACK_VARIABLES)] for m in maps], times, attrs)
 
 
 def healpix_stack(

@@ -78,6 +78,18 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _days_each_side(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a whole number of days (days on each side, e.g. 3)"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more days on each side, got {value}")
+    return value
+
+
 def _degrees(text: str) -> float:
     try:
         value = float(text)
@@ -129,10 +141,17 @@ def _method_list(text: str) -> list[str]:
 
 
 def _healpix_methods() -> tuple[str, ...]:
-    """The fill methods of the registry on the HEALPix grid (those the commands run)."""
+    """The single-day fill methods of the registry on the HEALPix grid."""
     from eogapfill.fill import method_names
 
     return method_names("healpix")
+
+
+def _spacetime_methods() -> tuple[str, ...]:
+    """The space-time fill methods of the registry (a day filled from a window of days)."""
+    from eogapfill.fill.registry import spacetime_methods
+
+    return spacetime_methods()
 
 
 def _regional_methods() -> list[str]:

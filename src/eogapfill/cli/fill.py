@@ -14,6 +14,7 @@ from eogapfill.cli.arguments import (
     Subparsers,
     _BadArgument,
     _date,
+    _days_each_side,
     _degrees,
     _healpix_methods,
     _nside,
@@ -23,6 +24,7 @@ from eogapfill.cli.arguments import (
     _resolution,
     _seconds,
     _sources,
+    _spacetime_methods,
     _wrap,
 )
 
@@ -42,6 +44,10 @@ examples:
   eogapfill fill --start 2024-06-01 --end 2024-06-01 --region -80 -50 25 45 --nside 512 \\
       --out gulfstream.zarr
 
+  # each day filled with its neighbours: the 3 days on each side (7 days), space-time OI
+  eogapfill fill --start 2024-06-02 --end 2024-06-08 --method spacetime_oi --window 3 \\
+      --out spacetime.zarr
+
 The store holds SST_L3S, SST_filled, SST_L4, gap, sea (and filled_std for methods that give
 one) on dims (time, cells); with --region, only the region's cells (a partial HEALPix grid,
 attributes healpix_partial and healpix_region), and every later run into it must ask for the
@@ -51,6 +57,14 @@ Open it in Python with eogapfill.pipeline.open_output("filled.zarr"). A run that
 One run at a time writes a store: a second run into the same --out stops and names the
 first, or waits for it with --wait. --scheduler gives up when the scheduler does not answer
 within 30 s (--scheduler-timeout, or the Dask config distributed.comm.timeouts.connect).
+
+Space-time methods (spacetime_oi, eof) fill each day with the observations of the days
+around it: --window K reads the K days on each side, 2K+1 days in all (default 3: 7 days).
+The window reads the days the source holds, before --start and after --end too, and fewer
+at the ends of the source (the run says which); eof needs at least 3 days in each window.
+Each day is regridded once and at most 2K+1 regridded days are held, whatever the length of
+the run. The store records K: a later run into it must ask for the same --window. The
+single-day methods take no --window.
 """
 
 
@@ -58,7 +72,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     """Add the ``fill`` sub-command to ``sub`` (the parsers of ``eogapfill``)."""
     from eogapfill.fill import METHODS
 
-    methods = _healpix_methods()
+    methods = _healpix_methods() + _spacetime_methods()
     method_help = "; ".join(f"{m} = {METHODS[m].description}" for m in methods)
     sources = _sources()
     parser = sub.add_parser(
@@ -100,6 +114,15 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         help="fill only this lat/lon box, in degrees (west, east, south, north; LON0 > LON1 "
         "crosses 180): the store holds the cells that touch it. Methods that fill a "
         f"region: {', '.join(_regional_methods())} (default: the whole sphere)",
+    )
+    parser.add_argument(
+        "--window",
+        type=_days_each_side,
+        default=None,
+        metavar="K",
+        help="for the space-time methods "
+        f"({', '.join(_spacetime_methods())}): fill each day with the K days on each side "
+        "of it, 2K+1 days (default: 3)",
     )
     parser.add_argument("--source", choices=sources, default="sample", help=_SOURCE_HELP)
     parser.add_argument(
@@ -171,6 +194,10 @@ def run(args: argparse.Namespace) -> int:
         pipeline.check_method_options(args.method, options)
     except ValueError as err:
         raise _BadArgument(f"--option: {err}") from err
+    try:
+        window = pipeline.check_window(args.method, args.window)
+    except ValueError as err:
+        raise _BadArgument(f"--window: {err}") from err
     region = None
     if args.region is not None:
         try:
@@ -181,8 +208,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"the region covers the whole sphere at nside {args.nside}: filling it all")
         else:
             print(pipeline.region_summary(region, args.nside, ids), flush=True)
+    if window is not None and (summary := _window_summary(args, window)):
+        print(summary, flush=True)
     try:
-        ds, added, clear = _fill_days(args, options, region)
+        ds, added, clear = _fill_days(args, options, region, window)
     except pipeline.RegionWithoutSeaError as err:
         raise _BadArgument(f"--region: {err}") from err
     times = ds["time"].values
@@ -199,7 +228,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fill_days(args: argparse.Namespace, options: dict, region: Any) -> tuple[Any, int, int]:
+def _window_summary(args: argparse.Namespace, window: int) -> str | None:
+    """What the window reads for the days asked (a look at the source's time axis); None
+    when the source lacks one of the days (the run then says so)."""
+    from eogapfill import pipeline
+
+    days = pipeline.day_range(args.start.isoformat(), args.end.isoformat())
+    resolution = args.resolution or pipeline.default_resolution(args.nside)
+    have = pipeline.source_days(args.source, resolution)
+    if not set(days) <= set(have):
+        return None
+    return pipeline.window_summary(days, window, have)
+
+
+def _fill_days(
+    args: argparse.Namespace, options: dict, region: Any, window: int | None = None
+) -> tuple[Any, int, int]:
     """The pipeline's run of ``eogapfill fill``: the store, days written, days without gap."""
     from eogapfill.pipeline.runner import fill_days
 
@@ -219,4 +263,5 @@ def _fill_days(args: argparse.Namespace, options: dict, region: Any) -> tuple[An
         connect_timeout=args.scheduler_timeout,
         wait=args.wait,
         region=region,
+        window=window,
     )

@@ -31,7 +31,13 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import FillInputs, check_count, check_seed, finish_fill
+from eogapfill.fill.common import (
+    FillInputs,
+    NothingToFillError,
+    check_count,
+    check_seed,
+    finish_fill,
+)
 from eogapfill.stack import check_stack
 
 __all__ = ["dineof", "fill_eof"]
@@ -212,6 +218,7 @@ def _complete_day(sst: xr.DataArray, values: np.ndarray, holes: np.ndarray) -> n
 
 def fill_eof(
     stack: xr.Dataset,
+    target: int | None = None,
     *,
     max_modes: int | None = None,
     cv_fraction: float = 0.02,
@@ -227,14 +234,18 @@ def fill_eof(
         ``SST_L3S`` (degC), ``gap`` and ``sea`` on ``(time, cells)`` with ``cell_ids``
         (:func:`eogapfill.stack.healpix_stack`, :func:`~eogapfill.stack.open_stack`), at least
         3 days.
+    target : int, optional
+        Index of the one day to return (the space-time fill contract of the registry,
+        ``fill(stack, target)``: the DINEOF of the whole stack, that day's map); it must
+        have a gap. None (default): every day.
     max_modes, cv_fraction, tol, max_iter, seed
         As in :func:`dineof`.
 
     Returns
     -------
     xarray.Dataset
-        ``filled`` ``(time, cells)`` (degC): the observed cells as observed, the gap cells
-        reconstructed, NaN elsewhere (land). Attributes: ``n_modes``, ``cv_rmse`` (degC, on
+        ``filled`` ``(time, cells)`` (degC), or ``(cells,)`` for a ``target``: the observed
+        cells as observed, the gap cells reconstructed, NaN elsewhere (land). Attributes: ``n_modes``, ``cv_rmse`` (degC, on
         the set-aside observed cells, as anomalies), ``n_cv``, ``n_iterations``,
         ``converged``, ``n_never_observed`` (gap cells of cells that no day observes, filled
         by Laplace), ``protocol`` = ``"honest"`` (the fill sees the observed cells only).
@@ -242,6 +253,18 @@ def fill_eof(
     values, gaps, sea = check_stack(stack, "eof")
     seed = check_seed(seed, method="eof")
     observed = np.isfinite(values) & ~gaps
+    n_days = values.shape[0]
+    if target is not None:
+        if isinstance(target, bool) or not isinstance(target, int | np.integer):
+            raise ValueError(f"eof: target must be a day index in 0..{n_days - 1}, got {target!r}")
+        if not 0 <= target < n_days:
+            raise ValueError(f"eof: target must be a day index in 0..{n_days - 1}, got {target!r}")
+        target = int(target)
+        if not gaps[target].any():
+            raise NothingToFillError(
+                f"eof: the gap mask is empty on day {target}: there is nothing to fill (every "
+                "sea cell is observed); use the map as it is"
+            )
     if not gaps.any():
         raise ValueError("eof: the stack has no gap cell: there is nothing to fill")
     columns = np.flatnonzero(observed.any(axis=0))
@@ -269,10 +292,13 @@ def fill_eof(
         "cv_fraction": float(cv_fraction),
     }
     days = []
-    for t in range(values.shape[0]):
+    for t in range(n_days) if target is None else (target,):
         sst = stack["SST_L3S"].isel(time=t)
         inputs = FillInputs(sst.where(observed[t]), stack["gap"].isel(time=t))
         day_values = _complete_day(sst, np.where(gaps[t], recon[t], values[t]), holes[t])
         days.append(finish_fill(inputs, day_values, method="eof", attrs=attrs))
+    if target is not None:
+        out = days[0]
+        return out.assign_coords(time=stack["time"][target]) if "time" in stack.coords else out
     out = xr.concat(days, dim="time", combine_attrs="override")
     return out.assign_coords(time=stack["time"])

@@ -3,8 +3,9 @@
 Every consumer (the pipeline, the command line, the demo, the validation, the tests) reads
 :data:`METHODS`; none keeps its own list. An entry (:class:`FillMethod`) names the function as
 ``"module:function"``, imported on first use (so that torch is loaded only when foscat runs),
-its grid (``"healpix"`` or ``"latlon"``), whether it draws random members, whether it takes a
-regional (partial) HEALPix map, the optional extra it needs and a one-line description. Its
+its grid (``"healpix"``, ``"latlon"`` or ``"healpix-stack"``), whether it draws random members,
+whether it takes a regional (partial) HEALPix map, the optional extra it needs and a one-line
+description. Its
 options, with their types and defaults, are read from the function's signature and type hints
 (:attr:`FillMethod.options`), never copied; the values they may take (``lmax >= 0``,
 ``background`` one of three words) are its :class:`Rule` objects, so that
@@ -19,6 +20,14 @@ FillMethod(name='laplace_copy', target='eogapfill.fill.laplace:fill_laplace', gr
 >>> METHODS["laplace_copy"].options["max_iter"]
 Option(name='max_iter', hint=<class 'int'>, default=200)
 >>> del METHODS["laplace_copy"]
+
+A space-time method fills one day from its neighbours: its grid is ``"healpix-stack"`` and its
+function takes ``(stack, target, **options)``, a HEALPix stack of days (``(time, cells)``,
+:mod:`eogapfill.stack`) and the index of the day to fill, and returns that day as a single-day
+fill does (``filled`` on ``cells``, ``filled_std`` where it gives one). Its entry says how many
+days it reads by default (``window``: days on each side of the target, ``2 * window + 1`` in
+all) and how many it needs at least (``min_days``); the pipeline moves the window along the
+days (``eogapfill fill --window K``).
 
 The public API: :data:`METHODS` (name -> :class:`FillMethod`, in the order the book meets
 them), :func:`register_method` (also a decorator), :func:`method_info`, :func:`method_names`
@@ -56,9 +65,10 @@ __all__ = [
     "method_names",
     "regional_methods",
     "register_method",
+    "spacetime_methods",
 ]
 
-Grid = Literal["healpix", "latlon"]
+Grid = Literal["healpix", "latlon", "healpix-stack"]
 FillFunction = Callable[..., Any]
 
 #: Modules each optional extra (``pip install 'eogapfill[extra]'``) brings.
@@ -66,8 +76,9 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "foscat": ("torch", "foscat"),
     "pyinterp": ("pyinterp",),
 }
-#: Arguments of every fill that are its inputs, not its options.
-_INPUTS = ("sst", "gaps")
+#: Arguments of every fill that are its inputs, not its options (a single-day fill takes the
+#: map and its gaps, a space-time fill the stack of days and the index of the day to fill).
+_INPUTS = ("sst", "gaps", "stack", "target")
 #: Integer options that count something, checked like the fills check them.
 _COUNT_OPTIONS = ("n_members", "threads")
 
@@ -179,7 +190,9 @@ class FillMethod:
     target
         ``"module:function"`` (imported on first use) or the function itself.
     grid
-        ``"healpix"`` (a full-sphere HEALPix map on ``cells``) or ``"latlon"``.
+        ``"healpix"`` (a full-sphere HEALPix map on ``cells``), ``"latlon"``, or
+        ``"healpix-stack"``: a space-time fill ``fill(stack, target, **options)`` of one day
+        of a ``(time, cells)`` stack of days, the day returned as a single-day fill returns it.
     stochastic
         True when it draws random ``members`` (it then takes ``n_members`` and ``seed``).
     extra
@@ -198,6 +211,11 @@ class FillMethod:
     uncertainty
         When its result holds ``filled_std``: ``"always"``, ``"members"`` (when it draws more
         than one member, ``n_members > 1``), ``"never"``, or None (not said).
+    window
+        A space-time method's default window: days on each side of the target it reads
+        (``2 * window + 1`` days in all); None for a single-day method.
+    min_days
+        The fewest days a space-time method needs in a window (the target included).
     """
 
     name: str
@@ -210,6 +228,8 @@ class FillMethod:
     regional: bool = False
     rules: Mapping[str, Rule] = field(default_factory=dict, compare=False, repr=False)
     uncertainty: Literal["always", "members", "never"] | None = None
+    window: int | None = None
+    min_days: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or ":" in self.name:
@@ -224,7 +244,22 @@ class FillMethod:
                 f"fill must be a function or a 'module:function' string, got {self.target!r}"
             )
         if self.grid not in typing.get_args(Grid):
-            raise ValueError(f"grid must be 'healpix' or 'latlon', got {self.grid!r}")
+            raise ValueError(
+                f"grid must be 'healpix', 'latlon' or 'healpix-stack', got {self.grid!r}"
+            )
+        if self.grid == "healpix-stack":
+            if not _is_count(self.window, 0):
+                raise ValueError(
+                    f"a space-time method ('healpix-stack') needs a default window, an integer "
+                    f">= 0 (days on each side of the target), got {self.window!r}"
+                )
+            if not _is_count(self.min_days, 1):
+                raise ValueError(f"min_days must be an integer >= 1, got {self.min_days!r}")
+        elif self.window is not None:
+            raise ValueError(
+                f"window is for space-time methods (grid 'healpix-stack'); the {self.grid} "
+                f"method {self.name!r} fills each day on its own: drop window"
+            )
         if self.extra is not None and self.extra not in EXTRAS:
             raise ValueError(f"unknown extra {self.extra!r}; known: {', '.join(EXTRAS)}")
         if self.uncertainty not in (None, "always", "members", "never"):
@@ -241,6 +276,11 @@ class FillMethod:
             f"FillMethod(name={self.name!r}, target={target!r}, grid={self.grid!r}, "
             f"stochastic={self.stochastic}, extra={self.extra!r}, ...)"
         )
+
+    @property
+    def spacetime(self) -> bool:
+        """Whether it fills a day from a window of days (grid ``"healpix-stack"``)."""
+        return self.grid == "healpix-stack"
 
     @property
     def module(self) -> str | None:
@@ -378,6 +418,8 @@ def register_method(
     regional: bool = False,
     rules: Mapping[str, Rule] | None = None,
     uncertainty: Literal["always", "members", "never"] | None = None,
+    window: int | None = None,
+    min_days: int = 1,
 ) -> Any:
     """Add a fill method to :data:`METHODS` (a name registered again is replaced).
 
@@ -386,7 +428,9 @@ def register_method(
     decorator that registers the function it decorates (and returns it unchanged). With Dask
     worker processes, the function must be importable or picklable. ``rules`` maps options
     to the values they may take (:class:`Rule`), ``uncertainty`` when the result holds
-    ``filled_std`` (:attr:`FillMethod.uncertainty`). Returns the entry.
+    ``filled_std`` (:attr:`FillMethod.uncertainty`); a space-time method (``grid=
+    "healpix-stack"``, ``fill(stack, target, **options)``) gives its default ``window`` (days
+    on each side) and ``min_days``. Returns the entry.
 
     >>> @register_method("mean", grid="healpix", description="the observed mean everywhere")
     ... def fill_mean(sst, gaps=None):
@@ -407,6 +451,8 @@ def register_method(
             regional=regional,
             rules=dict(rules or {}),
             uncertainty=uncertainty,
+            window=window,
+            min_days=min_days,
         )
         METHODS[name] = entry
         return entry
@@ -451,7 +497,9 @@ def method_names(
     >>> method_names("latlon")
     ('interpolate_na', 'loess', 'gauss_seidel')
     >>> method_names(regional=True)
-    ('laplace', 'noise', 'oi', 'foscat')
+    ('laplace', 'noise', 'oi', 'foscat', 'spacetime_oi', 'eof')
+    >>> method_names("healpix-stack")
+    ('spacetime_oi', 'eof')
     """
     return tuple(
         name
@@ -490,8 +538,18 @@ def get_method(name: str) -> FillFunction:
     return method_info(name).load()
 
 
+def spacetime_methods(*, available: bool = False) -> tuple[str, ...]:
+    """Names of the space-time methods (grid ``"healpix-stack"``), in registry order.
+
+    >>> spacetime_methods()
+    ('spacetime_oi', 'eof')
+    """
+    return method_names("healpix-stack", available=available)
+
+
 def options_of(fill: FillFunction) -> dict[str, Option]:
-    """The options of a fill function: its keyword arguments other than ``sst`` and ``gaps``.
+    """The options of a fill function: its keyword arguments other than its inputs (``sst``
+    and ``gaps``, or ``stack`` and ``target``).
 
     >>> list(options_of(get_method("alm")))
     ['lmax', 'ridge', 'clip', 'fill_land']
@@ -517,6 +575,10 @@ def options_of(fill: FillFunction) -> dict[str, Option]:
 # --------------------------------------------------------------------------------------------
 def _qualname(function: Callable[..., Any]) -> str:
     return f"{getattr(function, '__module__', '?')}:{getattr(function, '__qualname__', '?')}"
+
+
+def _is_count(value: Any, minimum: int) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool) and value >= minimum
 
 
 def _module_available(module: str) -> bool:
@@ -657,4 +719,37 @@ register_method(
     grid="latlon",
     extra="pyinterp",
     description="pyinterp Gauss-Seidel relaxation",
+)
+register_method(
+    "spacetime_oi",
+    "eogapfill.fill.spacetime:fill_spacetime_oi",
+    grid="healpix-stack",
+    regional=True,
+    description="space-time OI: a day kriged from its neighbouring days too",
+    rules={
+        "covariance": one_of("fit", other="a CovarianceModel"),
+        "rho": Rule("in [0, 1)", lambda v: not _is_number(v) or 0.0 <= v < 1.0),
+        "nu": above(0),
+        "lmax": at_least(0),
+        "n_neighbours": at_least(1),
+        "n_neighbours_other": at_least(0),
+    },
+    uncertainty="always",
+    window=3,
+)
+register_method(
+    "eof",
+    "eogapfill.fill.eof:fill_eof",
+    grid="healpix-stack",
+    regional=True,
+    description="DINEOF: the EOFs of the window of days",
+    rules={
+        "max_modes": at_least(1),
+        "cv_fraction": Rule("in (0, 0.5)", lambda v: not _is_number(v) or 0.0 < v < 0.5),
+        "tol": above(0),
+        "max_iter": at_least(1),
+    },
+    uncertainty="never",
+    window=3,
+    min_days=3,
 )

@@ -25,6 +25,10 @@ sample is read at 0.1 degree unless ``resolution`` says otherwise (:func:`defaul
 A box without a sea cell is refused before any work (:class:`RegionWithoutSeaError`); a day
 with no gap in it (every sea cell observed) is stored as observed, ``filled_std`` 0.
 
+``run(..., method="spacetime_oi", window=K)`` (or ``"eof"``) fills each day from its window,
+the ``K`` days on each side (``2K + 1`` days), into the same store: each day regridded once,
+at most ``2K + 1`` regridded days held (:mod:`eogapfill.pipeline.window`).
+
 Examples
 --------
 >>> from eogapfill.pipeline import run, open_output
@@ -43,6 +47,7 @@ from eogapfill.pipeline.runner import (
     available_methods,
     check_method_options,
     check_region,
+    check_window,
     day_range,
     default_resolution,
     normalised_box,
@@ -52,6 +57,8 @@ from eogapfill.pipeline.runner import (
     resolve_method,
     run,
     source_days,
+    window_days,
+    window_summary,
 )
 from eogapfill.pipeline.store import (
     OUTPUT_VARIABLES,
@@ -70,6 +77,7 @@ __all__ = [
     "available_methods",
     "check_method_options",
     "check_region",
+    "check_window",
     "connect_scheduler",
     "damaged_days",
     "day_range",
@@ -84,4 +92,6 @@ __all__ = [
     "run",
     "source_days",
     "stored_days",
+    "window_days",
+    "window_summary",
 ]

@@ -1,5 +1,6 @@
 """One day of a run, the task a Dask worker computes: open, prepare, regrid and fill it
-(:func:`process_day`).
+(:func:`process_day`); the first three steps on their own are :func:`regrid_day` (what a
+space-time run, :mod:`eogapfill.pipeline.window`, computes once per day of its window).
 
 A day with nothing to fill (no gap: every sea cell observed, as a small region can be on a
 clear day) is returned as observed, without calling the fill, and marked so for the writer.
@@ -23,7 +24,7 @@ from eogapfill.pipeline.store import _FLOAT_VARIABLES
 from eogapfill.preprocess import prepare_day
 from eogapfill.regrid import to_healpix
 
-__all__ = ["process_day"]
+__all__ = ["process_day", "regrid_day"]
 
 #: The attribute that marks a day with nothing to fill (a task's result, never stored).
 _NOTHING_TO_FILL = "eogapfill_nothing_to_fill"
@@ -98,8 +99,6 @@ def process_day(
     >>> day.SST_filled.where(day.sea).isnull().sum().item()  # doctest: +SKIP
     0
     """
-    import dask
-
     check_nside(nside)
     threads = threads or _thread_share()
     fill_function = resolve_method(method if fill is None else fill)
@@ -109,7 +108,35 @@ def process_day(
         sys.modules["torch"].set_num_threads(threads)
 
     day_stamp = pd.Timestamp(date).floor("D")
-    label = day_stamp.strftime("%Y-%m-%d")
+    hp_day = regrid_day(
+        day_stamp, nside=nside, source=source, resolution=resolution, region=region, threads=threads
+    )
+    if not bool(hp_day["gap"].any()):  # nothing to fill: the day is complete as observed
+        return _day_output(hp_day, _as_observed(hp_day, name), day_stamp, name)
+    result = fill_function(hp_day, **options)
+    return _day_output(hp_day, result, day_stamp, name)
+
+
+def regrid_day(
+    date: str | pd.Timestamp,
+    *,
+    nside: int = 128,
+    source: str = "sample",
+    resolution: float = 0.25,
+    region: Region | Mapping[str, Any] | None = None,
+    threads: int | None = None,
+) -> xr.Dataset:
+    """Open, prepare and regrid one day: the HEALPix map that :func:`process_day` fills.
+
+    Arguments as in :func:`process_day`. Returns the loaded map on ``cells`` (every cell of
+    the sphere, or the region's): ``SST_L3S``, ``SST_L4`` (degC), ``gap``, ``sea`` (bool),
+    ``cell_ids`` with the xdggs attributes and the day as a scalar ``time`` coordinate.
+    """
+    import dask
+
+    check_nside(nside)
+    threads = threads or _thread_share()
+    label = pd.Timestamp(date).floor("D").strftime("%Y-%m-%d")
     scheduler = (
         {"scheduler": "synchronous"}
         if threads == 1
@@ -119,11 +146,7 @@ def process_day(
         l3s = open_l3s(label, source=source, resolution=resolution)
         l4 = open_l4(label, source=source, resolution=resolution)
         day = prepare_day(l3s, l4).load()
-    hp_day = to_healpix(day, nside, region=region)
-    if not bool(hp_day["gap"].any()):  # nothing to fill: the day is complete as observed
-        return _day_output(hp_day, _as_observed(hp_day, name), day_stamp, name)
-    result = fill_function(hp_day, **options)
-    return _day_output(hp_day, result, day_stamp, name)
+    return to_healpix(day, nside, region=region).load()
 
 
 def _as_observed(hp_day: xr.Dataset, method: str) -> xr.Dataset:

@@ -1,5 +1,6 @@
-"""The fill method of a run: the registry's HEALPix fills, or any function with the fill
-signature, and its options, checked before any day is computed."""
+"""The fill method of a run: the registry's HEALPix fills (single-day, or space-time ones that
+fill a day from a window of days), or any function with the fill signature, and its options,
+checked before any day is computed."""
 
 from __future__ import annotations
 
@@ -30,16 +31,22 @@ def _entry(method: str | FillFunction) -> FillMethod:
     if ":" in method:
         return FillMethod(method.split(":")[1], method, grid="healpix")
     entry = method_info(method)
-    if entry.grid != "healpix":
+    if entry.grid == "latlon":
         raise ValueError(
             f"the fill method {method!r} works on a lat/lon grid, and the pipeline fills "
-            f"HEALPix maps: choose one of {', '.join(method_names('healpix'))}"
+            f"HEALPix maps: choose one of {', '.join(_pipeline_methods())}"
         )
     return entry
 
 
+def _pipeline_methods() -> tuple[str, ...]:
+    """The registry's methods that the pipeline runs: single-day HEALPix, then space-time."""
+    return method_names("healpix") + method_names("healpix-stack")
+
+
 def available_methods() -> list[str]:
-    """Names of the registry's HEALPix methods whose modules are installed (none imported).
+    """Names of the registry's single-day HEALPix methods whose modules are installed (none
+    imported); the space-time ones are :func:`eogapfill.fill.registry.spacetime_methods`.
 
     >>> "laplace" in available_methods()
     True
@@ -84,8 +91,9 @@ def check_method_options(
     """Check a fill's options against its signature, before any day is computed.
 
     As :meth:`eogapfill.fill.FillMethod.check_options`; ``client`` is refused too (a Dask
-    client cannot travel to a worker). The fill's own checks still run on every day: this
-    catches the mistakes that need no data.
+    client cannot travel to a worker), and so is ``window`` for a space-time method (the
+    run's own window sets it). The fill's own checks still run on every day: this catches the
+    mistakes that need no data.
 
     >>> check_method_options("laplace", {})
     {}
@@ -94,7 +102,15 @@ def check_method_options(
     ...
     ValueError: the oi fill's option n_members must be int, got True (bool); e.g. n_members=0
     """
-    return _entry(method).check_options(options, exclude=_PIPELINE_OPTIONS)
+    entry = _entry(method)
+    if entry.spacetime and "window" in dict(options or {}):
+        raise ValueError(
+            f"the {entry.name} fill's window is the run's window (days on each side of the "
+            "day filled): give it as window= of eogapfill.pipeline.run (--window on the "
+            "command line), not as an option"
+        )
+    window = ("window",) if entry.spacetime else ()
+    return entry.check_options(options, exclude=_PIPELINE_OPTIONS + window)
 
 
 def _run_options(

@@ -15,13 +15,18 @@ source resolution follows the grid unless given (:func:`default_resolution`).
 A day with nothing to fill (no gap: every sea cell observed, as a small region can be on a
 clear day) is a filled day: it is stored as observed (``filled_std`` 0 when the method gives
 one) without calling the fill, and the log says so.
+
+A space-time method (``"spacetime_oi"``, ``"eof"``) fills each day from a window of days
+around it, ``window`` on each side (:mod:`eogapfill.pipeline.window`): each day of the window
+regridded once, at most ``2 * window + 1`` of them held, the days written as a single-day
+run writes them.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +85,13 @@ from eogapfill.pipeline.store import (
     _store_lock,
     open_output,
 )
+from eogapfill.pipeline.window import (
+    _check_windows,
+    _WindowTasks,
+    check_window,
+    window_days,
+    window_summary,
+)
 from eogapfill.pipeline.writer import _failure, _Writer
 
 __all__ = [
@@ -87,6 +99,7 @@ __all__ = [
     "available_methods",
     "check_method_options",
     "check_region",
+    "check_window",
     "day_range",
     "default_resolution",
     "fill_days",
@@ -97,6 +110,8 @@ __all__ = [
     "resolve_method",
     "run",
     "source_days",
+    "window_days",
+    "window_summary",
 ]
 
 logger = logging.getLogger(__name__)
@@ -119,6 +134,7 @@ def run(
     connect_timeout: float | str | None = None,
     wait: float = 0.0,
     region: Region | None = None,
+    window: int | None = None,
 ) -> xr.Dataset:
     """Fill every day from ``start`` to ``end`` and append them to the Zarr store ``out``.
 
@@ -128,7 +144,9 @@ def run(
         First and last day, both included (``"2024-06-01"``).
     method
         Fill method, a HEALPix method of the registry, :data:`eogapfill.fill.METHODS`:
-        ``"laplace"`` (default), ``"noise"``, ``"alm"``, ``"oi"``, ``"foscat"``.
+        ``"laplace"`` (default), ``"noise"``, ``"alm"``, ``"oi"``, ``"foscat"``, or a
+        space-time one that fills each day from a window of days: ``"spacetime_oi"``,
+        ``"eof"``.
     nside
         HEALPix resolution, a power of two (128: 196 608 cells of about 50 km).
     source
@@ -168,6 +186,13 @@ def run(
         cells (``cell_ids`` a sorted subset) and the attributes ``healpix_partial=1``,
         ``healpix_region`` (in words), ``region_box`` and ``region_cells``. None (default):
         the full sphere.
+    window
+        For a space-time method: the days on each side of each day that fill it with it
+        (``2 * window + 1`` days; those the source holds, beyond ``start`` and ``end`` too,
+        fewer at the ends of the source). Default: the method's own (3). Each day is regridded
+        once and at most ``2 * window + 1`` regridded days are held
+        (:mod:`eogapfill.pipeline.window`). The store records it (attribute ``window``) and
+        refuses another. A single-day method refuses a window.
 
     Returns
     -------
@@ -206,6 +231,7 @@ def run(
         connect_timeout=connect_timeout,
         wait=wait,
         region=region,
+        window=window,
     )[0]
 
 
@@ -226,6 +252,7 @@ def fill_days(
     connect_timeout: float | str | None,
     wait: float,
     region: Region | None = None,
+    window: int | None = None,
 ) -> tuple[xr.Dataset, int, int]:
     """:func:`run` (every argument given); also returns the number of days this run wrote
     and, of those, the number that had nothing to fill (stored as observed)."""
@@ -233,6 +260,7 @@ def fill_days(
     check_nside(nside)
     target = _check_method_available(method)
     method_options = check_method_options(method, method_options)
+    window = check_window(method, window)
     box, ids = check_region(region, nside, method)
     if isinstance(wait, bool) or not isinstance(wait, int | float) or not wait >= 0:
         raise ValueError(
@@ -247,7 +275,7 @@ def fill_days(
         _remove_stale_partials(out)
         if resolution is None:
             resolution = _store_resolution(out) or default_resolution(nside)
-        attrs = _run_attrs(method, nside, source, resolution, method_options)
+        attrs = _run_attrs(method, nside, source, resolution, method_options, window)
         if not _is_new(out):
             box = _store_box(out, box)
         attrs.update(_region_attrs(box, ids))
@@ -268,6 +296,10 @@ def fill_days(
             )
             return open_output(out), 0, 0
         _check_source_has(todo, source, resolution)
+        have = [] if window is None else source_days(source, resolution)
+        if window is not None:
+            _check_windows(todo, window, have, method)
+            logger.info("%s", window_summary(todo, window, have))
         if ids is not None and box is not None:
             _check_region_has_sea(todo[0], source, resolution, nside, box, ids)
 
@@ -279,22 +311,19 @@ def fill_days(
                 else _default_cluster(n_workers, 1)
             )
         writer = _Writer(out, todo, attrs, committed, _gives_std(method, method_options))
+        # the cells found once here: every worker regrids onto the same ones
+        cells = None if ids is None else {"cells": ids, "level": int(np.log2(nside))}
+        grid = dict(nside=nside, source=source, resolution=resolution, region=cells)
+        fill = dict(method=method, fill=target, method_options=method_options)
+        submit: _DayTasks | _WindowTasks
+        if window is None:
+            submit = _DayTasks(client, {**fill, **grid})
+        else:
+            submit = _WindowTasks(client, todo, window, have, grid, {**fill, "window": window})
         try:
-            _compute_and_write(
-                client,
-                writer,
-                progress,
-                dict(
-                    method=method,
-                    fill=target,
-                    nside=nside,
-                    source=source,
-                    resolution=resolution,
-                    method_options=method_options,
-                    # the cells found once here: every worker regrids onto the same ones
-                    region=None if ids is None else {"cells": ids, "level": int(np.log2(nside))},
-                ),
-            )
+            _compute_and_write(client, writer, progress, submit)
+            if isinstance(submit, _WindowTasks):
+                submit.report()
         except KeyboardInterrupt:
             if own_client and scheduler is None:
                 _quiet_cancelled_tasks(client)
@@ -308,8 +337,27 @@ def fill_days(
     return open_output(out), writer.written, writer.clear
 
 
-def _compute_and_write(client: Any, writer: _Writer, progress: bool, task: dict) -> None:
-    """Run one task per day, at most a window ahead, and write the days in date order.
+class _DayTasks:
+    """Submits the task of one day (:func:`process_day`) to the client."""
+
+    def __init__(self, client: Any, task: Mapping[str, Any]):
+        self.client, self.task = client, dict(task)
+
+    def __call__(self, day: pd.Timestamp) -> Any:
+        return self.client.submit(
+            process_day,
+            day,
+            pure=False,
+            key=f"eogapfill-day-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}",
+            **self.task,
+        )
+
+
+def _compute_and_write(
+    client: Any, writer: _Writer, progress: bool, submit_day: Callable[[pd.Timestamp], Any]
+) -> None:
+    """Run one task per day (``submit_day(day)`` gives its future), at most a window of
+    tasks ahead, and write the days in date order.
 
     Raises ``RuntimeError`` when a day fails, after writing the days before it.
     """
@@ -324,13 +372,7 @@ def _compute_and_write(client: Any, writer: _Writer, progress: bool, task: dict)
         day = next(pending, None)
         if day is None:
             return None
-        future = client.submit(
-            process_day,
-            day,
-            pure=False,
-            key=f"eogapfill-day-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}",
-            **task,
-        )
+        future = submit_day(day)
         key_of[future.key] = day
         return future
 
@@ -340,7 +382,8 @@ def _compute_and_write(client: Any, writer: _Writer, progress: bool, task: dict)
     bar = tqdm(
         total=len(todo),
         unit="day",
-        desc=f"{attrs['fill_method']} nside {attrs['nside']}",
+        desc=f"{attrs['fill_method']} nside {attrs['nside']}"
+        + (f" window {attrs['window']}" if "window" in attrs else ""),
         disable=not progress,
     )
     failed: tuple[pd.Timestamp, BaseException] | None = None

@@ -361,9 +361,19 @@ def _run_attrs(
     source: str,
     resolution: float,
     method_options: Mapping[str, Any] | None,
+    window: int | None = None,
 ) -> dict[str, Any]:
     from eogapfill import __version__
 
+    spacetime = {}
+    if window is not None:  # a space-time run: the window of every day, recorded
+        spacetime = {
+            "window": int(window),
+            "window_note": (
+                f"each day filled with the observations of the days within {int(window)} "
+                f"days of it ({2 * int(window) + 1} days) that the source holds"
+            ),
+        }
     return {
         "title": f"SST gaps filled by {method} on HEALPix nside {nside}",
         "store_kind": _STORE_KIND,
@@ -375,6 +385,7 @@ def _run_attrs(
         "eogapfill_version": __version__,
         "Conventions": "CF-1.8",
         _DENSE_ATTR: 1,
+        **spacetime,
     }
 
 
@@ -415,6 +426,15 @@ def _check_region_compatible(out: Path, attrs: Mapping[str, Any]) -> None:
 
 def _check_compatible(out: Path, attrs: Mapping[str, Any]) -> None:
     stored = _store_attrs(out)
+    if stored.get("fill_method") == attrs["fill_method"] and stored.get("window") != attrs.get(
+        "window"
+    ):
+        raise ValueError(
+            f"{out} was filled with a window of {stored.get('window')} day(s) on each side but "
+            f"this run asks for {attrs.get('window')}: a store holds one window; ask for "
+            f"window={stored.get('window')} (--window {stored.get('window')}), or write to "
+            "another output path"
+        )
     for key in ("fill_method", "nside", "source", "resolution_deg", "method_options"):
         if stored.get(key) != attrs[key]:
             raise ValueError(
