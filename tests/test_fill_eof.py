@@ -97,3 +97,15 @@ def test_truncation_equals_the_svd(shape: tuple[int, int]) -> None:
     a = np.random.default_rng(1).standard_normal(shape)
     u, s, vt = np.linalg.svd(a, full_matrices=False)
     np.testing.assert_allclose(_truncate(a, 2), (u[:, :2] * s[:2]) @ vt[:2], atol=1e-10)
+
+
+def test_a_target_day_is_that_day_of_the_whole_fill() -> None:
+    """The registry's contract, fill(stack, target): the day of the DINEOF of the stack."""
+    stack, _ = low_rank_stack(2, n_days=8)
+    whole = fill_eof(stack, max_modes=4)
+    day = fill_eof(stack, 3, max_modes=4)
+    assert day["filled"].dims == ("cells",) and int(day["time"]) == 3
+    np.testing.assert_array_equal(day["filled"].values, whole["filled"].values[3])
+    assert day.attrs["n_modes"] == whole.attrs["n_modes"]
+    with pytest.raises(ValueError, match=r"target must be a day index in 0\.\.7, got 8"):
+        fill_eof(stack, 8)

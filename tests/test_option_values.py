@@ -38,6 +38,10 @@ BAD_VALUES = [
     ("foscat", "near_gaps_km=-5", "option near_gaps_km must be > 0, got -5"),
     ("oi", "variance_scale_km=-5", "option variance_scale_km must be > 0, got -5"),
     ("foscat", "coarse_epochs=[30, 0]", "option coarse_epochs must be a list of integers >= 1"),
+    ("spacetime_oi", "rho=1.5", "option rho must be in [0, 1), got 1.5"),
+    ("spacetime_oi", "n_neighbours_other=-1", "option n_neighbours_other must be >= 0, got -1"),
+    ("eof", "cv_fraction=0.7", "option cv_fraction must be in (0, 0.5), got 0.7"),
+    ("eof", "max_modes=0", "option max_modes must be >= 1, got 0"),
 ]
 
 
@@ -132,6 +136,21 @@ def test_the_rules_take_every_value_the_fills_take() -> None:
     with pytest.raises(ValueError, match=r"option nu must be > 0, got nan"):
         oi.check_options({"nu": float("nan")})
     assert METHODS["oi"].gives_std() is True and METHODS["alm"].gives_std() is False
+
+
+def test_the_spacetime_fills_refuse_what_the_rules_refuse() -> None:
+    """The space-time rules refuse what the fills refuse, and take what they take."""
+    from tests.test_fill_eof import low_rank_stack
+
+    stack, _ = low_rank_stack(1, n_days=5)
+    for method, option, _ in BAD_VALUES:
+        if not METHODS[method].spacetime:
+            continue
+        key, value = cli._option(option)
+        with pytest.raises(ValueError):
+            get_method(method)(stack, 2, **{key: value})
+    assert METHODS["spacetime_oi"].check_options({"rho": 0.0, "n_neighbours_other": 0})
+    assert METHODS["eof"].check_options({"cv_fraction": 0.02, "max_modes": 1, "seed": None})
 
 
 # --------------------------------------------------------------------------------------------

@@ -80,3 +80,21 @@ def test_open_stack_of_the_sample() -> None:
     assert gaps.any(axis=1).all() and (gaps[0] != gaps[1]).any()
     with pytest.raises(ValueError, match="start <= end"):
         open_stack("2024-06-03", "2024-06-01", 16)
+
+
+def test_maps_regridded_one_by_one_stack_as_the_cube_does() -> None:
+    from eogapfill.stack import stack_days
+
+    cube = latlon_cube(3)
+    maps = [to_healpix(cube.isel(time=t), 16, variables=("SST_L3S",)) for t in range(3)]
+    joined, whole = stack_days(maps), healpix_stack(cube, 16)
+    for name in ("SST_L3S", "gap", "sea"):
+        np.testing.assert_array_equal(joined[name].values, whole[name].values)
+    np.testing.assert_array_equal(joined["time"].values, whole["time"].values)
+    assert grid_of(joined) == grid_of(whole)
+    with pytest.raises(ValueError, match="increasing time order"):
+        stack_days(maps[::-1])
+    with pytest.raises(ValueError, match="map 1 has no gap"):
+        stack_days([maps[0], maps[1].drop_vars("gap")])
+    with pytest.raises(ValueError, match="no map given"):
+        stack_days([])
