@@ -19,6 +19,7 @@ from eogapfill.fill.alm import constrained_lmax, fill_alm
 from eogapfill.fill.common import SEA_WATER_DEGC, ImplausibleTemperatureWarning
 from eogapfill.fill.noise import fill_noise
 from eogapfill.fill.oi import fill_oi
+from eogapfill.fill.registry import METHODS
 from eogapfill.healpix import healpix_dataset
 from eogapfill.sample import SAMPLE_DAYS, SAMPLE_START
 from tests.conftest import TEST_RESOLUTION
@@ -159,7 +160,7 @@ def _small_map() -> xr.Dataset:
     ("fill", "kwargs", "match"),
     [
         pytest.param(
-            fill_oi, {"n_members": True}, "n_members must be an integer", id="oi-bool-members"
+            fill_oi, {"n_members": True}, "n_members must be int, got True", id="oi-bool-members"
         ),
         pytest.param(
             fill_oi,
@@ -168,12 +169,12 @@ def _small_map() -> xr.Dataset:
             id="oi-negative-members",
         ),
         pytest.param(
-            fill_oi, {"n_members": 2.0}, "n_members must be an integer", id="oi-float-members"
+            fill_oi, {"n_members": 2.0}, "n_members must be int, got 2.0", id="oi-float-members"
         ),
         pytest.param(
             fill_oi,
             {"n_neighbours": 0},
-            "n_neighbours must be an integer >= 1",
+            "n_neighbours must be >= 1, got 0",
             id="oi-no-neighbours",
         ),
         pytest.param(
@@ -182,7 +183,7 @@ def _small_map() -> xr.Dataset:
         pytest.param(
             fill_oi,
             {"n_members": 1, "seed": 1.5},
-            "seed must be an integer",
+            "seed must be int or None, got 1.5",
             id="oi-fractional-seed",
         ),
         pytest.param(
@@ -198,18 +199,41 @@ def _small_map() -> xr.Dataset:
             id="oi-zero-reach",
         ),
         pytest.param(
-            fill_noise, {"n_members": True}, "n_members must be an integer", id="noise-bool-members"
+            fill_noise, {"n_members": True}, "n_members must be int", id="noise-bool-members"
         ),
         pytest.param(
             fill_noise, {"n_members": 0}, "n_members must be an integer >= 1", id="noise-no-members"
         ),
         pytest.param(fill_noise, {"seed": -3}, "seed must be an integer", id="noise-negative-seed"),
-        pytest.param(fill_noise, {"seed": True}, "seed must be an integer", id="noise-bool-seed"),
+        pytest.param(fill_noise, {"seed": True}, "seed must be int or None", id="noise-bool-seed"),
     ],
 )
 def test_bad_fill_options_raise_before_any_work(fill, kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):
         fill(_small_map(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        ("laplace", {"max_iter": 0}),
+        ("laplace", {"tol": -1.0}),
+        ("noise", {"std": -0.5}),
+        ("alm", {"lmax": -5}),
+        ("alm", {"ridge": -1.0}),
+        ("oi", {"lmax": -5}),
+        ("oi", {"background": "bogus"}),
+        ("oi", {"variance_scale_km": 0.0}),
+    ],
+)
+def test_a_fill_refuses_an_option_with_the_registry_message(name, options) -> None:
+    """One set of bounds: the function refuses what the command line refuses, in its words."""
+    entry = METHODS[name]
+    with pytest.raises(ValueError) as registry_error:
+        entry.check_options(options)
+    with pytest.raises(ValueError) as fill_error:
+        entry.load()(_small_map(), **options)
+    assert str(fill_error.value) == str(registry_error.value)
 
 
 @pytest.mark.parametrize(

@@ -162,7 +162,7 @@ def test_ridge_shrinks_the_non_constant_part() -> None:
     ("kwargs", "error", "match"),
     [
         pytest.param({"lmax": 30}, ValueError, "use lmax <=", id="lmax-too-high"),
-        pytest.param({"lmax": -1}, ValueError, "non-negative", id="negative-lmax"),
+        pytest.param({"lmax": -1}, ValueError, "lmax must be >= 0, got -1", id="negative-lmax"),
         pytest.param({"ridge": -1.0}, ValueError, "ridge", id="negative-ridge"),
     ],
 )

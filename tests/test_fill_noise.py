@@ -8,7 +8,7 @@ import pytest
 import xarray as xr
 
 from eogapfill.fill.laplace import fill_laplace
-from eogapfill.fill.noise import fill_noise, observed_neighbour_std
+from eogapfill.fill.noise import DEFAULT_NOISE_STD, fill_noise, observed_neighbour_std
 from eogapfill.healpix import healpix_dataset
 
 NSIDE = 32
@@ -106,7 +106,7 @@ def test_zero_std_gives_the_base_fill():
         pytest.param({"n_members": 2.5}, "n_members", id="float-members"),
         pytest.param({"std": -1.0}, "std", id="negative-std"),
         pytest.param({"std": np.nan}, "std", id="nan-std"),
-        pytest.param({"base": "alm"}, "unknown base", id="unknown-base"),
+        pytest.param({"base": "alm"}, "base must be", id="unknown-base"),
         pytest.param({"base": np.zeros(5)}, "shape", id="base-shape"),
         pytest.param({"base": np.full(12 * NSIDE**2, np.nan)}, "NaN in the gaps", id="base-nan"),
         pytest.param({"base": xr.Dataset()}, "'filled'", id="base-no-filled"),
@@ -118,13 +118,22 @@ def test_bad_options_raise(options, match):
         fill_noise(ds, seed=0, **options)
 
 
-def test_no_observed_neighbour_pair_asks_for_std():
+def test_no_observed_neighbour_pair_falls_back_to_the_default_std_with_a_warning():
+    """A small region under clouds: no noise level to measure, a default that says so."""
     nside = 4
     sst = np.full(12 * nside**2, np.nan)
     sst[0] = 20.0  # one observation: no neighbour difference can be formed
     gap = np.isnan(sst)
     ds = healpix_dataset({"SST_L3S": sst, "gap": gap}, nside)
     with pytest.raises(ValueError, match="std="):
-        fill_noise(ds, seed=0)
-    out = fill_noise(ds, seed=0, std=0.5)
-    assert np.isfinite(out.filled.values).all()
+        observed_neighbour_std(ds)
+    with pytest.warns(UserWarning, match="default std 0.4 degC"):
+        out = fill_noise(ds, seed=0, n_members=200)
+    assert out.attrs["noise_std_default"] == 1
+    assert out.attrs["noise_std_degC"] == DEFAULT_NOISE_STD
+    assert out.members.values[:, 0].tolist() == [20.0] * 200  # the observation stays
+    deviation = out.members.values[:, gap] - fill_laplace(ds).filled.values[gap]
+    assert abs(deviation.std() - DEFAULT_NOISE_STD) < 0.02
+    given = fill_noise(ds, seed=0, std=0.5)
+    assert given.attrs["noise_std_default"] == 0
+    assert np.isfinite(given.filled.values).all()

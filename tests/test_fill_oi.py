@@ -165,10 +165,12 @@ def test_accepts_a_regridded_day(small: dict) -> None:
         pytest.param(
             {"covariance": "gaussian"},
             ValueError,
-            "'fit' or a CovarianceModel",
+            "covariance must be one of 'fit' \\(or a CovarianceModel\\)",
             id="covariance-name",
         ),
-        pytest.param({"covariance": 3.0}, TypeError, "CovarianceModel", id="covariance-type"),
+        pytest.param(
+            {"covariance": 3.0}, ValueError, "must be str or CovarianceModel", id="covariance-type"
+        ),
         pytest.param({"n_neighbours": 0}, ValueError, "n_neighbours", id="neighbours"),
         pytest.param({"n_members": -1}, ValueError, "n_members", id="members"),
         pytest.param({"nu": 1.0}, ValueError, "nu must be", id="nu"),

@@ -17,6 +17,7 @@ import numpy as np
 import xarray as xr
 
 from eogapfill.fill.common import (
+    checked_options,
     finish_fill,
     fit_inputs,
     prepare_healpix_fill,
@@ -110,6 +111,7 @@ def fit_alm(
     return coeffs_da, large
 
 
+@checked_options("alm")
 def fill_alm(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,

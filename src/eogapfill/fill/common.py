@@ -16,7 +16,11 @@ returned bit-identical (land stays NaN). The result is a ``Dataset`` with
 
 from __future__ import annotations
 
+import functools
+import inspect
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import xarray as xr
@@ -36,6 +40,7 @@ __all__ = [
     "NothingToFillError",
     "check_count",
     "check_seed",
+    "checked_options",
     "finish_fill",
     "fit_inputs",
     "prepare_fill",
@@ -83,6 +88,52 @@ def check_seed(seed: object, *, method: str = "fill") -> int:
             f"the result's attributes), got {seed!r}"
         )
     return int(seed)
+
+
+_Fill = TypeVar("_Fill", bound=Callable[..., Any])
+#: Arguments of a fill that are its data, not options.
+_DATA_ARGUMENTS = ("sst", "gaps", "stack", "target")
+
+
+def checked_options(method: str) -> Callable[[_Fill], _Fill]:
+    """Decorator: a fill checks its options against the registry's rules first thing.
+
+    The rules of the registered ``method``
+    (:meth:`~eogapfill.fill.registry.FillMethod.check_options`) are the one set of bounds
+    that the command line, the pipeline and the fill itself apply, so that ``fill_oi(map,
+    lmax=-5)`` and ``eogapfill fill --option lmax=-5`` refuse with the same message before
+    any data is read.
+
+    >>> from eogapfill.fill.laplace import fill_laplace
+    >>> fill_laplace(None, max_iter=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: the laplace fill's option max_iter must be >= 1, got 0; e.g. max_iter=200
+    """
+
+    def decorate(fill: _Fill) -> _Fill:
+        signature = inspect.signature(fill)
+
+        @functools.wraps(fill)
+        def checked(*args: Any, **kwargs: Any) -> Any:
+            from eogapfill.fill.registry import method_info
+
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                return fill(*args, **kwargs)  # Python's own message names the argument
+            options = dict(bound.arguments)
+            for key, value in signature.parameters.items():
+                if value.kind is inspect.Parameter.VAR_KEYWORD:
+                    options.update(options.pop(key, {}))
+            for key in _DATA_ARGUMENTS:
+                options.pop(key, None)
+            method_info(method).check_options(options)
+            return fill(*args, **kwargs)
+
+        return checked  # type: ignore[return-value]
+
+    return decorate
 
 
 class NothingToFillError(ValueError):

@@ -39,7 +39,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 from tqdm.auto import tqdm
 
-from eogapfill.fill.common import finish_fill, prepare_healpix_fill
+from eogapfill.fill.common import checked_options, finish_fill, prepare_healpix_fill
 from eogapfill.healpix import HealpixGrid, neighbour_mean
 
 __all__ = ["N_NEAREST_ISOLATED", "fill_laplace", "neighbour_mean"]
@@ -210,6 +210,7 @@ def _isolated_values(
     return out
 
 
+@checked_options("laplace")
 def fill_laplace(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,

@@ -23,7 +23,7 @@ import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
 
-from eogapfill.fill.common import FillInputs, finish_fill, prepare_fill
+from eogapfill.fill.common import FillInputs, checked_options, finish_fill, prepare_fill
 
 __all__ = ["fill_gauss_seidel", "fill_interpolate_na", "fill_loess"]
 
@@ -161,6 +161,7 @@ def _nearest_observed(
     return out
 
 
+@checked_options("interpolate_na")
 def fill_interpolate_na(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -285,6 +286,7 @@ def _back_to_map(inputs: FillInputs, array_lonlat: np.ndarray) -> np.ndarray:
     return np.asarray(array_lonlat).transpose(np.argsort(order))
 
 
+@checked_options("loess")
 def fill_loess(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -356,6 +358,7 @@ def fill_loess(
     )
 
 
+@checked_options("gauss_seidel")
 def fill_gauss_seidel(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,

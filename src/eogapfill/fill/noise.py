@@ -10,12 +10,15 @@ mean keeps some noise (its variance is ``std**2 / n_members``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import xarray as xr
 
 from eogapfill.fill.common import (
     check_count,
     check_seed,
+    checked_options,
     finish_fill,
     prepare_healpix_fill,
     sea_water_bounds,
@@ -23,7 +26,12 @@ from eogapfill.fill.common import (
 from eogapfill.fill.laplace import fill_laplace
 from eogapfill.healpix import neighbour_mean
 
-__all__ = ["fill_noise", "observed_neighbour_std"]
+__all__ = ["DEFAULT_NOISE_STD", "fill_noise", "observed_neighbour_std"]
+
+#: Noise level (degC) when the map has too few observed neighbour pairs to measure one: the
+#: observed cell-to-cell spread of the embedded sample at nside 64 (0.29 at nside 256 to
+#: 0.56 at nside 32).
+DEFAULT_NOISE_STD = 0.4
 
 
 def observed_neighbour_std(
@@ -81,6 +89,7 @@ def _redraw_outside(
     return members
 
 
+@checked_options("noise")
 def fill_noise(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -109,7 +118,9 @@ def fill_noise(
         Seed of the random generator: the same seed gives the same members; ``None`` draws
         one, recorded in the attribute ``seed``.
     std : float, optional
-        Noise standard deviation (degC). Default: :func:`observed_neighbour_std` of the map.
+        Noise standard deviation (degC). Default: :func:`observed_neighbour_std` of the map,
+        or :data:`DEFAULT_NOISE_STD` with a warning when fewer than 2 observed cells have an
+        observed neighbour (a small region under clouds).
         Noise that would take a cell past what sea water can have (near the ice edge) is
         drawn again: a Gaussian truncated to :data:`~eogapfill.fill.common.SEA_WATER_DEGC`.
 
@@ -119,7 +130,8 @@ def fill_noise(
         ``members`` (member, cells): base + noise in the gaps, observations elsewhere;
         ``filled``: the ensemble mean; ``filled_std``: the ensemble spread (standard
         deviation across members, ``ddof=1``), or ``std`` itself for a single member; zero
-        outside the gaps. Attributes ``noise_std_degC``, ``n_members`` and ``seed``.
+        outside the gaps. Attributes ``noise_std_degC``, ``noise_std_default`` (1 when the
+        default stood in), ``n_members`` and ``seed``.
 
     Examples
     --------
@@ -135,8 +147,20 @@ def fill_noise(
     n_members = check_count(n_members, "n_members", method="fill_noise")
     seed = check_seed(seed, method="fill_noise")
     inputs, _ = prepare_healpix_fill(sst, gaps, method="laplace_noise")
+    default_used = False
     if std is None:
-        std = observed_neighbour_std(inputs.sst, inputs.gaps_da)
+        try:
+            std = observed_neighbour_std(inputs.sst, inputs.gaps_da)
+        except ValueError:  # a small region under clouds: nothing to measure the noise on
+            std = DEFAULT_NOISE_STD
+            default_used = True
+            warnings.warn(
+                f"fill_noise: fewer than 2 observed cells have an observed neighbour, too few "
+                f"to measure the noise level; the members use the default std "
+                f"{DEFAULT_NOISE_STD} degC (a guess). Pass std= (degC) to set it",
+                UserWarning,
+                stacklevel=3,
+            )
     std = float(std)
     if not (np.isfinite(std) and std >= 0):
         raise ValueError(f"fill_noise: std must be a finite value >= 0 (degC), got {std!r}")
@@ -180,6 +204,7 @@ def fill_noise(
     attrs: dict[str, object] = {
         "base_fill": base_name,
         "noise_std_degC": std,
+        "noise_std_default": int(default_used),
         "n_members": n_members,
     }
     attrs["seed"] = seed

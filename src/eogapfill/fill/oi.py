@@ -64,6 +64,7 @@ from scipy.spatial import cKDTree
 from eogapfill.fill.common import (
     check_count,
     check_seed,
+    checked_options,
     finish_fill,
     prepare_healpix_fill,
 )
@@ -396,6 +397,7 @@ def _clip_to_sea_water(members: np.ndarray, cells: np.ndarray, units: str) -> in
     return outside
 
 
+@checked_options("oi")
 def fill_oi(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
@@ -491,6 +493,7 @@ def fill_oi(
     >>> bool(np.sqrt(np.mean((out.filled - truth)[gaps] ** 2)) < 0.5)
     True
     """
+    # the options' values were checked against the registry's rules (checked_options)
     inputs, grid = prepare_healpix_fill(sst, gaps, method="oi")
     n_neighbours = check_count(n_neighbours, "n_neighbours", method="oi")
     n_members = check_count(n_members, "n_members", minimum=0, method="oi")
@@ -505,27 +508,10 @@ def fill_oi(
             )
         if not np.isfinite(background_map[inputs.observed | inputs.gaps]).all():
             raise ValueError("oi: the given background has NaN on observed or gap cells")
-    elif background not in BACKGROUNDS:
-        raise ValueError(f"oi: background must be one of {BACKGROUNDS}, got {background!r}")
     elif background == "harmonic" and grid.is_partial:
         raise ValueError(
             "oi: background='harmonic' needs the full sphere (a harmonic fit on a region is "
             "ill-conditioned); on a region use background='blended' or 'continued'"
-        )
-    if not background_reach_km > 0:
-        raise ValueError(
-            f"oi: background_reach_km must be > 0 (km), got {background_reach_km!r}; "
-            "the default is 500"
-        )
-    if not background_scale_km > 0:
-        raise ValueError(
-            f"oi: background_scale_km must be > 0 (km), got {background_scale_km!r}; "
-            f"the default is {REGIONAL_SCALE_KM:g}"
-        )
-    if not variance_scale_km > 0:
-        raise ValueError(
-            f"oi: variance_scale_km must be > 0 (km), got {variance_scale_km!r}; "
-            f"the default is {VARIANCE_SCALE_KM:g}"
         )
     if radius_km is not None and not radius_km > grid.resolution_km:
         raise ValueError(
