@@ -302,3 +302,19 @@ def test_eof_fills_each_day_with_the_dineof_of_its_window(tmp_path, client, samp
     np.testing.assert_array_equal(
         ds["SST_filled"].sel(time="2024-06-05").values, api["filled"].values.astype("float32")
     )
+
+
+def test_the_window_is_checked_and_its_reach_said() -> None:
+    assert pipeline.check_window("spacetime_oi", np.int64(2)) == 2
+    assert pipeline.check_window("eof", None) == 3 and pipeline.check_window("oi", None) is None
+    for bad in (True, -1, 1.5, "3"):
+        with pytest.raises(ValueError, match="the window must be an integer >= 0"):
+            pipeline.check_window("spacetime_oi", bad)
+    have = list(pd.date_range("2024-06-01", "2024-06-10"))
+    days = list(pd.date_range("2024-06-08", "2024-06-10"))
+    assert pipeline.window_summary(days, 2, have) == (
+        "window 2: each day is filled with the days within 2 days of it (5 days); the windows "
+        "also read 2024-06-06 to 2024-06-07, outside the range; the source ends on "
+        "2024-06-10: 2024-06-09 reads 4 days, 2024-06-10 reads 3 days"
+    )
+    assert [d.day for d in pipeline.window_days(days[0], 1, have[:5] + have[8:])] == [9]

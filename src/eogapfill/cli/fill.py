@@ -58,10 +58,10 @@ One run at a time writes a store: a second run into the same --out stops and nam
 first, or waits for it with --wait. --scheduler gives up when the scheduler does not answer
 within 30 s (--scheduler-timeout, or the Dask config distributed.comm.timeouts.connect).
 
-Space-time methods (spacetime_oi, eof) fill each day with the observations of the days
-around it: --window K reads the K days on each side, 2K+1 days in all (default 3: 7 days).
+Space-time methods ({spacetime}) fill each day with the observations of the days
+around it: --window K reads the K days on each side, 2K+1 days in all (default {default}).
 The window reads the days the source holds, before --start and after --end too, and fewer
-at the ends of the source (the run says which); eof needs at least 3 days in each window.
+at the ends of the source (the run says which){min_days}.
 Each day is regridded once and at most 2K+1 regridded days are held, whatever the length of
 the run. The store records K: a later run into it must ask for the same --window. The
 single-day methods take no --window.
@@ -83,7 +83,9 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
             "HEALPix, fill the gaps, append the day to the --out Zarr store. Days run in "
             "parallel on Dask workers; days already in the store are skipped."
         ),
-        epilog=EPILOG,
+        epilog=EPILOG.replace("{spacetime}", ", ".join(_spacetime_methods()))
+        .replace("{default}", _default_windows())
+        .replace("{min_days}", _min_days()),
         formatter_class=FORMATTER,
     )
     parser.add_argument(
@@ -122,7 +124,7 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
         metavar="K",
         help="for the space-time methods "
         f"({', '.join(_spacetime_methods())}): fill each day with the K days on each side "
-        "of it, 2K+1 days (default: 3)",
+        f"of it, 2K+1 days (default: {_default_windows()})",
     )
     parser.add_argument("--source", choices=sources, default="sample", help=_SOURCE_HELP)
     parser.add_argument(
@@ -177,6 +179,29 @@ def add_parser(sub: Subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", action="store_true", help="log every day written")
     return parser
+
+
+def _default_windows() -> str:
+    """The space-time methods' default windows, in words (``'3: 7 days'``)."""
+    from eogapfill.fill import METHODS
+
+    windows = {m: METHODS[m].window for m in _spacetime_methods()}
+    if len(set(windows.values())) == 1:
+        (k,) = set(windows.values())
+        return f"{k}, {2 * k + 1} days"
+    return ", ".join(f"{k} for {m}" for m, k in windows.items())
+
+
+def _min_days() -> str:
+    """The space-time methods that need more than one day in a window, in words."""
+    from eogapfill.fill import METHODS
+
+    needs = [
+        f"{m} needs at least {METHODS[m].min_days} days in each window"
+        for m in _spacetime_methods()
+        if METHODS[m].min_days > 1
+    ]
+    return "".join(f"; {words}" for words in needs)
 
 
 def run(args: argparse.Namespace) -> int:

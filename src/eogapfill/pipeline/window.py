@@ -21,8 +21,10 @@ store holds the same bytes as an uninterrupted run. The store records ``K`` (att
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
+import numbers
 import sys
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -66,7 +68,7 @@ def check_window(method: str | FillFunction, window: int | None) -> int | None:
         )
     if window is None:
         return entry.window
-    if isinstance(window, bool) or not isinstance(window, int) or window < 0:
+    if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 0:
         raise ValueError(
             f"the window must be an integer >= 0 (days on each side of the day filled, "
             f"2 * window + 1 days in all), got {window!r}"
@@ -81,14 +83,14 @@ def check_window(method: str | FillFunction, window: int | None) -> int | None:
 
 
 def window_days(day: pd.Timestamp, window: int, have: Sequence[pd.Timestamp]) -> list[pd.Timestamp]:
-    """The days of ``day``'s window that the source holds (``have``), in order.
+    """The days of ``day``'s window that the source holds (``have``, sorted), in order.
 
     >>> have = list(pd.date_range("2024-06-01", "2024-06-10"))
     >>> [d.day for d in window_days(pd.Timestamp("2024-06-02"), 3, have)]
     [1, 2, 3, 4, 5]
     """
     first, last = day - pd.Timedelta(days=window), day + pd.Timedelta(days=window)
-    return [d for d in have if first <= d <= last]
+    return list(have[bisect.bisect_left(have, first) : bisect.bisect_right(have, last)])
 
 
 def window_summary(days: Sequence[pd.Timestamp], window: int, have: Sequence[pd.Timestamp]) -> str:
@@ -195,7 +197,7 @@ class _WindowTasks:
             key=f"eogapfill-day-{day:%Y-%m-%d}-{uuid.uuid4().hex[:8]}",
             **self.fill,
         )
-        later = [d for d in self.todo if d > day]
+        later = self.todo[bisect.bisect_right(self.todo, day) :]
         first_read = later[0] - pd.Timedelta(days=self.window) if later else None
         for other in list(self.held):  # the fills submitted keep what they read themselves
             if first_read is None or other < first_read:
