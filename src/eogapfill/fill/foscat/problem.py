@@ -1,7 +1,8 @@
 """The loss problem of the scattering-transform fill and the synthesis of its members.
 
 A :class:`Problem` holds what one member needs as plain numpy arrays (cheap to send to a Dask
-worker); :func:`coarse_level` builds its coarser levels (coarse-to-fine synthesis),
+worker), with optional :class:`CrossTerm` s (the cross statistics of the map with another
+day's, :mod:`eogapfill.fill.foscat.crossday`); :func:`coarse_level` builds its coarser levels (coarse-to-fine synthesis),
 :func:`anchor_blocks` the NESTED blocks of the block-mean anchor, :func:`loss_function` the
 loss of :mod:`eogapfill.fill.foscat`, and :func:`run_member` runs one member, coarsest level
 first, with foscat's L-BFGS on the gap cells.
@@ -20,10 +21,12 @@ from eogapfill.fill.foscat.protocols import check_masked, gap_pairs
 from eogapfill.healpix import HealpixGrid
 
 __all__ = [
+    "CrossTerm",
     "Problem",
     "anchor_blocks",
     "coarse_ids",
     "coarse_level",
+    "cross_reference",
     "down",
     "loss_function",
     "run_member",
@@ -31,6 +34,28 @@ __all__ = [
 ]
 
 _ANCHOR_COARSEST_NSIDE = 16
+
+
+#: The fields of foscat's scattering covariances that a cross term compares.
+CROSS_FIELDS = ("S0", "S1", "S2", "S3", "S3P", "S4")
+
+
+@dataclass
+class CrossTerm:
+    """The cross statistics of the map with another day's map, one term of the loss.
+
+    The reference is ``Phi(ref_map, neighbour)`` under ``ref_masks``; the map's statistics
+    ``Phi(x, neighbour)`` under ``learn_masks``. Each coefficient's difference is divided by
+    ``sqrt(|Phi(ref_map)| |Phi(neighbour)|)`` (the auto statistics of either map under
+    ``ref_masks``, the Cauchy-Schwarz bound of a cross coefficient), so that the term compares
+    correlations, whose reference may be near 0, and not ratios to them.
+    """
+
+    neighbour: np.ndarray  # (npix,) finite map of the other day, degC
+    ref_map: np.ndarray  # (npix,) finite map of the day filled, degC, for the reference
+    ref_masks: np.ndarray  # (n_masks, npix) masks of the reference cross statistics
+    learn_masks: np.ndarray  # (n_masks, npix) masks of the map's cross statistics
+    weight: float = 1.0  # weight of the term in the loss
 
 
 @dataclass
@@ -56,6 +81,7 @@ class Problem:
     pair_target: float = 1.0  # degC**2, mean squared difference of observed neighbour pairs
     coarse: list[Problem] = field(default_factory=list)  # coarser levels, coarsest first
     cell_ids: np.ndarray | None = None  # (npix,) NESTED ids of a regional grid; None: sphere
+    cross: list[CrossTerm] = field(default_factory=list)  # cross terms (at this level only)
     _reference: dict = field(default_factory=dict, repr=False, compare=False)  # statistics
 
 
@@ -228,14 +254,17 @@ def loss_function(x: Any, scat: Any, args: tuple) -> Any:
     + (optional) cell-scale texture term; see :mod:`eogapfill.fill.foscat`.
 
     ``args``: ``(ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target)``,
-    then optionally ``(nside, cell_ids)``: a region's grid (``cell_ids`` None: the sphere).
+    then optionally ``(nside, cell_ids)``: a region's grid (``cell_ids`` None: the sphere),
+    then optionally the cross terms: a list of ``(neighbour, reference, scales, learn_masks,
+    weight)`` (tensors; ``reference`` and ``scales`` dicts by field of
+    :data:`CROSS_FIELDS`), each adding ``weight * mean |(reference - Phi(x, neighbour)) /
+    scales|**2`` over the coefficients.
     """
-    ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target, *grid = args
-    nside, cell_ids = grid[0] if grid else (None, None)  # (nside, ids) of a region
-    if cell_ids is None:
-        learn = scat.eval(x, mask=learn_masks)
-    else:
-        learn = scat.eval(x, mask=learn_masks, cell_ids=cell_ids, nside=nside)
+    ref, learn_masks, anchor, blocks, texture_weight, pairs, pair_target, *rest = args
+    nside, cell_ids = rest[0] if rest else (None, None)  # (nside, ids) of a region
+    cross = rest[1] if len(rest) > 1 else ()
+    grid = {} if cell_ids is None else {"cell_ids": cell_ids, "nside": nside}
+    learn = scat.eval(x, mask=learn_masks, **grid)
     loss = scat.reduce_mean(scat.square((ref - learn) / ref))
     if anchor > 0 and blocks:
         import torch
@@ -257,7 +286,44 @@ def loss_function(x: Any, scat: Any, args: tuple) -> Any:
         flat = x.reshape(-1)
         ratio = (flat[pairs[0]] - flat[pairs[1]]).square().mean() / pair_target
         loss = loss + texture_weight * (ratio - 1.0).square()
+    for neighbour, reference, scales, masks, weight in cross:
+        stats = scat.eval(x, image2=neighbour, mask=masks, **grid)
+        loss = loss + weight * _cross_distance(stats, reference, scales)
     return loss
+
+
+def _cross_distance(stats: Any, reference: dict, scales: dict) -> Any:
+    """Mean over the coefficients of ``|(reference - stats) / scales|**2`` (torch scalar)."""
+    total, count = 0.0, 0
+    for name, ref in reference.items():
+        diff = (ref - getattr(stats, name)) / scales[name]
+        squared = diff.real.square() + diff.imag.square() if diff.is_complex() else diff.square()
+        total = total + squared.sum()
+        count += diff.numel()
+    return total / count
+
+
+def cross_reference(scat: Any, term: CrossTerm, grid: dict) -> tuple[Any, dict, dict, Any]:
+    """The tensors of one cross term for :func:`loss_function`: ``(neighbour, reference,
+    scales, learn_masks)``; ``grid`` holds ``cell_ids`` and ``nside`` on a region."""
+    bk = scat.backend
+    neighbour = bk.bk_cast(term.neighbour.astype("float32"))
+    ref_map = bk.bk_cast(term.ref_map.astype("float32"))
+    masks = bk.bk_cast(term.ref_masks.astype("float32"))
+    cross = scat.eval(ref_map, image2=neighbour, mask=masks, **grid)
+    auto_a = scat.eval(ref_map, mask=masks, **grid)
+    auto_b = scat.eval(neighbour, mask=masks, **grid)
+    reference, scales = {}, {}
+    for name in CROSS_FIELDS:
+        value = getattr(cross, name, None)
+        if value is None:
+            continue
+        auto = "S3" if name == "S3P" else name  # S3P: S3 with the two maps swapped
+        scale = (getattr(auto_a, auto).abs() * getattr(auto_b, auto).abs()).sqrt()
+        floor = scale[scale > 0].min() if bool((scale > 0).any()) else 1.0
+        reference[name] = value.detach()
+        scales[name] = scale.clamp(min=floor).detach()  # a zero coefficient: the smallest scale
+    return neighbour, reference, scales, bk.bk_cast(term.learn_masks.astype("float32"))
 
 
 def run_member(
@@ -340,14 +406,20 @@ def _synthesise(
 
     bk = scat.backend
     key = (level.nside, str(bk.torch_device))
+    grid = {} if level.cell_ids is None else {"cell_ids": level.cell_ids, "nside": level.nside}
     ref = level._reference.get(key)
     if ref is None:  # the same for every member: computed once
-        grid = {} if level.cell_ids is None else {"cell_ids": level.cell_ids, "nside": level.nside}
         ref = level._reference[key] = scat.eval(
             bk.bk_cast(level.ref_map.astype("float32")),
             mask=bk.bk_cast(level.ref_masks.astype("float32")),
             **grid,
         )
+    cross = []
+    for k, term in enumerate(level.cross):
+        cross_key = (*key, "cross", k)
+        if cross_key not in level._reference:
+            level._reference[cross_key] = cross_reference(scat, term, grid)
+        cross.append((*level._reference[cross_key], float(term.weight)))
     blocks = [
         (size, torch.as_tensor(idx, device=bk.torch_device), bk.bk_cast(target.astype("float32")))
         for size, idx, target in (level.blocks[which] if level.blocks else [])
@@ -363,6 +435,7 @@ def _synthesise(
         torch.as_tensor(level.pairs, device=bk.torch_device),
         float(level.pair_target),
         (level.nside, level.cell_ids),
+        *([cross] if cross else []),
     )
     synth = _QuietSynthesis([loss])
     done = bar.n
