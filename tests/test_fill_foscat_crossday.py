@@ -8,6 +8,7 @@ import xarray as xr
 
 from eogapfill.fill.foscat.crossday import cross_terms, fill_foscat_crossday
 from eogapfill.fill.foscat.protocols import base_masks
+from eogapfill.healpix import healpix_dataset
 from tests.markers import requires_foscat
 from tests.test_fill_spacetime import NSIDE, persistent_stack
 
@@ -138,3 +139,38 @@ def test_bad_options_refused(scene, options: dict, message: str) -> None:
     options = {"target": TARGET, **options}
     with pytest.raises(ValueError, match=message):
         fill_foscat_crossday(stack, **options)
+
+
+def test_a_region_is_filled_with_cross_terms() -> None:
+    """On a regional grid the synthesis runs on the region's cells, its neighbours lend terms."""
+    from eogapfill.healpix import HealpixGrid, region_cells
+
+    box = (-80.0, -50.0, 25.0, 45.0)
+    ids = np.asarray(region_cells(NSIDE, box))
+    lon, lat = HealpixGrid(NSIDE, cell_ids=ids).lonlat()
+    rng = np.random.default_rng(0)
+    truth = 28.0 - 20.0 * np.sin(np.radians(lat)) ** 2 + 1.5 * np.sin(np.radians(4 * lon))
+    land = lon < -75.0
+    gaps = np.stack([(np.hypot(lon + 62.0 + 3 * t, lat - 35.0) < 5.0) & ~land for t in range(3)])
+    values = truth + 0.3 * rng.normal(size=(3, ids.size))
+    stack = xr.Dataset(
+        {
+            "SST_L3S": (
+                ("time", "cells"),
+                np.where(gaps | land, np.nan, values),
+                {"units": "degC"},
+            ),
+            "gap": (("time", "cells"), gaps),
+            "sea": (("time", "cells"), np.broadcast_to(~land, gaps.shape).copy()),
+        },
+        coords={
+            "cell_ids": healpix_dataset({}, HealpixGrid(NSIDE, cell_ids=ids)).cell_ids,
+            "time": np.datetime64("2024-06-01", "ns") + np.arange(3) * np.timedelta64(1, "D"),
+        },
+    )
+    out = fill_foscat_crossday(stack, TARGET, n_epochs=2, n_members=1, threads=1)
+    day = stack["SST_L3S"].values[TARGET]
+    assert out.sizes["cells"] == ids.size
+    np.testing.assert_array_equal(out["filled"].values[~gaps[TARGET]], day[~gaps[TARGET]])
+    assert np.isfinite(out["filled"].values[gaps[TARGET]]).all()
+    assert list(out.attrs["neighbour_days"]) == [0, 2]
