@@ -155,6 +155,17 @@ def test_region_without_sea_is_refused():
         to_healpix(day, 16, region=GULF_STREAM)
 
 
+def test_region_without_open_sea_can_be_kept_empty():
+    """A box whose water is all under sea ice today: nothing to fill, no error when asked."""
+    day = make_day(1.0, sea=np.zeros((180, 360), bool))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "every sea cell is a gap" warning either
+        empty = to_healpix(day, 16, region=GULF_STREAM, allow_no_sea=True)
+    assert empty.sizes["cells"] == to_healpix(make_day(1.0), 16, region=GULF_STREAM).sizes["cells"]
+    assert not empty["sea"].values.any() and not empty["gap"].values.any()
+    assert np.isnan(empty["SST_L3S"].values).all()
+
+
 def test_laplace_on_a_region_equals_the_full_sphere_fill_inside():
     """Gap components wholly inside the region get the values of the full-sphere fill (same
     equations, same boundary); one across the region's edge is filled from inside only."""

@@ -51,6 +51,7 @@ def to_healpix(
     variables: Sequence[str] = CONTRACT_VARIABLES,
     region: Region | Mapping[str, object] | None = None,
     backend: str = "bin",
+    allow_no_sea: bool = False,
 ) -> xr.Dataset:
     """Regrid a lat/lon day onto the NESTED HEALPix grid by cell means: the full sphere, or
     only the cells of a ``region`` (a partial grid).
@@ -79,6 +80,10 @@ def to_healpix(
         ``"resample-nearest"``, ``"resample-bilinear"``, ``"resample-conservative"``,
         ``"resample-groupby"`` (the optional healpix-resample package, numpy days only; see
         :mod:`eogapfill.regrid.resample_backend`). ``sea`` and ``gap`` are the binning's.
+    allow_no_sea : bool, default False
+        Return a map without a sea cell (``sea`` and ``gap`` all False) instead of raising:
+        a region whose water is all under sea ice that day has nothing to fill (the
+        pipeline stores such a day as it is).
 
     Returns
     -------
@@ -97,7 +102,8 @@ def to_healpix(
     ------
     ValueError
         Bad nside or threshold, missing variable, non-(latitude, longitude) dims, latitude or
-        longitude not 1-D / not monotonic / mixed conventions, kelvin data, no sea cell.
+        longitude not 1-D / not monotonic / mixed conventions, kelvin data, no sea cell
+        (unless ``allow_no_sea``).
 
     Warns
     -----
@@ -181,14 +187,14 @@ def to_healpix(
         )
         region_attrs.update(regrid_backend=f"healpix-resample {method}", regrid_kept_cells=n_kept)
     if not lazy:
-        if not sea.any():
+        if not sea.any() and not allow_no_sea:
             where = " in the region" if grid.is_partial else ""
             raise ValueError(
                 f"no sea cell{where} at nside {nside} with sea_threshold {threshold}: the day's "
                 "'sea' mask is empty or too sparse there; check it (sea = mask == 1), the "
                 "region (lon0, lon1, lat0, lat1), or lower the threshold"
             )
-        if gap[sea].all():
+        if sea.any() and gap[sea].all():
             warnings.warn(
                 f"{variables[0]!r} has no observation in any sea cell: every sea cell is a gap "
                 "(gap is all True over the sea); a fill has nothing to start from",
