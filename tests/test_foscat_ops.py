@@ -33,21 +33,48 @@ def _random_csr(n_in: int, n_out: int, seed: int, dtype: torch.dtype) -> torch.T
     return torch.tensor(dense, dtype=dtype).to_sparse_csr()
 
 
-def test_product_and_gradient_equal_the_dense_ones() -> None:
+def _transposed_layout(w: torch.Tensor) -> torch.Tensor:
+    """``W^T``'s own CSR layout, as a GPU's :class:`CsrPair` keeps it."""
+    pattern = foscat_ops._Pattern(w.crow_indices(), w.col_indices(), tuple(w.shape))
+    crow_t, col_t = pattern.transposed()
+    return foscat_ops._csr(crow_t, col_t, pattern.transposed_values(w.values()), w.shape[::-1])
+
+
+@pytest.mark.parametrize("layouts", ["W", "W^T", "both"])
+def test_product_and_gradient_equal_the_dense_ones(layouts: str) -> None:
     w = _random_csr(12, 30, 0, torch.float64)
     x = torch.randn(3, 12, dtype=torch.float64, requires_grad=True)
     pair = foscat_ops.CsrPair(w)
-    assert pair.shape == (12, 30) and pair.w_t.shape == (30, 12)
+    if layouts != "W":
+        pair.w_t = _transposed_layout(w)
+        pair.w = None if layouts == "W^T" else pair.w
+    assert pair.shape == (12, 30)
     y = foscat_ops.SparseRightMatmul.apply(x, pair)
-    assert y.shape == (3, 30) and y.is_contiguous()
+    assert y.shape == (3, 30) and y.is_contiguous() and y.dtype == x.dtype
     torch.testing.assert_close(y, x.detach() @ w.to_dense())
     assert torch.autograd.gradcheck(lambda t: foscat_ops.SparseRightMatmul.apply(t, pair), (x,))
 
 
-def test_csr_pair_uses_32_bit_indices_and_rejects_dense() -> None:
-    pair = foscat_ops.CsrPair(_random_csr(8, 16, 1, torch.float32))
+def test_one_layout_gives_the_sums_of_the_other_bit_for_bit() -> None:
+    """On the CPU a matrix keeps one CSR layout: the product by its transpose (scipy) runs
+    the same sums in the same order as a product by the transposed layout (torch)."""
+    w = _random_csr(300, 1200, 4, torch.float32)
+    w_t = _transposed_layout(w)
+    x = torch.randn(4, 300)
+    g = torch.randn(4, 1200)
+    forward = foscat_ops._transposed_mm(w, x)
+    assert torch.equal(forward, foscat_ops._right_product(w_t, x))
+    assert torch.equal(foscat_ops._transposed_mm(w_t, g), foscat_ops._right_product(w, g))
+    assert forward.is_contiguous() and forward.shape == (4, 1200)
+
+
+def test_csr_pair_keeps_one_32_bit_layout_on_the_cpu_and_rejects_dense() -> None:
+    w = _random_csr(8, 16, 1, torch.float32)
+    assert w.crow_indices().dtype == torch.int64
+    pair = foscat_ops.CsrPair(w)
     assert pair.w.crow_indices().dtype == torch.int32
-    assert pair.w_t.col_indices().dtype == torch.int32
+    assert pair.w.col_indices().dtype == torch.int32
+    assert pair.w_t is None  # the forward product reads w's arrays
     with pytest.raises(ValueError, match="CSR"):
         foscat_ops.CsrPair(torch.ones(3, 3))
 
@@ -75,7 +102,8 @@ def test_sparse_matrices_built_as_torch_builds_them() -> None:
     assert other.col_indices().data_ptr() == got.col_indices().data_ptr()
     pair = foscat_ops.CsrPair(other, patterns)
     assert pair.w is other  # already compact: no copy
-    torch.testing.assert_close(pair.w_t.to_dense(), other.to_dense().t())
+    x = torch.randn(3, 20)
+    torch.testing.assert_close(foscat_ops.SparseRightMatmul.apply(x, pair), x @ other.to_dense())
 
 
 def test_other_products_go_to_the_original() -> None:
@@ -129,6 +157,10 @@ def test_down_grading_equals_foscats(operator: object) -> None:
     (grad_expected,) = torch.autograd.grad((expected * weights).sum(), x)
     (grad_got,) = torch.autograd.grad((got * weights).sum(), x)
     torch.testing.assert_close(grad_got, grad_expected)
+    matrix = operator.down[32].M  # foscat's module now holds M with 32-bit indices
+    assert matrix.col_indices().dtype == torch.int32 and matrix.layout == torch.sparse_csr
+    again, _ = fast.original(x.detach())  # which foscat's own product still reads
+    torch.testing.assert_close(again, expected.detach())
 
 
 @pytest.fixture(scope="module")
