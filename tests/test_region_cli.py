@@ -260,7 +260,7 @@ def test_a_day_without_gap_is_stored_as_observed(tmp_path, box, method, clear_da
     args = _fill_args(out, "--region", *box, *SMALL, "--method", method, end=NEXT_DAY)
     status, printed, err = _main(args)
     assert status == 0, err
-    assert f"3 day(s) written to {out} ({len(clear_days)} of them had no gap" in printed
+    assert f"3 day(s) written to {out} ({len(clear_days)} of them had nothing to fill" in printed
     ds = pipeline.open_output(out, decode=False).load()
     assert ds.sizes["time"] == 3
     for day in ds["time"].values:
@@ -277,6 +277,22 @@ def test_a_day_without_gap_is_stored_as_observed(tmp_path, box, method, clear_da
             assert (std[gap] > 0).all()
     assert ("filled_std" in ds) == (method == "noise")
     assert ds.attrs["fill_protocol"] == "honest"
+
+
+#: The Arctic north of Alaska: water (the land check passes) under sea ice on the sample's days.
+ICE_BOX = ("-170", "-150", "82", "86")
+
+
+def test_a_box_under_sea_ice_is_stored_as_it_is(tmp_path) -> None:
+    """Water, but no open sea: nothing to fill, every day stored, no worker error."""
+    out = tmp_path / "ice.zarr"
+    status, printed, err = _main(_fill_args(out, "--region", *ICE_BOX, *SMALL, "--method", "oi"))
+    assert status == 0, err
+    assert f"2 day(s) written to {out} (2 of them had nothing to fill" in printed
+    ds = pipeline.open_output(out, decode=False).load()
+    assert ds.sizes["time"] == 2 and ds.sizes["cells"] > 0
+    assert not ds["sea"].values.any() and not ds["gap"].values.any()
+    assert np.isnan(ds["SST_filled"].values).all()
 
 
 @pytest.mark.parametrize("method", pipeline.regional_methods(available=True))

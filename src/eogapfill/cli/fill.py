@@ -241,7 +241,8 @@ def run(args: argparse.Namespace) -> int:
         raise _BadArgument(f"--region: {err}") from err
     times = ds["time"].values
     no_gap = (
-        f" ({clear} of them had no gap, every sea cell observed: stored as observed)"
+        f" ({clear} of them had nothing to fill, every sea cell observed or no open sea in "
+        "the region: stored as observed)"
         if clear
         else ""
     )

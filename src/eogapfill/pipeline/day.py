@@ -129,7 +129,8 @@ def regrid_day(
     """Open, prepare and regrid one day: the HEALPix map that :func:`process_day` fills.
 
     Arguments as in :func:`process_day`. Returns the loaded map on ``cells`` (every cell of
-    the sphere, or the region's): ``SST_L3S``, ``SST_L4`` (degC), ``gap``, ``sea`` (bool),
+    the sphere, or the region's; a region without open sea that day, under sea ice, gives a
+    map without a sea cell and nothing to fill): ``SST_L3S``, ``SST_L4`` (degC), ``gap``, ``sea`` (bool),
     ``cell_ids`` with the xdggs attributes and the day as a scalar ``time`` coordinate.
     """
     import dask
@@ -146,7 +147,9 @@ def regrid_day(
         l3s = open_l3s(label, source=source, resolution=resolution)
         l4 = open_l4(label, source=source, resolution=resolution)
         day = prepare_day(l3s, l4).load()
-    return to_healpix(day, nside, region=region).load()
+    # a region whose water is all under sea ice today has nothing to fill: kept, not refused
+    # (a box on land is refused before the run starts: pipeline.region)
+    return to_healpix(day, nside, region=region, allow_no_sea=region is not None).load()
 
 
 def _as_observed(hp_day: xr.Dataset, method: str) -> xr.Dataset:

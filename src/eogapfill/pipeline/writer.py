@@ -87,9 +87,15 @@ class _Writer:
             self.written += 1
             if clear:
                 self.clear += 1
+                why = (
+                    "no gap (every sea cell observed)"
+                    if "sea" not in result or bool(result["sea"].any())
+                    else "no open sea in the region (sea ice covers its water)"
+                )
                 logger.info(
-                    "%s: no gap (every sea cell observed): stored as observed%s",
+                    "%s: %s: stored as observed%s",
                     day.date(),
+                    why,
                     ", filled_std 0" if self.std else "",
                 )
 
