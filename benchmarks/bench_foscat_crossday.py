@@ -12,10 +12,12 @@ scored per pixel in degC (member CRPS where a fill has members, else the Gaussia
 - ``spacetime_oi``: space-time OI with the window (mean and kriging std, no members);
 - ``crossday``: :func:`~eogapfill.fill.foscat.crossday.fill_foscat_crossday` (space-time start,
   cross statistics with each day of the window);
+- ``crossday_weak``: the same with ``cross_weight=1`` (10 by default);
 - ``crossday_nocross``: the same with ``cross_weight=0``: the synthesis from the space-time
   start with the day's own statistics only (what the cross terms add is the difference);
 - ``crossday_oi``: cross statistics from the single-day OI start (``start="oi"``): the cross
-  terms are the only way the neighbours reach the fill (compare with ``foscat``).
+  terms are the only way the neighbours reach the fill; ``crossday_oi_nocross``, the same
+  without them (the same start and anchor: what the cross terms add is the difference).
 
 Every number is from the honest protocol. Usage::
 
@@ -38,8 +40,11 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 
-def methods(window: int, members: int, epochs: int, threads: int, which: list[str]) -> tuple:
-    """The single-day and space-time fills compared, as ``series_validation`` takes them."""
+def methods(
+    window: int, members: int, epochs: int, threads: int, which: list[str] | None
+) -> tuple[dict, dict]:
+    """The single-day and space-time fills compared (``which``: their names, None: all), as
+    ``series_validation`` takes them."""
     from eogapfill.fill.foscat import fill_foscat
     from eogapfill.fill.foscat.crossday import fill_foscat_crossday
     from eogapfill.fill.oi import fill_oi
@@ -55,10 +60,12 @@ def methods(window: int, members: int, epochs: int, threads: int, which: list[st
     spacetime = {
         "spacetime_oi": partial(fill_spacetime_oi, window=window),
         "crossday": cross,
+        "crossday_weak": partial(cross, cross_weight=1.0),
         "crossday_nocross": partial(cross, cross_weight=0.0),
         "crossday_oi": partial(cross, start="oi"),
+        "crossday_oi_nocross": partial(cross, start="oi", cross_weight=0.0),
     }
-    pick = lambda d: {k: v for k, v in d.items() if k in which}  # noqa: E731
+    pick = lambda d: {k: v for k, v in d.items() if which is None or k in which}  # noqa: E731
     return pick(single), pick(spacetime)
 
 
@@ -75,15 +82,8 @@ def main() -> None:
     parser.add_argument(
         "--methods",
         nargs="+",
-        default=[
-            "oi",
-            "oi_members",
-            "foscat",
-            "spacetime_oi",
-            "crossday",
-            "crossday_nocross",
-            "crossday_oi",
-        ],
+        default=list(methods(1, 2, 1, 1, None)[0]) + list(methods(1, 2, 1, 1, None)[1]),
+        help="fills to compare (default: all of them)",
     )
     parser.add_argument("--json", type=Path, help="also write the per-day table here")
     args = parser.parse_args()
