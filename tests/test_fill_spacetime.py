@@ -7,7 +7,12 @@ import pytest
 import xarray as xr
 
 from eogapfill.fill.oi import fill_oi
-from eogapfill.fill.spacetime import fill_spacetime, fill_spacetime_oi, fit_time_correlation
+from eogapfill.fill.spacetime import (
+    fill_spacetime,
+    fill_spacetime_oi,
+    fit_time_correlation,
+    spacetime_fields,
+)
 from eogapfill.healpix import HealpixGrid, healpix_dataset
 from eogapfill.random_fields import CovarianceModel, gaussian_random_field
 
@@ -128,3 +133,42 @@ def test_bad_target_and_rho(scene) -> None:
         fill_spacetime_oi(stack, 1, rho=1.0)
     with pytest.raises(ValueError, match="no \\['gap'\\]"):
         fill_spacetime_oi(stack.drop_vars("gap"), 1)
+
+
+def test_spacetime_fields_have_the_separable_covariance() -> None:
+    model = CovarianceModel(1.0, 1500.0, 0.3)
+    fields = spacetime_fields(model, 0.7, np.array([3.0, 0.0, 1.0]), HealpixGrid(8), 400, seed=2)
+    assert fields.shape == (400, 3, 12 * 8**2)
+    var = fields.var(axis=0).mean(axis=-1)
+    np.testing.assert_allclose(var, model.sill, rtol=0.12)  # the signal: no nugget in it
+
+    def corr(a: int, b: int) -> float:
+        x, y = fields[:, a], fields[:, b]
+        return float(np.mean(x * y) / np.sqrt(np.mean(x**2) * np.mean(y**2)))
+
+    assert abs(corr(1, 2) - 0.7) < 0.06  # one day apart
+    assert abs(corr(1, 0) - 0.7**3) < 0.08  # three days apart
+    assert abs(corr(2, 0) - 0.7**2) < 0.08
+
+
+def test_members_are_conditional_simulations_in_space_time(scene) -> None:
+    stack, truth = scene
+    t = 3
+    gaps = stack["gap"].values[t]
+    model = CovarianceModel(1.0, 600.0, 0.01)  # the scene's own covariance
+    options = {"window": 2, "covariance": model, "rho": RHO, "n_members": 40, "seed": 7}
+    out = fill_spacetime_oi(stack, t, **options)
+    members = out["members"].values
+    sst = stack["SST_L3S"].values[t]
+    observed = np.isfinite(sst)
+    assert members.shape == (40, sst.size)
+    assert (members[:, observed] == sst[observed]).all()
+    std = out["filled_std"].values[gaps]
+    spread = members[:, gaps].std(axis=0, ddof=1)
+    assert abs(np.mean(spread**2) / np.mean(std**2) - 1.0) < 0.1  # spread = filled_std
+    # the truth is like one more member: its z-score against the kriging error has std ~1
+    z = (truth[t][gaps] - out["filled"].values[gaps]) / std
+    assert 0.8 < z.std() < 1.2
+    again = fill_spacetime_oi(stack, t, **options)
+    np.testing.assert_array_equal(again["members"].values, members)  # the seed repeats it
+    assert out.attrs["seed"] == 7 and "members" not in fill_spacetime_oi(stack, t, window=2)

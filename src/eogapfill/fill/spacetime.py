@@ -23,25 +23,40 @@ of each other day of the window, and gets the target day's background (the singl
 :func:`eogapfill.fill.oi.fill_oi`'s ``"blended"``) plus the kriged anomaly. With ``window=0``
 the mean is the single-day OI mean with the same covariance. ``filled_std`` is the kriging
 standard deviation of the noise-free SST, without the single-day OI's calibration and
-without the background's own error. No conditional members are drawn.
+without the background's own error. Conditional members (``n_members``) are drawn in
+space-time: fields of the same separable covariance over the window's days
+(:func:`spacetime_fields`), each conditioned on the window's observed cells with the same
+kriging weights, so that their spread in the gaps is ``filled_std``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
 
-from eogapfill.fill.common import FillInputs, check_count, finish_fill, prepare_healpix_fill
+from eogapfill.fill.common import (
+    FillInputs,
+    check_count,
+    check_seed,
+    finish_fill,
+    prepare_healpix_fill,
+)
 from eogapfill.fill.kriging import large_scale
-from eogapfill.fill.oi import _background, _fitted_or_default
+from eogapfill.fill.oi import _background, _clip_to_sea_water, _fitted_or_default
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid
-from eogapfill.random_fields import CovarianceModel
+from eogapfill.random_fields import CovarianceModel, gaussian_random_field
 from eogapfill.stack import check_stack
 
-__all__ = ["day_offsets", "fill_spacetime", "fill_spacetime_oi", "fit_time_correlation"]
+__all__ = [
+    "day_offsets",
+    "fill_spacetime",
+    "fill_spacetime_oi",
+    "fit_time_correlation",
+    "spacetime_fields",
+]
 
 #: Largest day-to-day correlation kept (a correlation of 1 makes the covariance singular).
 MAX_RHO = 0.98
@@ -125,16 +140,17 @@ def fit_time_correlation(
 
 def _neighbours(
     day: _Day, targets_xyz: np.ndarray, k: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The ``k`` nearest observed cells of ``day`` to each target: unit chords ``(n, k)``,
-    unit vectors ``(n, k, 3)`` and anomalies ``(n, k)``; missing slots have chord ``inf``."""
+    unit vectors ``(n, k, 3)``, anomalies ``(n, k)`` and grid cells ``(n, k)``."""
     n = targets_xyz.shape[0]
     k = min(k, day.cells.size)
     if k == 0:
-        return np.full((n, 0), np.inf), np.zeros((n, 0, 3)), np.zeros((n, 0))
+        empty = np.zeros((n, 0))
+        return np.full((n, 0), np.inf), np.zeros((n, 0, 3)), empty, empty.astype(np.int64)
     dist, idx = cKDTree(day.xyz).query(targets_xyz, k=k)
     dist, idx = dist.reshape(n, k), idx.reshape(n, k)
-    return dist, day.xyz[idx], day.anomalies[idx]
+    return dist, day.xyz[idx], day.anomalies[idx], day.cells[idx]
 
 
 def _krige_batch(
@@ -148,8 +164,9 @@ def _krige_batch(
     """Simple kriging of a batch with the separable covariance.
 
     ``chord``: ``(b, K)`` unit chords to the target; ``xyz``: ``(b, K, 3)``; ``dt``: ``(K,)``
-    days from the target; ``vals``: ``(b, K)``. Returns the means ``(b,)`` and the variances
-    of the noise-free anomaly ``(b,)`` (degC**2).
+    days from the target; ``vals``: ``(b, K)`` or ``(b, K, m)`` (m variables kriged with the
+    same weights). Returns the means ``(b,)`` or ``(b, m)`` and the variances of the
+    noise-free anomaly ``(b,)`` (degC**2).
     """
     k = chord.shape[1]
     cos = np.matmul(xyz, xyz.transpose(0, 2, 1))
@@ -160,7 +177,7 @@ def _krige_batch(
     cov[:, diag, diag] += model.nugget
     rhs = model.sill * model.correlation_chord(EARTH_RADIUS_KM * chord) * rho ** np.abs(dt)
     weights = np.linalg.solve(cov, rhs[:, :, None])[:, :, 0]
-    mean = np.einsum("bk,bk->b", weights, vals)
+    mean = np.einsum("bk,bk...->b...", weights, vals)
     var = model.sill - np.einsum("bk,bk->b", weights, rhs)
     return mean, np.maximum(var, 0.0)
 
@@ -182,6 +199,8 @@ def fill_spacetime_oi(
     lmax: int = 15,
     n_neighbours: int = 32,
     n_neighbours_other: int = 16,
+    n_members: int = 0,
+    seed: int | None = None,
 ) -> xr.Dataset:
     """Fill one day of a HEALPix stack by space-time optimal interpolation (module docstring).
 
@@ -205,12 +224,22 @@ def fill_spacetime_oi(
     n_neighbours, n_neighbours_other : int
         Nearest observed cells of the target day, and of each other day, used for each gap
         cell.
+    n_members : int
+        Conditional simulations in space-time to return as ``members``: unconditional fields
+        of the separable covariance over the window's days (:func:`spacetime_fields`, plus
+        the nugget's noise), each conditioned on the window's observed cells by kriging its
+        own values there with the same weights: ``member = filled + (field - kriged field)``
+        in the gaps. Their spread in the gaps is ``filled_std`` in expectation; a draw beyond
+        what sea water can have is clipped to it (attribute ``members_clipped``).
+    seed : int, optional
+        Seed of the simulations; ``None`` draws one, recorded in the attribute ``seed``.
 
     Returns
     -------
     xarray.Dataset
         The target day on ``cells``: ``filled`` (degC; observed cells as observed),
-        ``filled_std`` (degC, the kriging standard deviation, uncalibrated, 0 off the gaps);
+        ``filled_std`` (degC, the kriging standard deviation, uncalibrated, 0 off the gaps),
+        ``members`` (``member``, ``cells``) when ``n_members > 0``;
         attributes ``rho``, ``rho_pairs``, ``window``, ``window_days`` (days used),
         ``n_neighbours``, ``n_neighbours_other``, the covariance (``covariance_*``) and
         ``protocol`` = ``"honest"``.
@@ -227,6 +256,8 @@ def fill_spacetime_oi(
     n_other = check_count(
         n_neighbours_other, "n_neighbours_other", minimum=0, method="spacetime_oi"
     )
+    n_members = check_count(n_members, "n_members", minimum=0, method="spacetime_oi")
+    seed = check_seed(seed, method="spacetime_oi")
     if rho is not None and not 0.0 <= rho < 1.0:
         raise ValueError(f"spacetime_oi: rho must be in [0, 1), got {rho!r}; or None to fit it")
     day_map = stack.isel(time=target)
@@ -257,12 +288,29 @@ def fill_spacetime_oi(
         rho, n_pairs = fit_time_correlation(anomalies[order], offsets[order], model)
     else:
         n_pairs = 0
-    result = _krige_gaps(grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other)
+    gap_cells = np.flatnonzero(inputs.gaps)
+    sims = target_signal = None
+    if n_members:  # the fields as observed (the nugget's noise added), the target's signal
+        sims = spacetime_fields(model, rho, offsets[used], grid, n_members, seed)
+        target_signal = sims[:, 0][:, gap_cells].copy()  # the target is used[0]
+        rng = np.random.default_rng([seed, 3])
+        for rank in range(len(used)):
+            sims[:, rank] += np.sqrt(model.nugget) * rng.standard_normal(sims[:, rank].shape)
+    mean, var = _krige_gaps(
+        grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other, sims
+    )
     filled = np.full(inputs.values.shape, np.nan)
     std = np.zeros(inputs.values.shape)
-    gap_cells = np.flatnonzero(inputs.gaps)
-    filled[gap_cells] = large[gap_cells] + result[0]
-    std[gap_cells] = np.sqrt(result[1])
+    kriged = mean if sims is None else mean[:, 0]
+    filled[gap_cells] = large[gap_cells] + kriged
+    std[gap_cells] = np.sqrt(var)
+    members = None
+    if target_signal is not None:
+        members = np.broadcast_to(inputs.values, (n_members, inputs.values.size)).copy()
+        members[:, gap_cells] = filled[gap_cells] + (target_signal - mean[:, 1:].T)
+        members_clipped = _clip_to_sea_water(
+            members, gap_cells, str(inputs.sst.attrs.get("units", ""))
+        )
     attrs = {
         "rho": float(rho),
         "rho_pairs": int(n_pairs),
@@ -280,7 +328,10 @@ def fill_spacetime_oi(
         "lmax": int(lmax),
         **{f"fit_{key}": value for key, value in info.items()},
     }
-    out = finish_fill(inputs, filled, method="spacetime_oi", std=std, attrs=attrs)
+    if n_members:
+        attrs["seed"] = seed
+        attrs["members_clipped"] = members_clipped
+    out = finish_fill(inputs, filled, method="spacetime_oi", std=std, members=members, attrs=attrs)
     return (
         out.assign_coords(time=stack["time"].isel(time=target)) if "time" in stack.coords else out
     )
@@ -296,8 +347,15 @@ def _krige_gaps(
     rho: float,
     n_neighbours: int,
     n_other: int,
+    sims: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kriged anomalies ``(n_gaps,)`` and their variances at the target's gap cells."""
+    """Kriged anomalies at the target's gap cells ``(n_gaps,)`` and their variances.
+
+    With ``sims`` (shape ``(m, len(used), npix)``, unconditional fields of the days of
+    ``used`` as observed, nugget included) the means are ``(n_gaps, 1 + m)``: the anomalies'
+    then each field's, kriged from its own values at the same observed cells with the same
+    weights.
+    """
     xyz = grid.vectors()
     gap_xyz = xyz[np.flatnonzero(inputs.gaps)]
     parts = []
@@ -306,14 +364,19 @@ def _krige_gaps(
             break  # uncorrelated days lend nothing
         cells = np.flatnonzero(np.isfinite(anomalies[t]))
         day = _Day(offsets[t] - offsets[used[0]], xyz[cells], anomalies[t, cells], cells)
-        chord, nb_xyz, vals = _neighbours(day, gap_xyz, n_neighbours if rank == 0 else n_other)
+        chord, nb_xyz, vals, nb_cells = _neighbours(
+            day, gap_xyz, n_neighbours if rank == 0 else n_other
+        )
+        if sims is not None:  # (n, k, 1 + m): the anomalies, then each field at those cells
+            seen = sims[:, rank][:, nb_cells].transpose(1, 2, 0)
+            vals = np.concatenate([vals[:, :, None], seen], axis=2)
         parts.append((chord, nb_xyz, vals, np.full(chord.shape[1], day.offset)))
     chord = np.concatenate([p[0] for p in parts], axis=1)
     nb_xyz = np.concatenate([p[1] for p in parts], axis=1)
     vals = np.concatenate([p[2] for p in parts], axis=1)
     dt = np.concatenate([p[3] for p in parts])
     n, k = chord.shape
-    mean, var = np.empty(n), np.empty(n)
+    mean, var = np.empty((n, *vals.shape[2:])), np.empty(n)
     batch = max(1, (1 << 20) // (k * k))
     for lo in range(0, n, batch):
         hi = min(lo + batch, n)
@@ -321,6 +384,54 @@ def _krige_gaps(
             model, rho, chord[lo:hi], nb_xyz[lo:hi], dt, vals[lo:hi]
         )
     return mean, var
+
+
+def spacetime_fields(
+    model: CovarianceModel,
+    rho: float,
+    offsets: np.ndarray,
+    grid: HealpixGrid,
+    n_fields: int,
+    seed: int,
+) -> np.ndarray:
+    """Unconditional space-time Gaussian fields of the separable covariance's signal.
+
+    The signal is a first-order autoregression in time of spatial fields of covariance
+    ``model`` without its nugget, ``s(t1) = r s(t0) + sqrt(1 - r**2) e`` with
+    ``r = rho ** (t1 - t0)`` and ``e`` a new spatial field
+    (:func:`~eogapfill.random_fields.gaussian_random_field`), so that its covariance is
+    ``sill * rho_space(d) * rho ** |dt|`` exactly. The nugget (noise new every day and
+    cell) is not in them.
+
+    Parameters
+    ----------
+    offsets : numpy.ndarray, shape ``(n_days,)``
+        The days' positions (days), in any order.
+    n_fields, seed
+        How many fields, and the seed that makes them.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(n_fields, n_days, grid.npix)``, degC
+    """
+    ids = grid.ids if grid.is_partial else None
+    signal_model = replace(model, nugget=0.0)
+    order = np.argsort(offsets, kind="stable")
+    fields = np.empty((n_fields, offsets.size, grid.npix))
+    previous, last = None, 0.0
+    for rank, t in enumerate(order):
+        rng = np.random.default_rng([seed, 2, rank])
+        fresh = gaussian_random_field(
+            signal_model, grid.nside, n_fields=n_fields, seed=rng, cells=ids
+        )
+        if previous is None:
+            current = fresh
+        else:
+            r = rho ** (offsets[t] - last)
+            current = r * previous + np.sqrt(max(1.0 - r * r, 0.0)) * fresh
+        fields[:, t] = current
+        previous, last = current, offsets[t]
+    return fields
 
 
 def fill_spacetime(stack: xr.Dataset, *, window: int = 3, **options: object) -> xr.Dataset:
