@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -210,6 +211,28 @@ def test_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
     np.testing.assert_array_equal(again.S2.numpy(), expected.S2.numpy())
 
 
+def test_smoothing_matrix_is_read_when_a_product_needs_it(tmp_path: object) -> None:
+    """The statistics never smooth: the smoothing matrix stays in its kernel file until a
+    product needs it (read back, or built again if the file has gone), equal to foscat's."""
+    scat_cov, _, _ = import_foscat()
+    x = torch.tensor(_small_case()["x"].astype("float32"))
+    own = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path / "own"))
+    expected = own.smooth(x)  # foscat's own kernels and product
+
+    for attempt in ("built", "read back", "file gone"):
+        fast = scat_cov.funct(silent=True, TEMPLATE_PATH=str(tmp_path / "fast"))
+        foscat_ops.install(fast)
+        fast.eval(x)
+        assert isinstance(fast.w_smooth[(0, NSIDE)], foscat_ops._DeferredKernel), attempt
+        if attempt == "file gone":
+            for path in (tmp_path / "fast").glob(f"EOGAPFILL_CSR*_{NSIDE}_*.npz"):
+                path.unlink()
+        torch.testing.assert_close(fast.smooth(x), expected, rtol=1e-6, atol=1e-6)
+    foscat_ops.uninstall(fast)  # foscat's own product gets the matrices themselves
+    assert all(isinstance(m, torch.Tensor) for m in fast.w_smooth.values())
+    torch.testing.assert_close(fast.smooth(x), expected, rtol=1e-6, atol=1e-6)
+
+
 def test_region_kernels_are_kept_on_disk_as_csr(tmp_path: object) -> None:
     """A region's subset kernels (every scale) are saved once and read back, equal."""
     from eogapfill.healpix import region_cells
@@ -279,6 +302,8 @@ def test_kernels_built_in_pieces_equal_foscats_in_one_go(
     assert len(calls) == -(-n_cells // 64)  # one foscat build per piece
     assert all(c is not None and c.size < n_cells for c in calls)
     assert nside not in pieces.Idx_Neighbours
+    assert isinstance(got[2], foscat_ops._DeferredKernel)  # the smoothing, left on disk
+    got = (*got[:2], got[2].matrix())
     for want, have in zip(expected, got, strict=True):
         assert have.layout == torch.sparse_csr and have.col_indices().dtype == torch.int32
         assert tuple(have.shape) == tuple(want.shape)
@@ -380,3 +405,28 @@ def test_synthesis_keeps_observed_cells_bit_identical() -> None:
     np.testing.assert_array_equal(values[observed], start[observed])
     assert np.mean(values[case["gaps"]] != start[case["gaps"]]) > 0.9
     assert history[-1] < history[0]
+
+
+def _resident_mb() -> float:
+    with open("/proc/self/statm") as stream:
+        return int(stream.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs Linux's /proc")
+def test_released_free_memory_leaves_the_resident_set() -> None:
+    """Blocks freed between blocks still in use stay resident (glibc keeps them for reuse)
+    until :func:`release_free_memory` gives them back."""
+    from eogapfill.fill.foscat.adapter import release_free_memory
+
+    kept, freed = [], []
+    for _ in range(1000):  # 64 kB blocks (under glibc's mmap threshold), every other one
+        freed.append(np.ones(8_000))  # freed: holes between blocks in use
+        kept.append(np.ones(8_000))
+    before = _resident_mb()
+    del freed
+    after_free = _resident_mb()
+    assert after_free > before - 32  # most of the 64 MB freed is still resident
+    if not release_free_memory():
+        pytest.skip("the C library has no malloc_trim (not glibc)")
+    assert _resident_mb() < after_free - 48  # and given back
+    assert all(float(block.sum()) == 8_000.0 for block in kept)

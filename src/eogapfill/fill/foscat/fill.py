@@ -10,7 +10,11 @@ import numpy as np
 import xarray as xr
 
 from eogapfill.fill.common import check_count, check_seed, finish_fill, prepare_healpix_fill
-from eogapfill.fill.foscat.adapter import available_cores, resolve_device
+from eogapfill.fill.foscat.adapter import (
+    available_cores,
+    release_free_memory,
+    resolve_device,
+)
 from eogapfill.fill.foscat.problem import Problem, anchor_blocks, coarse_level, run_member
 from eogapfill.fill.foscat.protocols import (
     PROTOCOL_NOTES,
@@ -326,6 +330,7 @@ def fill_foscat(
         if anchor_given is None:
             anchor = _DEFAULT_ANCHOR[start]
         starts, smooth = member_starts(inputs, sea, start, int(n_members), int(seed), progress)
+    release_free_memory()  # what the start's fits freed, before the synthesis
     ref_map = smooth if ref_da is None else continued(ref_da, ~finite)
     noise_std = neighbour_residual_std(inputs) if start_noise else 0.0
     problem = Problem(
@@ -368,10 +373,11 @@ def fill_foscat(
         threads = max(1, available_cores() // n_parallel)
     results: list[tuple[np.ndarray, np.ndarray]]
     if client is None:
-        results = [
-            run_member(problem, s, threads, progress, desc=f"{METHOD} member {i}", index=i)
-            for i, s in enumerate(seeds)
-        ]
+        results = []
+        for i, s in enumerate(seeds):
+            desc = f"{METHOD} member {i}"
+            results.append(run_member(problem, s, threads, progress, desc=desc, index=i))
+            release_free_memory()  # what the member's loss evaluations freed
     else:
         from dask.distributed import as_completed
         from tqdm.auto import tqdm

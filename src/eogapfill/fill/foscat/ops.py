@@ -142,6 +142,12 @@ class _Patterns:
         finally:
             self._local.scratch = previous
 
+    def forget(self, matrix: torch.Tensor) -> None:
+        """Drop the pattern whose index arrays ``matrix`` (CSR) holds."""
+        with self.lock:
+            ptr = matrix.col_indices().data_ptr()
+            self._known = [p for p in self._known if p.col.data_ptr() != ptr]
+
     def find(self, crow: torch.Tensor, col: torch.Tensor, shape: tuple[int, int]) -> _Pattern:
         with self.lock:
             for pattern in self._known:
@@ -280,6 +286,8 @@ class _FastProduct:
         return entry[1]
 
     def __call__(self, smat: torch.Tensor, mat: torch.Tensor) -> torch.Tensor:
+        if isinstance(mat, _DeferredKernel):
+            mat = mat.matrix()
         if (
             isinstance(smat, torch.Tensor)
             and isinstance(mat, torch.Tensor)
@@ -510,21 +518,28 @@ class _KernelCache:
             if ids.ndim != 1 or ids.size == 0 or np.any(np.diff(ids) <= 0):
                 return self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=spin)
         path = self.path(int(nside), ids)
-        try:
-            with np.load(path) as saved:
-                arrays = {name: saved[name] for name in saved.files}
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
-            arrays = None  # absent or unreadable: built (and written) again
-        if arrays is not None:
-            return (*self._matrices(arrays), None)
+        wavelets = self.read(path, _WAVELET_ARRAYS)
+        if wavelets is not None:
+            return (*self._matrices(wavelets), _DeferredKernel(self, int(nside), ids), None)
         n_cells = 12 * int(nside) ** 2 if ids is None else int(ids.size)
         if n_cells > _BUILD_PIECE:
             wr, wi, ws = self._build_in_pieces(int(nside), ids)
         else:
             wr, wi, ws, _ = self.original(nside, kernel=kernel, cell_ids=cell_ids, spin=0)
         op.Idx_Neighbours.pop(int(nside), None)  # foscat's int64 COO indices, not used again
-        self._save(path, wr, wi, ws)
+        if self._save(path, wr, wi, ws):
+            self.patterns.forget(ws)
+            ws = _DeferredKernel(self, int(nside), ids)  # on disk until a product needs it
         return wr, wi, ws, None
+
+    @staticmethod
+    def read(path: str, names: tuple[str, ...]) -> dict[str, np.ndarray] | None:
+        """The arrays ``names`` of a kernel file, or None when it is absent or unreadable."""
+        try:
+            with np.load(path) as saved:
+                return {name: saved[name] for name in names}
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            return None
 
     def _build_in_pieces(self, nside: int, ids: np.ndarray | None) -> tuple[torch.Tensor, ...]:
         """The kernels ``(wr, wi, ws)`` of a grid (the sphere, or the sorted cells ``ids``),
@@ -554,33 +569,40 @@ class _KernelCache:
             *_assemble(smooth, (n, n), self.patterns, device),
         )
 
-    def _matrices(self, arrays: dict[str, np.ndarray]) -> tuple[torch.Tensor, ...]:
+    def _matrices(
+        self,
+        arrays: dict[str, np.ndarray],
+        prefix: str = "w",
+        names: tuple[str, ...] = ("real", "imag"),
+    ) -> tuple[torch.Tensor, ...]:
+        """The CSR matrices ``names`` (sharing the index arrays ``{prefix}_crow``,
+        ``{prefix}_col``) of a kernel file's ``arrays``."""
         device = self.operator.backend.torch_device
+        shape = (int(arrays[f"{prefix}_shape"][0]), int(arrays[f"{prefix}_shape"][1]))
+        pattern = self.patterns.find(
+            torch.from_numpy(arrays[f"{prefix}_crow"]).to(device),
+            torch.from_numpy(arrays[f"{prefix}_col"]).to(device),
+            shape,
+        )
         out = []
-        for prefix, names in (("w", ("real", "imag")), ("s", ("smooth",))):
-            shape = (int(arrays[f"{prefix}_shape"][0]), int(arrays[f"{prefix}_shape"][1]))
-            pattern = self.patterns.find(
-                torch.from_numpy(arrays[f"{prefix}_crow"]).to(device),
-                torch.from_numpy(arrays[f"{prefix}_col"]).to(device),
-                shape,
-            )
-            for name in names:
-                values = torch.from_numpy(arrays[name]).to(device)
-                out.append(_csr(pattern.crow, pattern.col, values, shape))
+        for name in names:
+            values = torch.from_numpy(arrays[name]).to(device)
+            out.append(_csr(pattern.crow, pattern.col, values, shape))
         return tuple(out)
 
     @staticmethod
-    def _save(path: str, wr: Any, wi: Any, ws: Any) -> None:
-        """Write the CSR arrays (atomically: other processes may read the file at once)."""
+    def _save(path: str, wr: Any, wi: Any, ws: Any) -> bool:
+        """Write the CSR arrays (atomically: other processes may read the file at once);
+        whether the file was written."""
         if not all(
             isinstance(m, torch.Tensor) and m.layout == torch.sparse_csr for m in (wr, wi, ws)
         ):
-            return
+            return False
         if not (
             torch.equal(wr.crow_indices(), wi.crow_indices())
             and torch.equal(wr.col_indices(), wi.col_indices())
         ):
-            return
+            return False
         arrays = {}
         for prefix, matrix in (("w", wr), ("s", ws)):
             dtype = (
@@ -601,6 +623,42 @@ class _KernelCache:
         except OSError:  # a read-only or full cache folder: foscat's own cache still serves
             with contextlib.suppress(OSError):
                 os.remove(partial)
+            return False
+        return True
+
+
+#: The arrays of a kernel file that hold the wavelets, and those of the smoothing matrix.
+_WAVELET_ARRAYS = ("w_crow", "w_col", "w_shape", "real", "imag")
+_SMOOTH_ARRAYS = ("s_crow", "s_col", "s_shape", "smooth")
+
+
+class _DeferredKernel:
+    """foscat's smoothing matrix of a grid, left in its kernel file until a product needs it.
+
+    The scattering statistics never smooth with it (foscat's ``smooth`` does), and at nside
+    128 it holds 28 MB. :class:`_FastProduct` reads it on first use (built again if the file
+    has gone); :func:`uninstall` reads it for foscat's own product.
+    """
+
+    def __init__(self, cache: _KernelCache, nside: int, ids: np.ndarray | None) -> None:
+        self.cache = cache
+        self.nside = nside
+        self.ids = ids
+        self._matrix: torch.Tensor | None = None
+        self._lock = threading.Lock()
+
+    def matrix(self) -> torch.Tensor:
+        """The CSR matrix ``(n, n)``, read (or built) once."""
+        with self._lock:
+            if self._matrix is None:
+                arrays = self.cache.read(self.cache.path(self.nside, self.ids), _SMOOTH_ARRAYS)
+                if arrays is not None:
+                    (self._matrix,) = self.cache._matrices(arrays, "s", ("smooth",))
+                else:  # the file has gone: the kernels are built (and written) again
+                    self.cache.operator.Idx_Neighbours.pop(self.nside, None)
+                    built = self.cache(self.nside, cell_ids=self.ids)[2]
+                    self._matrix = built.matrix() if isinstance(built, _DeferredKernel) else built
+            return self._matrix
 
 
 #: Cells per piece of a kernel build (:meth:`_KernelCache._build_in_pieces`); a grid of at
@@ -712,6 +770,11 @@ def install(operator: Any) -> None:
 
 def uninstall(operator: Any) -> None:
     """Give ``operator`` foscat's own methods back (and drop the cached layouts)."""
+    smoothing = getattr(operator, "w_smooth", None)
+    if isinstance(smoothing, dict):  # foscat's own product needs the matrices themselves
+        for key, matrix in list(smoothing.items()):
+            if isinstance(matrix, _DeferredKernel):
+                smoothing[key] = matrix.matrix()
     backend = operator.backend
     if isinstance(backend.__dict__.get("bk_sparse_dense_matmul"), _FastProduct):
         del backend.bk_sparse_dense_matmul
