@@ -36,12 +36,12 @@ def _params(*, stochastic: bool | None = None) -> list:
     ]
 
 
-def _stack_params() -> list:
+def _stack_params(*, stochastic: bool | None = None) -> list:
     """The space-time methods (a stack of days and a target day in, that day filled)."""
     return [
         pytest.param(name, id=name, marks=marks_of(entry))
         for name, entry in METHODS.items()
-        if entry.spacetime
+        if entry.spacetime and (stochastic is None or entry.stochastic == stochastic)
     ]
 
 
@@ -232,9 +232,9 @@ def test_observed_cells_bit_identical_for_any_gap_mask(name, scenes) -> None:
 def test_every_registered_method_is_in_the_matrix() -> None:
     names = {p.values[0] for p in _params()} | {p.values[0] for p in _stack_params()}
     assert names == set(METHODS)
-    assert {p.values[0] for p in _params(stochastic=True)} == {
-        name for name, entry in METHODS.items() if entry.stochastic
-    }
+    assert {p.values[0] for p in _params(stochastic=True)} | {
+        p.values[0] for p in _stack_params(stochastic=True)
+    } == {name for name, entry in METHODS.items() if entry.stochastic}
 
 
 # --------------------------------------------------------------------------------------------
@@ -266,9 +266,9 @@ def _healpix_stack_scene() -> tuple[xr.Dataset, np.ndarray]:
     return stack, land
 
 
-def _fill_stack(name: str, stack: xr.Dataset, target: int = TARGET) -> xr.Dataset:
+def _fill_stack(name: str, stack: xr.Dataset, target: int = TARGET, seed: int = 1) -> xr.Dataset:
     entry = METHODS[name]
-    return entry.load()(stack, target, **_options(entry))
+    return entry.load()(stack, target, **_options(entry, seed))
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +298,9 @@ def test_a_spacetime_fill_gives_the_target_day_with_observed_cells_bit_identical
     observed = ~day.gap.values
     assert out.filled.dims == ("cells",)
     assert out["time"].values == stack["time"].values[TARGET]
-    np.testing.assert_array_equal(out.filled.values[observed], day.SST_L3S.values[observed])
+    for variable in _variables(out):
+        for member in out[variable].values.reshape(-1, observed.size):
+            np.testing.assert_array_equal(member[observed], day.SST_L3S.values[observed])
 
 
 @pytest.mark.parametrize("name", _stack_params())
@@ -307,8 +309,10 @@ def test_a_spacetime_fill_leaves_land_nan_and_fills_every_gap(
 ) -> None:
     stack, land = stack_scene
     out = stack_results[name]
-    assert np.isnan(out.filled.values[land]).all()
-    assert np.isfinite(out.filled.values[stack.gap.values[TARGET]]).all()
+    for variable in _variables(out):
+        values = out[variable].values.reshape(-1, land.size)
+        assert np.isnan(values[:, land]).all(), variable
+        assert np.isfinite(values[:, stack.gap.values[TARGET]]).all(), variable
     if METHODS[name].gives_std():
         std = out.filled_std.values
         assert (std[stack.gap.values[TARGET]] > 0).all() and (
@@ -325,7 +329,8 @@ def test_a_spacetime_fill_ignores_the_values_inside_every_days_gaps(
     garbage = stack.copy()
     garbage["SST_L3S"] = stack.SST_L3S.where(~stack.gap, 1.0e6)
     again = _fill_stack(name, garbage)
-    np.testing.assert_array_equal(again.filled.values, stack_results[name].filled.values)
+    for variable in _variables(again):
+        np.testing.assert_array_equal(again[variable].values, stack_results[name][variable].values)
 
 
 @pytest.mark.parametrize("name", _stack_params())
@@ -337,6 +342,20 @@ def test_a_spacetime_fill_refuses_a_target_without_gap(name, stack_scene) -> Non
         _fill_stack(name, clear)
     with pytest.raises(ValueError, match=r"target must be a day index in 0\.\.4"):
         _fill_stack(name, stack, target=N_DAYS)
+
+
+@pytest.mark.parametrize("name", _stack_params(stochastic=True))
+def test_a_spacetime_fill_gives_the_same_members_for_the_same_seed(
+    name, stack_scene, stack_results
+) -> None:
+    stack, _ = stack_scene
+    first = stack_results[name]
+    same = _fill_stack(name, stack, seed=1)
+    other = _fill_stack(name, stack, seed=2)
+    assert first.attrs["seed"] == 1 and first.sizes["member"] == 2
+    np.testing.assert_array_equal(first.members.values, same.members.values)
+    gap = stack.gap.values[TARGET]
+    assert not np.array_equal(first.members.values[:, gap], other.members.values[:, gap])
 
 
 @pytest.mark.parametrize("name", _stack_params())

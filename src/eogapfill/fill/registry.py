@@ -724,6 +724,7 @@ register_method(
     "spacetime_oi",
     "eogapfill.fill.spacetime:fill_spacetime_oi",
     grid="healpix-stack",
+    stochastic=True,
     regional=True,
     description="space-time OI: a day kriged from its neighbouring days too",
     rules={
