@@ -165,7 +165,7 @@ class CsrPair:
     the transpose of a CSR matrix in place (its arrays read as the CSC layout of the
     transpose, :func:`_transposed_mm`), with the very sums, in the very order, of a product
     by the transposed CSR layout, and this halves the memory of the matrices (at nside 128,
-    the wavelets of every scale: about 330 MB instead of 580 MB).
+    the wavelets of every scale: about 220 MB instead of 440 MB).
 
     Attributes
     ----------
