@@ -24,18 +24,19 @@ How a day is made
    12 days) and a seasonal cycle (zonal, by hemisphere) are added. The random fields evolve
    smoothly with the date.
 4. **Weather of the atmosphere.** Diurnal warming in calm, sunny weather: patches of a few
-   hundred to 1500 km (a random field thresholded so that about a third of the ocean warms),
-   renewed every day, up to 2.5 degC (saturating), strongest under the summer sun (noon
-   insolation by latitude and date); plus a smaller signed synoptic part, air-sea flux events
-   (wind mixing, cooling) of 300-1500 km lasting 1-3 days (0.35 degC rms). On average it warms
-   the sea by about 0.2 degC. It fades near freezing: no weather in the ice pack, and it moves
-   neither fronts nor ice. With it the days differ as real SST does: the day-to-day RMS
-   difference on cells of best quality clear on both days is 0.50-0.54 degC for L3S (0.25
-   degree, global, June; 0.66 in the Mediterranean) and 0.49 degC for L4, against
-   0.35-0.60 K on 10 AVHRR days of the Alboran Sea at 0.02 degree and a median of 0.74 K on 92
-   days of the Copernicus Marine Mediterranean L3S (the real cases of
-   ``benchmarks/data/real_l3``, whose differences include retrieval noise and overpass
-   times). Without it the sample changed by 0.20 degC (L3S) and 0.15 degC (L4).
+   hundred to 1500 km (a random field thresholded so that about 40 % of the ocean warms),
+   renewed every day (consecutive days correlate by about 0.4), up to 2.5 degC (saturating),
+   strongest under the summer sun (noon insolation by latitude and date); plus a smaller
+   signed synoptic part, air-sea flux events (wind mixing, cooling) of 300-1500 km lasting
+   1-3 days (0.35 degC rms). On average it warms the sea by about 0.2 degC. It fades near
+   freezing: no weather in the ice pack, and it moves neither fronts nor ice. With it the days
+   differ as real SST does: the day-to-day RMS difference on cells of best quality clear on
+   both days is 0.50-0.54 degC for L3S (0.25 degree, global, June; 0.66 in the
+   Mediterranean) and 0.49 degC for L4, against 0.35-0.60 K on 10 AVHRR days of the Alboran
+   Sea at 0.02 degree and a median of 0.74 K on 92 days of the Copernicus Marine
+   Mediterranean L3S (the real cases of ``benchmarks/data/real_l3``, whose differences
+   include retrieval noise and overpass times). Without it the sample changed by 0.20 degC
+   (L3S) and 0.15 degC (L4).
 5. **Small scales.** A non-Gaussian texture (a saturated random field with a red spectrum,
    scales from about 2 degrees down to the grid) whose amplitude grows with the local
    temperature gradient: it is strongest in western-boundary currents and along fronts.
@@ -55,7 +56,8 @@ How a day is made
 
 Everything is deterministic: the same ``(date, seed, resolution)`` gives the same bytes.
 The fields that move the fronts and the weather live on the 0.25 degree grid (the weather is
-drawn on a 1 degree grid) whatever the resolution, so all resolutions show the same ocean; the texture, the clouds and the noise are drawn on each grid.
+drawn on a 1 degree grid) whatever the resolution, so all resolutions show the same ocean; the
+texture, the clouds and the noise are drawn on each grid.
 One day takes a few seconds at 0.25 degree and about 10 s at 0.1 degree (2 busy CPU cores,
 under 1 GB of memory); the first call of a process also reads the land mask (about 10 s).
 
@@ -75,8 +77,8 @@ ocean dynamics; a single base day stands for every date (the seasonal cycle is a
 correction, and the sea-ice edge barely moves with the seasons); lakes never freeze; clouds
 are independent from one day to the next and from the ocean below (diurnal warming is not
 tied to clear skies); the OISST base is itself a smooth optimal-interpolation analysis, so
-scales below about 100 km come from the texture model, not from observations. The 0.1 degree grid refines the coastlines but its base is the
-0.25 degree field interpolated.
+scales below about 100 km come from the texture model, not from observations. The 0.1 degree
+grid refines the coastlines but its base is the 0.25 degree field interpolated.
 
 Examples
 --------
