@@ -300,7 +300,56 @@ def test_previous_day_is_a_good_but_imperfect_guide(day1, day2, far_day):
     next_corr = np.corrcoef(a1, a2)[0, 1]
     far_corr = np.corrcoef(a1, afar)[0, 1]
     assert next_corr > 0.9 and next_corr > far_corr + 0.2
-    assert 0.05 < float(np.sqrt(np.mean((a1 - a2) ** 2))) < 0.6  # degC: it does change
+
+
+def _rms(diff: np.ndarray, weight: np.ndarray) -> float:
+    return float(np.sqrt(np.average(diff**2, weights=weight)))
+
+
+def test_day_to_day_change_is_that_of_real_sst(day1, day2):
+    """Consecutive days differ as real L3 SST does: 0.35-0.60 K on the AVHRR Alboran days and
+    a median of 0.74 K on the Mediterranean L3S days (benchmarks/data/real_l3/SOURCE.md)."""
+    sst1, ql1, mask1, l4_1 = _arrays(day1)
+    sst2, ql2, mask2, l4_2 = _arrays(day2)
+    area = _area(day1[1])
+    both = (ql1 == 5) & (ql2 == 5)  # best quality, clear on both days
+    assert both.sum() > 10_000
+    l3s = _rms(sst2[both] - sst1[both], area[both])
+    sea = (mask1 == 1) & (mask2 == 1)
+    l4 = _rms(l4_2[sea] - l4_1[sea], area[sea])
+    assert 0.4 < l3s < 0.6, l3s
+    assert 0.35 < l4 < l3s, (l4, l3s)  # the analysis has no sensor noise
+
+
+def test_weather_changes_the_temperature_only(day1, monkeypatch):
+    """The weather has its own random stream: without it the clouds, quality levels, ice and
+    noise are the same, and the temperature differs by a smooth field, mostly warm, absent
+    from the ice pack."""
+    monkeypatch.setattr(
+        sample.ocean, "_weather", lambda day, date, seed: np.zeros((720, 1440), np.float32)
+    )
+    calm = generate_day(SAMPLE_START, resolution=RES)
+    sst, ql, mask, l4 = _arrays(day1)
+    sst0, ql0, mask0, l40 = _arrays(calm)
+    np.testing.assert_array_equal(ql, ql0)
+    np.testing.assert_array_equal(mask, mask0)
+    np.testing.assert_array_equal(
+        day1[1]["sea_ice_fraction"].values, calm[1]["sea_ice_fraction"].values
+    )
+    weather = l4 - l40
+    observed = ql == 5
+    # at 1 degree the analysis is the truth: the observations move with it, noise unchanged
+    np.testing.assert_allclose(sst[observed] - sst0[observed], weather[observed], atol=1e-4)
+    water = np.isfinite(weather)
+    area = _area(day1[1])
+    assert 0.1 < float(np.average(weather[water], weights=area[water])) < 0.4  # degC, warm
+    assert 0.3 < _rms(weather[water], area[water]) < 0.8
+    warmest = weather[water]
+    assert float(np.quantile(warmest, 0.999)) < 3.0 and float(np.max(warmest)) < 4.0  # saturates
+    assert np.mean(warmest > 0.5) > 2 * np.mean(warmest < -0.5)  # warms more than it cools
+    pack = day1[1]["sea_ice_fraction"].values[0] == 1.0
+    assert pack.sum() > 100
+    np.testing.assert_allclose(weather[pack], 0.0, atol=1e-4)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from eogapfill.sample.fields import Interpolator, wrap_dilate, wrap_label
 __all__ = ["OISST_REFERENCE", "RESOLUTIONS", "SAMPLE_VERSION", "oisst_base", "sample_grid"]
 
 #: Version of the generator; part of the cache folder name, bumped whenever the output changes.
-SAMPLE_VERSION = 2
+SAMPLE_VERSION = 3
 #: Grid spacings (degrees) the generator supports: 0.25 (default), 0.1 (the Copernicus grid),
 #: 0.5 and 1.0 (quick looks and tests).
 RESOLUTIONS = (1.0, 0.5, 0.25, 0.1)

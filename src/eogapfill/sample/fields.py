@@ -127,7 +127,7 @@ def gaussian_field(
     return field
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=12)
 def _anchor(
     stream: int,
     index: int,

@@ -1,4 +1,4 @@
-"""The ocean of a day: the OISST base stirred, warmed, textured, frozen and clouded.
+"""The ocean of a day: the OISST base stirred, warmed, weathered, textured, frozen and clouded.
 
 :func:`generate_day` makes the L3S and L4 datasets of one day; the steps are described in
 :mod:`eogapfill.sample`.
@@ -47,6 +47,7 @@ __all__ = ["generate_day"]
 # random streams: each physical ingredient draws from its own, so that changing one leaves the
 # others identical
 _S_PSI, _S_PSI2, _S_ANOM, _S_TEX, _S_CLOUD, _S_COVER, _S_NOISE, _S_QL = range(1, 9)
+_S_DIURNAL, _S_SYNOPTIC = 9, 10
 
 _PSI_LARGE = ("band", 0.18, 3.0, 1.0)  # meanders and rings, wavelengths of 4-8 degrees
 _PSI_SMALL = ("band", 0.7, 3.0, 1.0)  # small eddies that draw filaments, about 1.5 degrees
@@ -55,6 +56,17 @@ _ANOM_SPECTRUM = ("red", 1 / 15, 2.5, 1.3)  # basin-scale anomalies
 _TEX_SPECTRUM = ("band", 0.6, 2.0, 1.0)  # fronts and filaments, red spectrum below 2 degrees
 _CLOUD_SPECTRUM = ("red", 1 / 25, 1.9, 1.8)  # power law, zonally stretched
 _STIR_STEPS = 6
+# weather: diurnal warming in calm, sunny patches and synoptic air-sea flux events, drawn on a
+# 1 degree grid (scales of a few hundred to 1500 km)
+_WEATHER_GRID = 1.0  # degrees
+_DIURNAL_SPECTRUM = ("band", 1 / 10, 3.0, 1.0)  # calm patches, wavelengths of about 10 degrees
+_SYNOPTIC_SPECTRUM = ("band", 1 / 12, 3.0, 1.3)  # weather systems, zonally elongated
+_DIURNAL_TAU = 1.0  # days: renewed daily
+_SYNOPTIC_TAU = 2.5  # days: wind mixing and cooling events of 1-3 days
+_DIURNAL_MAX = 2.5  # degC: the warmest calm patches saturate
+_DIURNAL_SLOPE = 1.5  # degC per standard deviation of the calm field above its threshold
+_DIURNAL_THRESHOLD = 0.3  # standard deviations: about 38 % of the ocean warms on a day
+_SYNOPTIC_RMS = 0.35  # degC
 _STIR_RMS = 0.35  # rms displacement of the stirring, degrees
 
 
@@ -119,6 +131,31 @@ def _seasonal(lat: np.ndarray, day: np.datetime64) -> np.ndarray:
     peak = np.where(north, 235.0, 52.0)  # warmest day of the year
     w = 2 * np.pi / 365.25
     return amplitude * (np.cos(w * (doy - peak)) - np.cos(w * (BASE_DAY_OF_YEAR - peak)))
+
+
+def _insolation(lat: np.ndarray, day: np.datetime64) -> np.ndarray:
+    """Relative noon insolation by latitude, (ny,) in [0, 1]: the summer hemisphere warms most."""
+    doy = (day - day.astype("datetime64[Y]")).astype(int) + 1
+    declination = 23.44 * np.sin(2 * np.pi * (doy - 81) / 365.25)
+    return np.clip(np.cos(np.deg2rad(lat - declination)), 0.0, 1.0) ** 2
+
+
+def _weather(day: int, date: np.datetime64, seed: int) -> np.ndarray:
+    """SST change of a day's weather on the 0.25 degree grid, (720, 1440) float32 degC.
+
+    Diurnal warming (positive, in calm patches of a few hundred km renewed daily, strongest
+    under the summer sun) plus a smaller signed synoptic part (air-sea flux events of 1-3 days).
+    """
+    ny, nx = round(180 / _WEATHER_GRID), round(360 / _WEATHER_GRID)
+    lat, _ = sample_grid(_WEATHER_GRID)
+    calm = evolving(_S_DIURNAL, day, _DIURNAL_TAU, seed, (ny, nx), _WEATHER_GRID, _DIURNAL_SPECTRUM)
+    excess = np.maximum(calm - _DIURNAL_THRESHOLD, 0.0)
+    diurnal = _DIURNAL_MAX * np.tanh(excess * (_DIURNAL_SLOPE / _DIURNAL_MAX))
+    diurnal *= _insolation(lat, date).astype(np.float32)[:, None]
+    synoptic = evolving(
+        _S_SYNOPTIC, day, _SYNOPTIC_TAU, seed, (ny, nx), _WEATHER_GRID, _SYNOPTIC_SPECTRUM
+    )
+    return resample(diurnal + _SYNOPTIC_RMS * synoptic, _dyn_shape(), cubic=True)
 
 
 def _cloud_weight(lat: np.ndarray) -> np.ndarray:
@@ -200,13 +237,15 @@ def generate_day(
     large += (0.25 + 0.75 * calm) * anomaly
     large += calm * _seasonal(lat025, day).astype(np.float32)[:, None]
     grad = smooth(gradient(large, lat025, DYN), 2.0)  # degC per degree, over 0.5 degree
+    # the weather warms and cools the sea but not the ice pack; it moves neither fronts nor ice
+    weather = resample(calm * _weather(dnum, day, seed), shape, cubic=True)
     large = resample(large, shape, cubic=True)
     grad = resample(grad, shape)
 
     # small scales: a saturated random field, stronger along fronts
     tex = evolving(_S_TEX, dnum, 3.0, seed, shape, r, _TEX_SPECTRUM)
     amplitude = 0.05 + 0.12 * np.clip(grad, 0.0, 5.0)
-    truth = large + amplitude * np.tanh(1.5 * tex)
+    truth = large + amplitude * np.tanh(1.5 * tex) + weather
 
     # sea ice where the large-scale field is near freezing
     ice_drive = large + 0.1 * tex
