@@ -92,9 +92,10 @@ def return_freed_blocks() -> bool:
 
     A loss evaluation allocates and frees a few hundred tensors of 1 to 25 MB (nside 128).
     glibc raises its mmap threshold each time such a block is freed, so that the next ones
-    come from its heap, which keeps the freed memory for reuse. With a fixed threshold, a
-    synthesis at nside 128 peaked at 1.39 GB instead of 1.70 GB (loss evaluations alone),
-    but each evaluation took twice as long (1.55 s instead of 0.80 s on one core; 0.38 s
+    come from its heap, which keeps the freed memory for reuse. With a fixed threshold, loss
+    evaluations at nside 128 held at most 0.44 GB above the memory in use before them
+    instead of 0.80 GB (1.19 GB instead of 1.55 GB in all), and chapter 9 at nside 128
+    peaked at 1.50 GB instead of 1.9 to 2.0 GB; but each evaluation took twice as long (1.55 s instead of 0.80 s on one core; 0.38 s
     instead of 0.18 s at nside 64): the memory of every new block is zeroed by the system.
     Process-wide and for the rest of the process; call it before the fill. False where the
     C library has no ``mallopt`` (not glibc).
