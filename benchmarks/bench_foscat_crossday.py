@@ -12,7 +12,7 @@ scored per pixel in degC (member CRPS where a fill has members, else the Gaussia
 - ``spacetime_oi``: space-time OI with the window (mean and kriging std, no members);
 - ``crossday``: :func:`~eogapfill.fill.foscat.crossday.fill_foscat_crossday` (space-time start,
   cross statistics with each day of the window);
-- ``crossday_weak``: the same with ``cross_weight=1`` (10 by default);
+- ``crossday_strong``: the same with ``cross_weight=10`` (1 by default);
 - ``crossday_nocross``: the same with ``cross_weight=0``: the synthesis from the space-time
   start with the day's own statistics only (what the cross terms add is the difference);
 - ``crossday_oi``: cross statistics from the single-day OI start (``start="oi"``): the cross
@@ -60,7 +60,7 @@ def methods(
     spacetime = {
         "spacetime_oi": partial(fill_spacetime_oi, window=window),
         "crossday": cross,
-        "crossday_weak": partial(cross, cross_weight=1.0),
+        "crossday_strong": partial(cross, cross_weight=10.0),
         "crossday_nocross": partial(cross, cross_weight=0.0),
         "crossday_oi": partial(cross, start="oi"),
         "crossday_oi_nocross": partial(cross, start="oi", cross_weight=0.0),
