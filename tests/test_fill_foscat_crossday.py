@@ -129,7 +129,11 @@ def test_cross_terms_carry_a_persistent_field(scene) -> None:
     ("options", "message"),
     [
         pytest.param({"target": 5}, "target must be a day index", id="target"),
-        pytest.param({"start": "laplace"}, "start must be 'spacetime' or 'oi'", id="start"),
+        pytest.param(
+            {"start": "laplace"},
+            "start must be one of 'spacetime', 'oi', got 'laplace'",
+            id="start",
+        ),
         pytest.param({"cross_weight": -1.0}, "cross_weight must be", id="weight"),
         pytest.param({"window": -1}, "window", id="window"),
     ],

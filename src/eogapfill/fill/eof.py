@@ -36,6 +36,7 @@ from eogapfill.fill.common import (
     NothingToFillError,
     check_count,
     check_seed,
+    checked_options,
     finish_fill,
 )
 from eogapfill.stack import check_stack
@@ -216,6 +217,7 @@ def _complete_day(sst: xr.DataArray, values: np.ndarray, holes: np.ndarray) -> n
     return np.asarray(fill_laplace(sst.copy(data=known), holes).filled.values, dtype="float64")
 
 
+@checked_options("eof")
 def fill_eof(
     stack: xr.Dataset,
     target: int | None = None,

@@ -754,3 +754,22 @@ register_method(
     window=3,
     min_days=3,
 )
+register_method(
+    "foscat_crossday",
+    "eogapfill.fill.foscat.crossday:fill_foscat_crossday",
+    grid="healpix-stack",
+    stochastic=True,
+    extra="foscat",
+    regional=True,
+    description="scattering synthesis with cross statistics between days (foscat, torch)",
+    rules={
+        "start": one_of("spacetime", "oi"),
+        "n_epochs": at_least(1),
+        "cross_weight": at_least(0),
+        "anchor": at_least(0),
+        "masks": one_of("local12", "local48", "global", other="an array of weights"),
+        "device": one_of("auto", "cpu", "cuda"),
+    },
+    uncertainty="members",
+    window=1,
+)

@@ -1,11 +1,15 @@
 """Space-time optimal interpolation: a day's gaps kriged from its own clear sky and its
 neighbouring days'.
 
-Each day of the window ``target - k .. target + k`` is turned into anomalies around that
-day's own large scale (on the full sphere the harmonic fit up to ``lmax`` of its observed
-cells, on a region its observations smoothed by a Gaussian; :func:`~eogapfill.fill.kriging.
-large_scale`), so that a seasonal warming or a day's bias does not pass from one day to the
-next. The anomalies are modelled as a zero-mean Gaussian field with a separable covariance
+Each day of the window ``target - k .. target + k`` is turned into anomalies around the
+target day's background (the single-day OI's, :func:`eogapfill.fill.oi.fill_oi`'s
+``"blended"``: on the full sphere the harmonic fit up to ``lmax`` of its observed cells, on a
+region its observations smoothed by a Gaussian, continued into the gaps), minus the day's
+mean change from the target on the cells observed on both days, so that a seasonal warming or
+a day's bias does not pass from one day to the next. (Around each day's own harmonic fit, a
+fit that overshoots where that day has few observations, as in the Kara Sea, would pass its
+overshoot to the target: -8 degC were written that way.) The anomalies are modelled as a
+zero-mean Gaussian field with a separable covariance
 
 ``C(d, dt) = sill * rho_space(d) * rho ** |dt| + nugget * [same cell, same day]``
 
@@ -41,11 +45,18 @@ from eogapfill.fill.common import (
     FillInputs,
     check_count,
     check_seed,
+    checked_options,
     finish_fill,
     prepare_healpix_fill,
 )
-from eogapfill.fill.kriging import large_scale
-from eogapfill.fill.oi import _background, _clip_to_sea_water, _fitted_or_default
+from eogapfill.fill.oi import (
+    INFLATION_BOUNDS,
+    MAX_HIDDEN_CELLS,
+    _background,
+    _clip_to_sea_water,
+    _fitted_or_default,
+    _moved_gaps,
+)
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid
 from eogapfill.random_fields import CovarianceModel, gaussian_random_field
 from eogapfill.stack import check_stack
@@ -85,16 +96,28 @@ def day_offsets(stack: xr.Dataset) -> np.ndarray:
     return np.arange(stack.sizes["time"], dtype="float64")
 
 
-def _anomalies(
-    values: np.ndarray, observed: np.ndarray, grid: HealpixGrid, lmax: int
-) -> np.ndarray:
-    """Observed values minus the day's own large scale, NaN elsewhere, shape ``(npix,)``."""
+def _anomalies_around(
+    values: np.ndarray,
+    observed: np.ndarray,
+    large: np.ndarray,
+    target_values: np.ndarray,
+    target_observed: np.ndarray,
+) -> tuple[np.ndarray, float]:
+    """Another day's anomalies around the target day's background, shape ``(npix,)``.
+
+    Its observed values minus the target's ``large`` (the background that the fill adds back)
+    and minus the day's mean change from the target, measured on the cells observed on both
+    days (0 with fewer than :data:`MIN_PAIR_CELLS` of them); NaN elsewhere. Returns the
+    anomalies and that change (degC).
+    """
+    both = observed & target_observed
+    change = 0.0
+    if both.sum() >= MIN_PAIR_CELLS:
+        change = float(np.mean(values[both] - target_values[both]))
     out = np.full(values.shape, np.nan)
-    if observed.sum() < 10:
-        return out
-    background = large_scale(values, observed, grid, lmax)
-    out[observed] = values[observed] - background[observed]
-    return out
+    out[observed] = values[observed] - large[observed] - change
+    out[~np.isfinite(out)] = np.nan  # a background undefined there (far outside a region)
+    return out, change
 
 
 def fit_time_correlation(
@@ -188,6 +211,7 @@ def _window(n_days: int, target: int, window: int) -> list[int]:
     return [target, *[t for t in others if 0 <= t < n_days]]
 
 
+@checked_options("spacetime_oi")
 def fill_spacetime_oi(
     stack: xr.Dataset,
     target: int,
@@ -199,6 +223,7 @@ def fill_spacetime_oi(
     lmax: int = 15,
     n_neighbours: int = 32,
     n_neighbours_other: int = 16,
+    calibrate: bool = True,
     n_members: int = 0,
     seed: int | None = None,
 ) -> xr.Dataset:
@@ -224,6 +249,12 @@ def fill_spacetime_oi(
     n_neighbours, n_neighbours_other : int
         Nearest observed cells of the target day, and of each other day, used for each gap
         cell.
+    calibrate : bool
+        Scale ``filled_std`` (and the members' deviations) so that the target's observed
+        cells, hidden under its own gap pattern moved elsewhere (as
+        :func:`eogapfill.fill.oi.error_calibration` hides them) and kriged from the rest of
+        the window, get a mean squared z-score of 1 (:func:`_hidden_inflation`); the factor
+        is the attribute ``error_inflation``. The background is not rebuilt without them.
     n_members : int
         Conditional simulations in space-time to return as ``members``: unconditional fields
         of the separable covariance over the window's days (:func:`spacetime_fields`, plus
@@ -238,7 +269,8 @@ def fill_spacetime_oi(
     -------
     xarray.Dataset
         The target day on ``cells``: ``filled`` (degC; observed cells as observed),
-        ``filled_std`` (degC, the kriging standard deviation, uncalibrated, 0 off the gaps),
+        ``filled_std`` (degC, the kriging standard deviation of the noise-free SST,
+        calibrated as ``calibrate`` says, 0 off the gaps),
         ``members`` (``member``, ``cells``) when ``n_members > 0``;
         attributes ``rho``, ``rho_pairs``, ``window``, ``window_days`` (days used),
         ``n_neighbours``, ``n_neighbours_other``, the covariance (``covariance_*``) and
@@ -281,8 +313,12 @@ def fill_spacetime_oi(
     observed = np.isfinite(values) & ~gaps
     anomalies = np.full(values.shape, np.nan)
     anomalies[target, inputs.observed] = inputs.values[inputs.observed] - fitted[inputs.observed]
+    changes = []
     for t in used[1:]:
-        anomalies[t] = _anomalies(values[t], observed[t], grid, lmax)
+        anomalies[t], change = _anomalies_around(
+            values[t], observed[t], large, inputs.values, inputs.observed
+        )
+        changes.append(change)
     if rho is None:
         order = sorted(used)
         rho, n_pairs = fit_time_correlation(anomalies[order], offsets[order], model)
@@ -297,17 +333,23 @@ def fill_spacetime_oi(
         for rank in range(len(used)):
             sims[:, rank] += np.sqrt(model.nugget) * rng.standard_normal(sims[:, rank].shape)
     mean, var = _krige_gaps(
-        grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other, sims
+        grid, inputs.gaps, anomalies, offsets, used, model, rho, n_neighbours, n_other, sims
     )
+    inflation, n_hidden = 1.0, 0
+    if calibrate:
+        inflation, n_hidden = _hidden_inflation(
+            grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other
+        )
     filled = np.full(inputs.values.shape, np.nan)
     std = np.zeros(inputs.values.shape)
     kriged = mean if sims is None else mean[:, 0]
     filled[gap_cells] = large[gap_cells] + kriged
-    std[gap_cells] = np.sqrt(var)
+    std[gap_cells] = np.sqrt(inflation * var)
     members = None
     if target_signal is not None:
         members = np.broadcast_to(inputs.values, (n_members, inputs.values.size)).copy()
-        members[:, gap_cells] = filled[gap_cells] + (target_signal - mean[:, 1:].T)
+        deviation = (target_signal - mean[:, 1:].T) * np.sqrt(inflation)
+        members[:, gap_cells] = filled[gap_cells] + deviation
         members_clipped = _clip_to_sea_water(
             members, gap_cells, str(inputs.sst.attrs.get("units", ""))
         )
@@ -315,6 +357,7 @@ def fill_spacetime_oi(
         "rho": float(rho),
         "rho_pairs": int(n_pairs),
         "rho_fitted": int(n_pairs > 0),
+        "day_changes_degC": np.asarray(changes, dtype="float64"),
         "window": int(window),
         "window_days": len(used),
         "n_neighbours": int(n_neighbours),
@@ -324,7 +367,9 @@ def fill_spacetime_oi(
         "covariance_sill": model.sill,
         "covariance_length_scale_km": model.length_scale_km,
         "covariance_nugget": model.nugget,
-        "calibrated": 0,
+        "calibrated": int(calibrate),
+        "error_inflation": float(np.sqrt(inflation)),
+        "error_n_hidden": int(n_hidden),
         "lmax": int(lmax),
         **{f"fit_{key}": value for key, value in info.items()},
     }
@@ -339,7 +384,7 @@ def fill_spacetime_oi(
 
 def _krige_gaps(
     grid: HealpixGrid,
-    inputs: FillInputs,
+    targets: np.ndarray,
     anomalies: np.ndarray,
     offsets: np.ndarray,
     used: list[int],
@@ -349,7 +394,7 @@ def _krige_gaps(
     n_other: int,
     sims: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Kriged anomalies at the target's gap cells ``(n_gaps,)`` and their variances.
+    """Kriged anomalies at the ``targets`` cells (a mask) ``(n_targets,)`` and their variances.
 
     With ``sims`` (shape ``(m, len(used), npix)``, unconditional fields of the days of
     ``used`` as observed, nugget included) the means are ``(n_gaps, 1 + m)``: the anomalies'
@@ -357,7 +402,7 @@ def _krige_gaps(
     weights.
     """
     xyz = grid.vectors()
-    gap_xyz = xyz[np.flatnonzero(inputs.gaps)]
+    gap_xyz = xyz[np.flatnonzero(targets)]
     parts = []
     for rank, t in enumerate(used):
         if rank > 0 and (rho == 0.0 or n_other == 0):
@@ -384,6 +429,42 @@ def _krige_gaps(
             model, rho, chord[lo:hi], nb_xyz[lo:hi], dt, vals[lo:hi]
         )
     return mean, var
+
+
+def _hidden_inflation(
+    grid: HealpixGrid,
+    inputs: FillInputs,
+    anomalies: np.ndarray,
+    offsets: np.ndarray,
+    used: list[int],
+    model: CovarianceModel,
+    rho: float,
+    n_neighbours: int,
+    n_other: int,
+) -> tuple[float, int]:
+    """Factor on the kriging variance from the target's observed cells hidden under its gap
+    pattern moved elsewhere (the first of three moves that hides 100 cells; at most
+    :data:`~eogapfill.fill.oi.MAX_HIDDEN_CELLS` of them, a fixed sample), kriged from the rest
+    of the window: the mean of ``(error**2 - nugget) / variance``, within
+    :data:`~eogapfill.fill.oi.INFLATION_BOUNDS`. Returns ``(1.0, 0)`` when none can be hidden.
+    """
+    for attempt in (1, 2, 3):
+        hidden = inputs.observed & _moved_gaps(inputs.gaps, grid, attempt)
+        if hidden.sum() >= 100:
+            break
+    else:
+        return 1.0, 0
+    cells = np.flatnonzero(hidden)
+    if cells.size > MAX_HIDDEN_CELLS:  # a fixed sample: the cost stays bounded
+        cells = np.sort(np.random.default_rng(attempt).choice(cells, MAX_HIDDEN_CELLS, False))
+    targets = np.zeros(hidden.size, dtype=bool)
+    targets[cells] = True
+    seen = anomalies.copy()
+    seen[used[0], hidden] = np.nan  # the target day does not see its hidden cells
+    mean, var = _krige_gaps(grid, targets, seen, offsets, used, model, rho, n_neighbours, n_other)
+    error_sq = (anomalies[used[0], cells] - mean) ** 2
+    z2 = (error_sq - model.nugget) / np.maximum(var, 1e-12)
+    return float(np.clip(np.mean(z2), *INFLATION_BOUNDS)), int(cells.size)
 
 
 def spacetime_fields(

@@ -55,7 +55,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import check_count, check_seed, finish_fill, prepare_healpix_fill
+from eogapfill.fill.common import (
+    check_count,
+    check_seed,
+    checked_options,
+    finish_fill,
+    prepare_healpix_fill,
+)
 from eogapfill.fill.foscat.adapter import available_cores, resolve_device
 from eogapfill.fill.foscat.problem import CrossTerm, Problem, anchor_blocks, run_member
 from eogapfill.fill.foscat.protocols import PROTOCOL_NOTES, base_masks, check_masked, continued
@@ -177,6 +183,7 @@ def _starts(
     return starts, smooth
 
 
+@checked_options("foscat_crossday")
 def fill_foscat_crossday(
     stack: xr.Dataset,
     target: int,

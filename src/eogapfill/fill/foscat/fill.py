@@ -9,7 +9,13 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from eogapfill.fill.common import check_count, check_seed, finish_fill, prepare_healpix_fill
+from eogapfill.fill.common import (
+    check_count,
+    check_seed,
+    checked_options,
+    finish_fill,
+    prepare_healpix_fill,
+)
 from eogapfill.fill.foscat.adapter import (
     available_cores,
     release_free_memory,
@@ -43,6 +49,7 @@ _MIN_REGION_CELLS = 64
 _DEFAULT_ANCHOR = {"laplace": 10.0, "alm": 10.0, "oi": 1000.0}
 
 
+@checked_options("foscat")
 def fill_foscat(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
