@@ -81,24 +81,24 @@ _TORCH_NOTICES = (
 )
 
 
-#: Blocks at least this large (bytes, 256 KiB) are mapped from the system and given back when freed.
-_MMAP_THRESHOLD = 1 << 18
+#: Blocks at least this large (bytes, 4 MiB) are mapped from the system and given back when freed.
+_MMAP_THRESHOLD = 1 << 22
 _ALLOCATOR = {"set": False}
 
 
 def return_freed_blocks() -> bool:
-    """Make the C allocator (glibc) give freed blocks of 256 KiB and more back to the system:
+    """Make the C allocator (glibc) give freed blocks of 4 MiB and more back to the system:
     a lower memory peak for a slower synthesis, for a machine short of memory.
 
     A loss evaluation allocates and frees a few hundred tensors of 1 to 25 MB (nside 128).
     glibc raises its mmap threshold each time such a block is freed, so that the next ones
-    come from its heap, which keeps the freed memory for reuse. With a fixed threshold, loss
-    evaluations at nside 128 held at most 0.44 GB above the memory in use before them
-    instead of 0.80 GB (1.19 GB instead of 1.55 GB in all), and chapter 9 at nside 128
-    peaked at 1.50 GB instead of 1.9 to 2.0 GB; but each evaluation took twice as long (1.55 s instead of 0.80 s on one core; 0.38 s
-    instead of 0.18 s at nside 64): the memory of every new block is zeroed by the system.
-    Process-wide and for the rest of the process; call it before the fill. False where the
-    C library has no ``mallopt`` (not glibc).
+    come from its heap, which keeps the freed memory for reuse. With the threshold fixed at
+    4 MiB, chapter 9 at nside 128 (two cores, papermill) peaked at 1.59 GB instead of 1.9 to
+    2.0 GB and took 96 s instead of 69 s: the memory of every new block is zeroed by the
+    system. (At 256 KiB it peaked at 1.50 GB but took 4 minutes: loss evaluations held at most
+    0.44 GB above the memory in use before them instead of 0.80 GB, but each took twice as
+    long.) Process-wide and for the rest of the process; call it before the fill. False where
+    the C library has no ``mallopt`` (not glibc).
     """
     if _ALLOCATOR["set"]:
         return True
