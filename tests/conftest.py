@@ -37,6 +37,27 @@ def sample_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ["EOGAPFILL_CACHE"] = old
 
 
+@pytest.fixture(autouse=True)
+def _no_stale_distributed_scheduler() -> Iterator[None]:
+    """Each test starts on dask's own scheduler unless a client is open.
+
+    A distributed ``Client`` sets dask's ``scheduler`` to ``"dask.distributed"`` and restores
+    what it found when it closes; clients closed out of the order they opened leave that
+    setting behind with no client, and a later lazy read fails with "no Client active".
+    """
+    yield
+    import dask
+
+    if dask.config.get("scheduler", None) != "dask.distributed":
+        return
+    try:
+        from distributed import default_client
+
+        default_client()
+    except (ImportError, ValueError):
+        dask.config.set(scheduler=None)
+
+
 @pytest.fixture(scope="session")
 def sample_dir(sample_cache: Path) -> Path:
     """The folder holding the test-resolution sample stores (l3s.zarr, l4_time.zarr, ...)."""

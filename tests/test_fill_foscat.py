@@ -293,7 +293,7 @@ def _all_gaps(d: xr.Dataset) -> xr.Dataset:
         pytest.param(
             lambda d: d,
             {"near_gaps_km": -5.0},
-            "near_gaps_km must be a distance > 0",
+            "the foscat fill's option near_gaps_km must be > 0, got -5",
             id="negative-near-gaps",
         ),  # fmt: skip
         pytest.param(lambda d: d, {"device": "tpu"}, "device", id="bad-device"),
@@ -587,8 +587,8 @@ def test_coarse_levels_move_gap_blocks_and_weight_no_gap() -> None:
     "coarse_epochs, match",
     [
         pytest.param((2,), "nside >= 16", id="below-nside-16"),
-        pytest.param(5, "sequence", id="not-a-sequence"),
-        pytest.param("5", "sequence", id="a-string"),
+        pytest.param(5, "coarse_epochs must be Sequence, got 5", id="not-a-sequence"),
+        pytest.param("5", "coarse_epochs must be a list of integers >= 1", id="a-string"),
         pytest.param((0,), "coarse_epochs", id="zero-iterations"),
     ],
 )

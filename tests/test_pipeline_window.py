@@ -16,6 +16,7 @@ distributed = pytest.importorskip("distributed")
 
 from eogapfill import cli, pipeline  # noqa: E402
 from eogapfill.fill.eof import fill_eof  # noqa: E402
+from eogapfill.fill.registry import spacetime_methods  # noqa: E402
 from eogapfill.fill.spacetime import fill_spacetime_oi  # noqa: E402
 from eogapfill.pipeline import runner, window, writer  # noqa: E402
 from eogapfill.stack import open_stack  # noqa: E402
@@ -200,8 +201,8 @@ def _no_work(*args: object, **kwargs: object) -> None:
     [
         pytest.param(
             ("--method", "laplace", "--window", "2"),
-            "--window: a window is for the space-time methods (spacetime_oi, eof): the laplace "
-            "fill fills each day on its own",
+            f"--window: a window is for the space-time methods ({', '.join(spacetime_methods())}): "
+            "the laplace fill fills each day on its own",
             id="single-day-method",
         ),
         pytest.param(

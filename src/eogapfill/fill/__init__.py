@@ -22,6 +22,7 @@ loess         latlon        pyinterp pyinterp LOESS
 gauss_seidel  latlon        pyinterp pyinterp Gauss-Seidel relaxation
 spacetime_oi  healpix-stack          space-time OI: a day kriged from its neighbouring days too
 eof           healpix-stack          DINEOF: the EOFs of the window of days
+foscat_crossday healpix-stack foscat   scattering synthesis with cross statistics between days (foscat, torch)
 
 The modules are imported on first use, so ``import eogapfill.fill`` stays light (torch is
 loaded only by :func:`fill_foscat`). ``fill_laplace`` and the others are attributes of this

@@ -497,9 +497,9 @@ def method_names(
     >>> method_names("latlon")
     ('interpolate_na', 'loess', 'gauss_seidel')
     >>> method_names(regional=True)
-    ('laplace', 'noise', 'oi', 'foscat', 'spacetime_oi', 'eof')
+    ('laplace', 'noise', 'oi', 'foscat', 'spacetime_oi', 'eof', 'foscat_crossday')
     >>> method_names("healpix-stack")
-    ('spacetime_oi', 'eof')
+    ('spacetime_oi', 'eof', 'foscat_crossday')
     """
     return tuple(
         name
@@ -542,7 +542,7 @@ def spacetime_methods(*, available: bool = False) -> tuple[str, ...]:
     """Names of the space-time methods (grid ``"healpix-stack"``), in registry order.
 
     >>> spacetime_methods()
-    ('spacetime_oi', 'eof')
+    ('spacetime_oi', 'eof', 'foscat_crossday')
     """
     return method_names("healpix-stack", available=available)
 

@@ -56,7 +56,7 @@ def check_window(method: str | FillFunction, window: int | None) -> int | None:
     >>> check_window("laplace", 3)
     Traceback (most recent call last):
     ...
-    ValueError: a window is for the space-time methods (spacetime_oi, eof): the laplace fill fills each day on its own; drop the window, or choose one of them
+    ValueError: a window is for the space-time methods (spacetime_oi, eof, foscat_crossday): the laplace fill fills each day on its own; drop the window, or choose one of them
     """
     entry = _entry(method)
     if not entry.spacetime:
