@@ -91,8 +91,6 @@ def check_seed(seed: object, *, method: str = "fill") -> int:
 
 
 _Fill = TypeVar("_Fill", bound=Callable[..., Any])
-#: Arguments of a fill that are its data, not options.
-_DATA_ARGUMENTS = ("sst", "gaps", "stack", "target")
 
 
 def checked_options(method: str) -> Callable[[_Fill], _Fill]:
@@ -116,7 +114,7 @@ def checked_options(method: str) -> Callable[[_Fill], _Fill]:
 
         @functools.wraps(fill)
         def checked(*args: Any, **kwargs: Any) -> Any:
-            from eogapfill.fill.registry import method_info
+            from eogapfill.fill.registry import _INPUTS, method_info
 
             try:
                 bound = signature.bind(*args, **kwargs)
@@ -126,7 +124,7 @@ def checked_options(method: str) -> Callable[[_Fill], _Fill]:
             for key, value in signature.parameters.items():
                 if value.kind is inspect.Parameter.VAR_KEYWORD:
                     options.update(options.pop(key, {}))
-            for key in _DATA_ARGUMENTS:
+            for key in _INPUTS:  # the fill's data, not options
                 options.pop(key, None)
             method_info(method).check_options(options)
             return fill(*args, **kwargs)
