@@ -83,7 +83,16 @@ def test_contract_variables_attrs_and_time():
     day = make_day(2.0)
     ds = to_healpix(day, 8, sea_threshold=0.6)
     assert ds.sizes == {"cells": 12 * 8**2}
-    assert set(ds.data_vars) == {"SST_L3S", "SST_L4", "sea_fraction", "sea", "gap"}
+    assert set(ds.data_vars) == {
+        "SST_L3S",
+        "SST_L4",
+        "sea_fraction",
+        "coverage",
+        "observed_lon",
+        "observed_lat",
+        "sea",
+        "gap",
+    }
     assert dict(ds.cell_ids.attrs) == {
         "grid_name": "healpix",
         "level": 3,

@@ -13,6 +13,7 @@ The variables of a regridded day (see :mod:`eogapfill.regrid`) are
 ``SST_L3S`` (cells)       observed SST in degC; NaN where there is no observation
 ``SST_L4`` (cells)        gap-free analysis in degC; NaN off the sea
 ``sea_fraction`` (cells)  fraction of the cell's source points that are open sea
+``coverage`` (cells)      share of a sea cell's open-sea points that are observed
 ``sea`` (cells)           bool, the cell is sea (``sea_fraction >= threshold``)
 ``gap`` (cells)           bool, sea cell without an observation: what a fill fills
 ========================  ==========================================================

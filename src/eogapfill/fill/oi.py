@@ -78,6 +78,7 @@ from eogapfill.fill.kriging import (
     large_scale,
     local_variance_ratio,
 )
+from eogapfill.fill.positions import observation_vectors
 from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid, nearest_distance_km
 from eogapfill.random_fields import (
     SMOOTHNESS,
@@ -256,6 +257,7 @@ def error_calibration(
     reach_km: float = 500.0,
     scale_km: float = REGIONAL_SCALE_KM,
     variance_scale_km: float | None = VARIANCE_SCALE_KM,
+    xyz: np.ndarray | None = None,
 ) -> ErrorCalibration:
     """Learn the OI's errors on observed cells hidden under the day's own gap pattern.
 
@@ -277,11 +279,13 @@ def error_calibration(
       error left by the kriging weights (within :data:`INFLATION_BOUNDS`).
       ``None`` fits no inflation and takes the local ratio as 1 (a given covariance).
 
-    ``values``, ``observed``, ``gaps``: shape ``(grid.npix,)``.
+    ``values``, ``observed``, ``gaps``: shape ``(grid.npix,)``; ``xyz``: where each cell's
+    value is, shape ``(grid.npix, 3)`` (:func:`~eogapfill.fill.positions.observation_vectors`;
+    default the cells' centres): a hidden cell is predicted where it was measured.
     """
     given = not isinstance(kind, str)
     n_coeffs = 0 if grid.is_partial or given else (lmax + 1) ** 2
-    xyz = grid.vectors()
+    xyz = grid.vectors() if xyz is None else xyz
     pieces = []
     for attempt in (1, 2, 3):
         hidden = observed & _moved_gaps(gaps, grid, attempt)
@@ -402,6 +406,7 @@ def fill_oi(
     sst: xr.DataArray | xr.Dataset,
     gaps: xr.DataArray | np.ndarray | None = None,
     *,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
     covariance: str | CovarianceModel = "fit",
     nu: float = 0.5,
     lmax: int = 15,
@@ -425,6 +430,13 @@ def fill_oi(
         or regional, and a boolean map of the cells to fill, or a regridded day. On a region
         the covariance is fitted on the region's observed cells and the members are drawn on
         the full sphere at the map's nside, then cut to the region.
+    positions : (lon, lat) arrays, optional
+        Where each observed cell's value was measured, degrees, each shape ``(n_cells,)``:
+        ``observed_lon`` and ``observed_lat`` of :func:`eogapfill.regrid.to_healpix`, read
+        from a regridded day when not given. A cell at a cloud's edge is the mean of its clear
+        part, off the cell's centre; kriged there, the gap cells next to it get the error bars
+        of their real distance to the data (:mod:`eogapfill.fill.positions`). Without them,
+        the cells' centres.
     covariance : "fit" or CovarianceModel
         ``"fit"`` fits a Matérn of smoothness ``nu`` to the observed cells
         (:func:`fit_covariance`); or pass a model of the anomalies.
@@ -552,7 +564,7 @@ def fill_oi(
         calibrate = isinstance(covariance, str)
     obs_cells = np.flatnonzero(observed)
     gap_cells = np.flatnonzero(inputs.gaps)
-    xyz = grid.vectors()
+    xyz, placed = observation_vectors(sst, positions, grid, observed, method="oi")
     region_ids = grid.ids if grid.is_partial else None
     bound = np.inf if radius_km is None else 2 * np.sin(radius_km / (2 * EARTH_RADIUS_KM))
     columns = [values[obs_cells] - large[obs_cells], np.ones(obs_cells.size)]
@@ -582,6 +594,7 @@ def fill_oi(
         reach_km=background_reach_km,
         scale_km=background_scale_km,
         variance_scale_km=variance_scale_km if calibrate else None,
+        xyz=xyz,
     )
     background_var = np.zeros(gap_cells.size)
     scale = np.ones(gap_cells.size)  # the inflation
@@ -636,6 +649,7 @@ def fill_oi(
         else 1.0,
         "error_n_hidden": calibration.n_hidden,
         "error_variance_scale_km": float(variance_scale_km) if calibrate else float("nan"),
+        "observed_positions": "measured" if placed else "cell centres",
         "covariance_default": int(fallback),
         "n_neighbours": int(k),
         "radius_km": float("nan") if radius_km is None else float(radius_km),

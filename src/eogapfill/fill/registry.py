@@ -78,7 +78,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 }
 #: Arguments of every fill that are its inputs, not its options (a single-day fill takes the
 #: map and its gaps, a space-time fill the stack of days and the index of the day to fill).
-_INPUTS = ("sst", "gaps", "stack", "target")
+_INPUTS = ("sst", "gaps", "stack", "target", "positions")
 #: Integer options that count something, checked like the fills check them.
 _COUNT_OPTIONS = ("n_members", "threads")
 

@@ -92,7 +92,11 @@ def to_healpix(
         cells in increasing id order; coordinate ``cell_ids`` with the xdggs attributes;
         decode it with :func:`eogapfill.healpix.decode`)
         holding the ``variables`` (cell means, NaN off the sea), ``sea_fraction`` (float32,
-        NaN beyond a regional grid), ``sea`` and ``gap`` (bool). Lazy (dask) when the input
+        NaN beyond a regional grid), ``coverage`` (float32, the share of a sea cell's open-sea
+        points that hold the first variable: 0 in a gap, below 1 at a cloud's edge; NaN off
+        the sea), ``observed_lon`` and ``observed_lat`` (float64 degrees, the mean position
+        of those points: where a partly observed cell's value was measured; NaN in a gap),
+        ``sea`` and ``gap`` (bool). Lazy (dask) when the input
         is; numpy otherwise. The attributes record nside, threshold and how many cells copied
         their nearest point (``regrid_nearest_cells``) or lie beyond the grid
         (``regrid_outside_cells``); a regional map also records ``healpix_partial=1`` and
@@ -156,7 +160,12 @@ def to_healpix(
         for v in variables
     ]
     rows, cols = geometry.nearest_rows, geometry.nearest_cols
-    finish_kw = {"geometry": geometry, "threshold": threshold, "dtypes": dtypes, "checked": checked}
+    finish_kw = {
+        "geometry": geometry,
+        "threshold": threshold,
+        "dtypes": dtypes,
+        "checked": checked,
+    }
     lazy = any(sub[name].chunks is not None for name in names)
     if lazy and method is not None:
         raise ValueError(f"backend={backend!r} needs a numpy day: load it first (day.load())")
@@ -165,22 +174,25 @@ def to_healpix(
         import dask.array as da
 
         data = dask_arrays(sub, names)
-        part = bin_dask(data, geometry)
+        part = bin_dask(data, geometry, lat, lon)
         near = [x.vindex[rows, cols] if rows.size else np.empty(0, x.dtype) for x in data]
-        lazy_finish = dask.delayed(finish, pure=True, nout=len(variables) + 3)
+        lazy_finish = dask.delayed(finish, pure=True, nout=len(variables) + 6)
         results = lazy_finish(part, near[0], near[1:], **finish_kw)
-        out_dtypes = [*dtypes, np.dtype("float32"), np.dtype(bool), np.dtype(bool)]
+        # means, sea_fraction, coverage, observed_lon, observed_lat, sea, gap
+        out_dtypes = [*dtypes, *[np.dtype("float32")] * 2, *[np.dtype("float64")] * 2]
+        out_dtypes += [np.dtype(bool), np.dtype(bool)]
         results = [
             da.from_delayed(r, shape=(grid.npix,), dtype=dt)
             for r, dt in zip(results, out_dtypes, strict=True)
         ]
     else:
         arrays = [np.asarray(sub[name].values) for name in names]
-        part = bin_numpy(arrays, geometry)
+        part = bin_numpy(arrays, geometry, lat, lon)
         near = [a[rows, cols] for a in arrays]
         results = list(finish(part, near[0], near[1:], **finish_kw))
 
-    means, (sea_fraction, sea, gap) = results[: len(variables)], results[len(variables) :]
+    means, extra = results[: len(variables)], results[len(variables) :]
+    sea_fraction, coverage, observed_lon, observed_lat, sea, gap = extra
     if method is not None:  # the observed cells' values from healpix-resample
         means, n_kept = resampled_means(
             method, lat, lon, arrays[1:], means, grid.nside, ids, geometry.rows, geometry.cols
@@ -214,6 +226,28 @@ def to_healpix(
         sea_fraction,
         {"long_name": "fraction of the cell's source points that are open sea", "units": "1"},
     )
+    data_vars["coverage"] = (
+        "cells",
+        coverage,
+        {
+            "long_name": f"share of the cell's open-sea source points that hold {variables[0]}",
+            "units": "1",
+            "comment": "1 fully observed, 0 a gap; a partly observed cell (at a cloud's edge) "
+            "is the mean of part of the cell only",
+        },
+    )
+    for axis, values in (("lon", observed_lon), ("lat", observed_lat)):
+        data_vars[f"observed_{axis}"] = (
+            "cells",
+            values,
+            {
+                "long_name": f"mean {'longitude' if axis == 'lon' else 'latitude'} of the "
+                f"cell's source points that hold {variables[0]}",
+                "units": "degrees_east" if axis == "lon" else "degrees_north",
+                "comment": "where the cell's observations are: off the cell's centre in a "
+                "partly observed cell; NaN in a gap",
+            },
+        )
     data_vars["sea"] = ("cells", sea, {"long_name": f"sea cell (sea_fraction >= {threshold})"})
     data_vars["gap"] = (
         "cells",

@@ -11,7 +11,7 @@ import xarray as xr
 
 from eogapfill.regrid.geometry import BAND_POINTS, Geometry
 
-__all__ = ["bin_dask", "bin_numpy", "dask_arrays", "finish"]
+__all__ = ["bin_dask", "bin_numpy", "dask_arrays", "finish", "unit_vectors"]
 
 _MAX_DEGC = 100.0  # a cell mean above this is not a sea temperature in degC
 
@@ -39,21 +39,34 @@ def _refuse_hot(name: str, mean: np.ndarray, good: np.ndarray, geometry: Geometr
     )
 
 
-def _partial(pix: np.ndarray, sea: np.ndarray, *values: np.ndarray) -> tuple[int, np.ndarray]:
+def unit_vectors(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Unit vectors of the points ``lat x lon`` (degrees), shape ``(3, lat.size, lon.size)``."""
+    phi, lam = np.deg2rad(np.asarray(lat, "float64")), np.deg2rad(np.asarray(lon, "float64"))
+    phi, lam = np.broadcast_arrays(phi[:, None], lam[None, :])
+    return np.stack([np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)])
+
+
+def _partial(
+    pix: np.ndarray, sea: np.ndarray, *values: np.ndarray, lat: np.ndarray, lon: np.ndarray
+) -> tuple[int, np.ndarray]:
     """Per-cell sums of one block of source points, over the cells the block spans.
 
     ``pix``: the cell of each point (in the geometry's order; -1: none, the point is left
-    out). Returns ``(lo, table)``; ``table`` has shape ``(1 + 2 * len(values), hi - lo + 1)``:
-    the number of open-sea points, then for each variable the sum and the count of its finite
-    values. In RING order a latitude band of points spans a short range of ids.
+    out); ``lat``, ``lon``: the block's rows and columns (degrees). Returns ``(lo, table)``;
+    ``table`` has shape ``(4 + 2 * len(values), hi - lo + 1)``: the number of open-sea points,
+    for each variable the sum and the count of its finite values, then the sums of the unit
+    vectors (x, y, z) of the points where the first variable is finite. In RING order a
+    latitude band of points spans a short range of ids.
     """
     idx = np.asarray(pix).ravel()
-    rows = 1 + 2 * len(values)
+    rows = 4 + 2 * len(values)
+    xyz = unit_vectors(lat, lon).reshape(3, -1)
     if idx.size and idx.min() < 0:
         kept = idx >= 0
         idx = idx[kept]
         sea = np.asarray(sea).ravel()[kept]
         values = tuple(np.asarray(v).ravel()[kept] for v in values)
+        xyz = xyz[:, kept]
     if idx.size == 0:
         return 0, np.zeros((rows, 0))
     lo, hi = int(idx.min()), int(idx.max())
@@ -74,6 +87,11 @@ def _partial(pix: np.ndarray, sea: np.ndarray, *values: np.ndarray) -> tuple[int
             sel = local[ok]
             table[1 + 2 * k] = np.bincount(sel, weights=v[ok], minlength=n)
             table[2 + 2 * k] = np.bincount(sel, minlength=n)
+        if k == 0:  # where the first variable's values are
+            for axis in range(3):
+                table[rows - 3 + axis] = np.bincount(local[ok], weights=xyz[axis][ok], minlength=n)
+    if not values:
+        table[rows - 3 :] = 0.0
     return lo, table
 
 
@@ -101,7 +119,13 @@ def finish(
     dtypes: Sequence[np.dtype],
     checked: Sequence[str | None],
 ) -> tuple[np.ndarray, ...]:
-    """Cell means, sea fraction, sea and gap from the merged partial sums.
+    """Cell means, sea fraction, coverage, sea and gap from the merged partial sums.
+
+    ``coverage`` is the share of a sea cell's open-sea source points that hold a value of the
+    first variable (1 for a cell that copies its nearest point and has a value; 0 for a gap;
+    NaN off the sea); ``observed_lon``, ``observed_lat`` (degrees) the mean position of those
+    points (the centre of a cell that copies its nearest point, which stands for the whole
+    cell; NaN in a gap and off the sea).
 
     Works in the geometry's order (the order of the partial sums: RING on the sphere) and
     returns arrays in NESTED order.
@@ -129,12 +153,15 @@ def finish(
     sea = sea_fraction >= threshold
 
     means = []
+    counted = np.zeros(npix)
     for k, (near, dtype, name) in enumerate(zip(nearest_values, dtypes, checked, strict=True)):
         total, count = ring(1 + 2 * k), ring(2 + 2 * k)
         near = np.asarray(near, dtype="float64").ravel()
         ok = np.isfinite(near)
         total[cells] = np.where(ok, near, 0.0)
         count[cells] = ok
+        if k == 0:
+            counted = count
         good = sea & (count > 0)
         mean = np.full(npix, np.nan, dtype=dtype)
         np.divide(total, count, out=mean, where=good, casting="same_kind")
@@ -142,7 +169,31 @@ def finish(
             _refuse_hot(name, mean, good, geometry)
         means.append(mean)
     gap = sea & np.isnan(means[0])
-    outputs = (*means, sea_fraction.astype("float32"), sea, gap)
+    rows = table.shape[0]
+    summed = np.stack([ring(rows - 3 + axis) for axis in range(3)])
+    if cells.size:  # a copied point stands for its whole cell: placed at the centre
+        summed[:, cells] = np.stack(hp.pix2vec(geometry.nside, geometry.ring_ids(cells)))
+    norm = np.sqrt((summed**2).sum(axis=0))
+    observed_lon = np.full(npix, np.nan)
+    observed_lat = np.full(npix, np.nan)
+    where = sea & ~gap & (norm > 0)
+    if where.any():
+        x, y, z = summed[:, where] / norm[where]
+        observed_lon[where] = np.rad2deg(np.arctan2(y, x))
+        observed_lat[where] = np.rad2deg(np.arcsin(np.clip(z, -1.0, 1.0)))
+    coverage = np.full(npix, np.nan, dtype="float32")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.minimum(counted / np.maximum(n_sea, 1.0), 1.0)
+    coverage[sea] = np.where(gap, 0.0, share)[sea]
+    outputs = (
+        *means,
+        sea_fraction.astype("float32"),
+        coverage,
+        observed_lon,
+        observed_lat,
+        sea,
+        gap,
+    )
     return tuple(geometry.nested(x) for x in outputs)
 
 
@@ -150,16 +201,19 @@ def _block_of(pix: np.ndarray, i0: int, i1: int, j0: int, j1: int) -> np.ndarray
     return pix[i0:i1, j0:j1]
 
 
-def bin_numpy(arrays: Sequence[np.ndarray], geometry: Geometry) -> tuple[int, np.ndarray]:
+def bin_numpy(
+    arrays: Sequence[np.ndarray], geometry: Geometry, lat: np.ndarray, lon: np.ndarray
+) -> tuple[int, np.ndarray]:
     """Partial sums over the geometry's rows and columns, band of rows by band of rows
-    (numpy inputs: ``sea`` then the variables, each of the grid's shape)."""
+    (numpy inputs: ``sea`` then the variables, each of the grid's shape ``lat x lon``)."""
     nlat, nlon = geometry.pix.shape
     arrays = [a[geometry.rows][:, geometry.cols] for a in arrays]
-    acc = np.zeros((1 + 2 * (len(arrays) - 1), geometry.ncells))
+    lat, lon = np.asarray(lat)[geometry.rows], np.asarray(lon)[geometry.cols]
+    acc = np.zeros((4 + 2 * (len(arrays) - 1), geometry.ncells))
     rows = max(1, BAND_POINTS // nlon)
     for i0 in range(0, nlat, rows):
         band = slice(i0, i0 + rows)
-        lo, table = _partial(geometry.pix[band], *(a[band] for a in arrays))
+        lo, table = _partial(geometry.pix[band], *(a[band] for a in arrays), lat=lat[band], lon=lon)
         acc[:, lo : lo + table.shape[1]] += table
     return 0, acc
 
@@ -176,12 +230,14 @@ def dask_arrays(sub: xr.Dataset, names: Sequence[str]) -> list:
     ]
 
 
-def bin_dask(data: Sequence, geometry: Geometry) -> object:
+def bin_dask(data: Sequence, geometry: Geometry, lat: np.ndarray, lon: np.ndarray) -> object:
     """Lazy partial sums over the geometry's rows and columns, one task per dask block,
-    merged by a tree of pairwise sums (a delayed ``(lo, table)``)."""
+    merged by a tree of pairwise sums (a delayed ``(lo, table)``); ``lat``, ``lon``: the
+    grid's axes (degrees)."""
     import dask
 
     data = [x[geometry.rows][:, geometry.cols] for x in data]
+    lat, lon = np.asarray(lat)[geometry.rows], np.asarray(lon)[geometry.cols]
     chunks = data[0].chunks
     pix = dask.delayed(geometry.pix, name=f"healpix-source-cells-{geometry.token}", traverse=False)
     blocks = [x.to_delayed() for x in data]
@@ -193,7 +249,14 @@ def bin_dask(data: Sequence, geometry: Geometry) -> object:
     for i in range(len(chunks[0])):
         for j in range(len(chunks[1])):
             p = take(pix, row_edges[i], row_edges[i + 1], col_edges[j], col_edges[j + 1])
-            parts.append(partial(p, *(b[i, j] for b in blocks)))
+            parts.append(
+                partial(
+                    p,
+                    *(b[i, j] for b in blocks),
+                    lat=lat[row_edges[i] : row_edges[i + 1]],
+                    lon=lon[col_edges[j] : col_edges[j + 1]],
+                )
+            )
     merge = dask.delayed(_merge, pure=True)
     while len(parts) > 1:
         parts = [
