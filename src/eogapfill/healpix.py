@@ -38,6 +38,7 @@ import xarray as xr
 __all__ = [
     "EARTH_RADIUS_KM",
     "MAX_NSIDE",
+    "POSITION_NAMES",
     "HealpixGrid",
     "Region",
     "Rings",
@@ -57,6 +58,7 @@ __all__ = [
     "region_cells",
     "rings",
     "sorted_unique",
+    "with_positions",
 ]
 
 #: Earth radius used for every distance and cell size of the package, km.
@@ -399,6 +401,20 @@ def grid_of(obj: xr.Dataset | xr.DataArray) -> HealpixGrid:
         return HealpixGrid(nside, cell_ids=ids)
     except ValueError as err:
         raise ValueError(f"the HEALPix object's cell_ids do not make a grid: {err}") from None
+
+
+#: Where a regridded day records each observed cell's measured position (degrees).
+POSITION_NAMES = ("observed_lon", "observed_lat")
+
+
+def with_positions(ds: xr.Dataset, name: str = "SST_L3S") -> xr.DataArray:
+    """``ds[name]`` carrying the regridded day's ``observed_lon`` and ``observed_lat`` as
+    coordinates (when the day has them), so that a fill called as ``fill(sst, gaps)`` knows
+    where each observed value was measured."""
+    present = [p for p in POSITION_NAMES if p in ds.data_vars]
+    if len(present) < 2:
+        return ds[name]
+    return ds[name].assign_coords({p: ds[p] for p in present})
 
 
 def healpix_dataset(

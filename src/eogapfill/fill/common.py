@@ -348,7 +348,8 @@ def finish_fill(
             f"{method}: {left} gap cell(s) could not be filled (no observed neighbour reachable); "
             "try a method with a longer reach (alm, laplace) or a coarser grid"
         )
-    sst = inputs.sst
+    # the observed cells' positions (eogapfill.fill.positions) describe the input only
+    sst = inputs.sst.drop_vars(["observed_lon", "observed_lat"], errors="ignore")
     out_attrs = {"fill_method": method, "protocol": "honest", **(attrs or {})}
     data_vars: dict[str, xr.DataArray] = {
         "filled": sst.copy(data=filled).assign_attrs(

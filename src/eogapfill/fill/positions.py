@@ -17,7 +17,7 @@ import healpy as hp
 import numpy as np
 import xarray as xr
 
-from eogapfill.healpix import HealpixGrid
+from eogapfill.healpix import POSITION_NAMES, HealpixGrid
 
 __all__ = ["observation_vectors"]
 
@@ -37,15 +37,15 @@ def observation_vectors(
     measured position, the others at their centre; and whether positions were used.
 
     ``positions``: ``(lon, lat)`` in degrees, each shape ``(n_cells,)``, or None to read
-    ``observed_lon`` / ``observed_lat`` from a regridded day (``sst`` a Dataset); without
-    either, the cells' centres. Refused when the shapes differ from the map's, or when an
+    ``observed_lon`` / ``observed_lat`` from a regridded day (``sst`` a Dataset, or a map
+    with them as coordinates, :func:`eogapfill.healpix.with_positions`); without either, the cells' centres. Refused when the shapes differ from the map's, or when an
     observed cell's position is NaN or lies more than :data:`MAX_OFFSET_CELLS` cell widths
     from its cell (positions of another grid or day).
     """
     xyz = grid.vectors()
-    if positions is None and isinstance(sst, xr.Dataset):
-        if "observed_lon" in sst and "observed_lat" in sst:
-            positions = (sst["observed_lon"], sst["observed_lat"])
+    known = sst.variables if isinstance(sst, xr.Dataset) else sst.coords
+    if positions is None and all(p in known for p in POSITION_NAMES):
+        positions = (sst[POSITION_NAMES[0]], sst[POSITION_NAMES[1]])
     if positions is None:
         return xyz, False
     lon, lat = (np.asarray(getattr(p, "values", p), dtype="float64") for p in positions)

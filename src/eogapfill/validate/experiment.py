@@ -13,7 +13,14 @@ import pandas as pd
 import xarray as xr
 
 from eogapfill.fill import METHODS, method_names
-from eogapfill.healpix import HealpixGrid, Region, check_nside, grid_of, region_cells
+from eogapfill.healpix import (
+    HealpixGrid,
+    Region,
+    check_nside,
+    grid_of,
+    region_cells,
+    with_positions,
+)
 from eogapfill.validate.hide import cloud_pattern_from, hide_pixels
 from eogapfill.validate.inputs import ArrayLike, map_of, mask_of
 from eogapfill.validate.report import COLUMNS, score_fill
@@ -162,7 +169,7 @@ def compare_methods(
     grid = grid_of(ds_hpx)
     t = map_of(truth, "truth", grid.npix)
     m = mask_of(hidden_mask, grid.npix, "hidden_mask")
-    sst = ds_hpx["SST_L3S"]
+    sst = with_positions(ds_hpx)  # where each observed value was measured (for the OI)
     gaps = ds_hpx["gap"]
     seen = np.isfinite(np.asarray(sst.values)) | ~np.asarray(gaps.values, dtype=bool)
     if (m & seen).any():

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eogapfill.healpix import Region
+from eogapfill.healpix import Region, with_positions
 from eogapfill.regrid import to_healpix, to_latlon
 from eogapfill.validate.experiment import default_methods
 from eogapfill.validate.probabilistic import crps_ensemble, crps_gaussian, zscore_std
@@ -230,7 +230,7 @@ def pixel_validation(
     rows = []
     for name, fill in tqdm(list(methods.items()), desc="fills", disable=not progress):
         start = time.perf_counter()
-        result = fill(hp["SST_L3S"], hp["gap"])
+        result = fill(with_positions(hp), hp["gap"])
         seconds = time.perf_counter() - start
         if "cell_ids" not in result.coords:
             result = result.assign_coords(cell_ids=hp["cell_ids"])
