@@ -53,6 +53,7 @@ from eogapfill.validate.pixels import (
     hide_source_pixels,
     pixel_scores,
     pixel_validation,
+    within_cell_variance,
 )
 from eogapfill.validate.probabilistic import (
     crps_ensemble,
@@ -97,6 +98,7 @@ __all__ = [
     "masked_spectra",
     "neighbour_variance_ratio",
     "pixel_scores",
+    "within_cell_variance",
     "pixel_validation",
     "rmse",
     "score_fill",

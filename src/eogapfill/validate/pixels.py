@@ -28,7 +28,13 @@ from eogapfill.regrid import to_healpix, to_latlon
 from eogapfill.validate.experiment import default_methods
 from eogapfill.validate.probabilistic import crps_ensemble, crps_gaussian, zscore_std
 
-__all__ = ["PIXEL_COLUMNS", "hide_source_pixels", "pixel_scores", "pixel_validation"]
+__all__ = [
+    "PIXEL_COLUMNS",
+    "hide_source_pixels",
+    "pixel_scores",
+    "pixel_validation",
+    "within_cell_variance",
+]
 
 #: Columns of :func:`pixel_validation`.
 PIXEL_COLUMNS = (
@@ -102,11 +108,30 @@ def _at_pixels(values: xr.DataArray, day: xr.Dataset) -> np.ndarray:
     return np.asarray(grid.values, dtype="float64")
 
 
+def within_cell_variance(day: xr.Dataset, hp: xr.Dataset) -> float:
+    """Variance of the observed pixels about their cell's mean, pooled over the cells (degC**2).
+
+    ``day``: the lat/lon day that was regridded (``SST_L3S``, the pixels a fill sees);
+    ``hp``: its HEALPix map. A fill predicts cell means; a pixel differs from its cell's mean
+    by this much on average, whatever the fill. Pooled as ``sum(r**2) / (n_pixels -
+    n_cells)``; 0 when no cell holds two observed pixels.
+    """
+    pixels = np.asarray(day["SST_L3S"].values, dtype="float64")
+    means = _at_pixels(hp["SST_L3S"], day)
+    seen = np.isfinite(pixels) & np.isfinite(means)
+    n_cells = int(np.isfinite(np.asarray(hp["SST_L3S"].values, dtype="float64")).sum())
+    dof = int(seen.sum()) - n_cells
+    if dof <= 0:
+        return 0.0
+    return float(np.sum((pixels[seen] - means[seen]) ** 2) / dof)
+
+
 def pixel_scores(
     result: xr.Dataset,
     truth: xr.DataArray,
     hidden: xr.DataArray,
     observed_cells: np.ndarray | None = None,
+    within_variance: float = 0.0,
 ) -> dict[str, float]:
     """Score one fill (a HEALPix result) at the hidden source pixels.
 
@@ -122,6 +147,10 @@ def pixel_scores(
     observed_cells : bool array ``(lat, lon)``, optional
         Pixels whose cell kept clear pixels: their count is reported as
         ``in_observed_cells``.
+    within_variance : float
+        The pixels' variance about their cell's mean (degC**2,
+        :func:`within_cell_variance`): a fill gives cell means, and a pixel's predictive
+        variance adds this spread to the cell mean's.
 
     Returns
     -------
@@ -129,7 +158,8 @@ def pixel_scores(
         ``pixel_rmse``, ``pixel_bias``, ``pixel_mae`` (degC); ``pixel_crps`` from the
         members when there are two or more, else from ``(filled, filled_std)``, else the MAE;
         the predictive std of a filled pixel adds the observation noise the fill states
-        (``attrs["covariance_nugget"]``, degC**2) to ``filled_std`` (the noise-free error);
+        (``attrs["covariance_nugget"]``, degC**2) and ``within_variance`` to ``filled_std``
+        (the noise-free error of the cell mean);
         ``pixel_zscore_std`` (NaN without a std); ``n_pixels`` scored (hidden pixels whose
         cell has a value) and ``n_unscored`` (hidden pixels on cells the grid leaves off the
         sea, e.g. a coastal cell under the sea threshold).
@@ -155,9 +185,10 @@ def pixel_scores(
     if "filled_std" in result:
         std = _at_pixels(result["filled_std"], day).ravel()
         keep = flat_m & (std > 0)
-        # a hidden pixel is an observation: its own noise (the fill's nugget) adds to the error
+        # a hidden pixel is an observation: its own noise (the fill's nugget) adds to the
+        # error, and so does its spread about its cell's mean
         nugget = float(result.attrs.get("covariance_nugget", 0.0))
-        std = np.sqrt(std**2 + nugget)
+        std = np.sqrt(std**2 + nugget + within_variance)
         if keep.any():
             out["pixel_zscore_std"] = zscore_std(mean.ravel(), std, flat_t, keep)
             out["pixel_crps"] = float(
@@ -213,7 +244,9 @@ def pixel_validation(
         One row per method, columns :data:`PIXEL_COLUMNS`; ``cell_rmse`` and ``n_cells`` are
         the cell-level scores of the same fill on the cells that became gaps (all their
         pixels hidden), against the cell means of the clear day; ``protocol`` is what the fill
-        records (``"honest"`` for the package's default fills).
+        records (``"honest"`` for the package's default fills). ``attrs
+        ["within_cell_variance"]``: the pixels' spread about their cell means (degC**2,
+        :func:`within_cell_variance`), part of every pixel's predictive std.
     """
     from tqdm.auto import tqdm
 
@@ -225,6 +258,7 @@ def pixel_validation(
     new_gaps = gaps & ~np.asarray(clear["gap"].values, dtype=bool)
     observed = _at_pixels(hp["SST_L3S"], day)
     observed_cells = np.isfinite(observed)
+    within = within_cell_variance(hidden_day, hp)
     if methods is None:
         methods = default_methods(n_members, seed, regional=region is not None)
     rows = []
@@ -235,7 +269,7 @@ def pixel_validation(
         if "cell_ids" not in result.coords:
             result = result.assign_coords(cell_ids=hp["cell_ids"])
         row = {"method": name, "protocol": result.attrs.get("protocol", "honest")}
-        row.update(pixel_scores(result, day["SST_L3S"], hidden, observed_cells))
+        row.update(pixel_scores(result, day["SST_L3S"], hidden, observed_cells, within))
         filled = np.asarray(result["filled"].values, dtype="float64")
         truth = np.asarray(clear["SST_L3S"].values, dtype="float64")
         ok = new_gaps & np.isfinite(truth)
@@ -245,4 +279,6 @@ def pixel_validation(
         row["n_cells"] = int(ok.sum())
         row["seconds"] = seconds
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*PIXEL_COLUMNS, "n_unscored"])
+    table = pd.DataFrame(rows, columns=[*PIXEL_COLUMNS, "n_unscored"])
+    table.attrs["within_cell_variance"] = within
+    return table
