@@ -129,6 +129,7 @@ def run_one(case: str, nside: int, method: str, max_pairs: int, members: int) ->
         "pixel_rmse": pooled("pixel_rmse", square=True),
         "pixel_crps": pooled("pixel_crps"),
         "pixel_zscore_std": pooled("pixel_zscore_std", square=True),
+        "pixel_z_above_3": pooled("pixel_z_above_3"),
         "fill_seconds_per_day": float(np.mean([r["seconds"] for r in rows])),
         "wall_seconds": wall,
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
@@ -156,9 +157,9 @@ def main() -> None:
     results = []
     print(
         "| case | nside | method | protocol | days | pixels | pixel RMSE (degC) | CRPS | "
-        "z std | fill s/day | peak GB |"
+        "z std | z > 3 (%) | fill s/day | peak GB |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for case in args.cases:
         for nside in args.nside:
             for method in args.methods:
@@ -173,7 +174,8 @@ def main() -> None:
                 print(
                     f"| {case} | {nside} | {method} | {r['protocol']} | {r['days']} | "
                     f"{r['pixels']} | {r['pixel_rmse']:.3f} | {r['pixel_crps']:.3f} | "
-                    f"{r['pixel_zscore_std']:.2f} | {r['fill_seconds_per_day']:.2f} | "
+                    f"{r['pixel_zscore_std']:.2f} | {100 * r['pixel_z_above_3']:.2f} | "
+                    f"{r['fill_seconds_per_day']:.2f} | "
                     f"{r['peak_gb']:.2f} |",
                     flush=True,
                 )

@@ -45,6 +45,7 @@ PIXEL_COLUMNS = (
     "pixel_mae",
     "pixel_crps",
     "pixel_zscore_std",
+    "pixel_z_above_3",
     "n_pixels",
     "in_observed_cells",
     "cell_rmse",
@@ -160,7 +161,8 @@ def pixel_scores(
         the predictive std of a filled pixel adds the observation noise the fill states
         (``attrs["covariance_nugget"]``, degC**2) and ``within_variance`` to ``filled_std``
         (the noise-free error of the cell mean);
-        ``pixel_zscore_std`` (NaN without a std); ``n_pixels`` scored (hidden pixels whose
+        ``pixel_zscore_std`` and ``pixel_z_above_3``, the share of ``|z| > 3`` (0.27 % for
+        a Gaussian; NaN without a std); ``n_pixels`` scored (hidden pixels whose
         cell has a value) and ``n_unscored`` (hidden pixels on cells the grid leaves off the
         sea, e.g. a coastal cell under the sea threshold).
     """
@@ -177,6 +179,7 @@ def pixel_scores(
         "pixel_mae": float(np.mean(np.abs(err))),
         "pixel_crps": float(np.mean(np.abs(err))),
         "pixel_zscore_std": float("nan"),
+        "pixel_z_above_3": float("nan"),
         "n_pixels": int(m.sum()),
         "n_unscored": int(np.asarray(hidden.values).sum() - m.sum()),
         "in_observed_cells": int((m & observed_cells).sum()) if observed_cells is not None else 0,
@@ -191,6 +194,8 @@ def pixel_scores(
         std = np.sqrt(std**2 + nugget + within_variance)
         if keep.any():
             out["pixel_zscore_std"] = zscore_std(mean.ravel(), std, flat_t, keep)
+            z = (mean.ravel()[keep] - flat_t[keep]) / std[keep]
+            out["pixel_z_above_3"] = float(np.mean(np.abs(z) > 3))
             out["pixel_crps"] = float(
                 (
                     crps_gaussian(mean.ravel(), np.where(keep, std, 1.0), flat_t, keep) * keep.sum()
