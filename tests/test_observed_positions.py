@@ -176,7 +176,7 @@ def test_positions_that_are_not_the_maps_are_refused(change: str, message: str) 
     elif change == "nan":
         lon[seen[0]] = np.nan
     else:
-        lat[seen[0]] = -lat[seen[0]] + 40.0
+        lat[seen[0]] += 30.0 if lat[seen[0]] < 0 else -30.0
     observed = hp_day.sea.values & ~hp_day.gap.values
     with pytest.raises(ValueError, match=message):
         observation_vectors(hp_day, (lon, lat), HealpixGrid(16), observed)

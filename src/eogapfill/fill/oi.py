@@ -23,6 +23,12 @@ elsewhere) get a mean squared z-score of 1. The mean does not change. The calibr
 rebuilds the background and kriges up to 20 000 hidden cells for each of three hidings: the
 fill takes about twice as long (nside 64 to 256).
 
+Each observed cell is kriged where its value was measured (:mod:`eogapfill.fill.positions`):
+a cell at a cloud's edge holds the mean of its clear part only, off the cell's centre
+(``observed_lon``, ``observed_lat`` of :func:`eogapfill.regrid.to_healpix`); the gap cells
+are predicted at their centres. Placed at its centre, such a cell made the gap next to it seem
+closer to the data than it is, and its error bars too narrow.
+
 Distances enter the covariance as chord lengths ``2 R sin(d / 2R)`` (``R = 6371 km``), as in
 gstools' ``latlon`` models: a Matérn of the chord is positive definite on the sphere for every
 smoothness, and differs from one of the great-circle distance by less than 0.3 % below 1000 km.

@@ -21,8 +21,9 @@ from eogapfill.healpix import POSITION_NAMES, HealpixGrid
 
 __all__ = ["observation_vectors"]
 
-#: An observation's position may lie this many cell widths from its cell's centre at most.
-MAX_OFFSET_CELLS = 1.0
+#: An observation's position may lie this many cell widths (square root of the area) from its
+#: cell's centre at most (a polar-cap cell is longer than wide).
+MAX_OFFSET_CELLS = 2.0
 
 
 def observation_vectors(
@@ -38,8 +39,9 @@ def observation_vectors(
 
     ``positions``: ``(lon, lat)`` in degrees, each shape ``(n_cells,)``, or None to read
     ``observed_lon`` / ``observed_lat`` from a regridded day (``sst`` a Dataset, or a map
-    with them as coordinates, :func:`eogapfill.healpix.with_positions`); without either, the cells' centres. Refused when the shapes differ from the map's, or when an
-    observed cell's position is NaN or lies more than :data:`MAX_OFFSET_CELLS` cell widths
+    with them as coordinates, :func:`eogapfill.healpix.with_positions`); without either,
+    the cells' centres. Refused when the shapes differ from the map's, or when an observed
+    cell's position is NaN or lies more than :data:`MAX_OFFSET_CELLS` cell widths
     from its cell (positions of another grid or day).
     """
     xyz = grid.vectors()
