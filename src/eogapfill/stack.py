@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eogapfill.healpix import Region, grid_of
+from eogapfill.healpix import POSITION_NAMES, Region, grid_of
 from eogapfill.regrid import to_healpix
 
 __all__ = ["check_stack", "healpix_stack", "open_stack", "stack_days"]
@@ -25,17 +25,23 @@ __all__ = ["check_stack", "healpix_stack", "open_stack", "stack_days"]
 STACK_VARIABLES = ("SST_L3S", "gap", "sea")
 
 
+def _kept(m: xr.Dataset) -> list[str]:
+    """The stack's variables of a map, with where its observations are when it says so."""
+    return [*STACK_VARIABLES, *(p for p in POSITION_NAMES if p in m.data_vars)]
+
+
 def _regrid_day(
     day: xr.Dataset,
     nside: int,
     region: Region | Mapping[str, object] | None,
     sea_threshold: float,
 ) -> xr.Dataset:
-    """One lat/lon day as a loaded HEALPix map of ``SST_L3S``, ``gap`` and ``sea``."""
+    """One lat/lon day as a loaded HEALPix map of ``SST_L3S``, ``gap``, ``sea`` and the
+    observed cells' positions."""
     hp_day = to_healpix(
         day, nside, variables=("SST_L3S",), region=region, sea_threshold=sea_threshold
     )
-    return hp_day[list(STACK_VARIABLES)].load()
+    return hp_day[_kept(hp_day)].load()
 
 
 def _join(maps: list[xr.Dataset], times: np.ndarray, attrs: dict) -> xr.Dataset:
@@ -45,9 +51,10 @@ def _join(maps: list[xr.Dataset], times: np.ndarray, attrs: dict) -> xr.Dataset:
     for k, other in enumerate(maps[1:], start=1):
         if grid_of(other) != grid:
             raise ValueError(f"day {k} of the stack is not on the grid of day 0")
+    names = [n for n in _kept(first) if all(n in m.data_vars for m in maps)]
     data = {
         name: (("time", "cells"), np.stack([m[name].values for m in maps]), first[name].attrs)
-        for name in STACK_VARIABLES
+        for name in names
     }
     out = xr.Dataset(
         data,
@@ -64,8 +71,9 @@ def stack_days(maps: Sequence[xr.Dataset]) -> xr.Dataset:
     ----------
     maps : sequence of xarray.Dataset
         Days as :func:`eogapfill.regrid.to_healpix` gives them: ``SST_L3S`` (degC), ``gap``
-        and ``sea`` on ``cells``, a scalar ``time`` coordinate, the same ``cell_ids``
-        (other variables, such as ``SST_L4``, are left out).
+        and ``sea`` on ``cells``, a scalar ``time`` coordinate, the same ``cell_ids``; their
+        ``observed_lon`` and ``observed_lat`` are kept when every day has them (other
+        variables, such as ``SST_L4``, are left out).
 
     Returns
     -------
@@ -93,7 +101,7 @@ def stack_days(maps: Sequence[xr.Dataset]) -> xr.Dataset:
     if (np.diff(times) <= np.timedelta64(0, "ns")).any():
         raise ValueError("stack_days: the maps must be in increasing time order, one per day")
     attrs = {key: v for key, v in maps[0].attrs.items() if key.startswith(("healpix", "regrid"))}
-    return _join([m[list(STACK_VARIABLES)] for m in maps], times, attrs)
+    return _join([m[_kept(m)] for m in maps], times, attrs)
 
 
 def healpix_stack(

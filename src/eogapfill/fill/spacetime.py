@@ -37,6 +37,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+import healpy as hp
 import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
@@ -57,7 +58,7 @@ from eogapfill.fill.oi import (
     _fitted_or_default,
     _moved_gaps,
 )
-from eogapfill.healpix import EARTH_RADIUS_KM, HealpixGrid
+from eogapfill.healpix import EARTH_RADIUS_KM, POSITION_NAMES, HealpixGrid
 from eogapfill.random_fields import CovarianceModel, gaussian_random_field
 from eogapfill.stack import check_stack
 
@@ -332,13 +333,26 @@ def fill_spacetime_oi(
         rng = np.random.default_rng([seed, 3])
         for rank in range(len(used)):
             sims[:, rank] += np.sqrt(model.nugget) * rng.standard_normal(sims[:, rank].shape)
+    positions = None  # where each day's observations are, when the stack says
+    if all(p in stack.data_vars for p in POSITION_NAMES):
+        positions = tuple(np.asarray(stack[p].values, dtype="float64") for p in POSITION_NAMES)
     mean, var = _krige_gaps(
-        grid, inputs.gaps, anomalies, offsets, used, model, rho, n_neighbours, n_other, sims
+        grid,
+        inputs.gaps,
+        anomalies,
+        offsets,
+        used,
+        model,
+        rho,
+        n_neighbours,
+        n_other,
+        sims,
+        positions=positions,
     )
     inflation, n_hidden = 1.0, 0
     if calibrate:
         inflation, n_hidden = _hidden_inflation(
-            grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other
+            grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other, positions
         )
     filled = np.full(inputs.values.shape, np.nan)
     std = np.zeros(inputs.values.shape)
@@ -393,22 +407,37 @@ def _krige_gaps(
     n_neighbours: int,
     n_other: int,
     sims: np.ndarray | None = None,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kriged anomalies at the ``targets`` cells (a mask) ``(n_targets,)`` and their variances.
 
     With ``sims`` (shape ``(m, len(used), npix)``, unconditional fields of the days of
     ``used`` as observed, nugget included) the means are ``(n_gaps, 1 + m)``: the anomalies'
     then each field's, kriged from its own values at the same observed cells with the same
-    weights.
+    weights. ``positions``: ``(lon, lat)`` of each day's observations, degrees, shape
+    ``(n_days, npix)`` (:mod:`eogapfill.fill.positions`): each observed cell is kriged there,
+    and a target cell observed on the first day of ``used`` (a hidden one) is predicted
+    there; without them, the cells' centres.
     """
     xyz = grid.vectors()
-    gap_xyz = xyz[np.flatnonzero(targets)]
+
+    def placed(t: int, cells: np.ndarray) -> np.ndarray:
+        """Where day ``t``'s values at ``cells`` were measured (the centres without)."""
+        if positions is None:
+            return xyz[cells]
+        lon, lat = positions[0][t, cells], positions[1][t, cells]
+        out = xyz[cells].copy()
+        ok = np.isfinite(lon) & np.isfinite(lat)
+        out[ok] = np.asarray(hp.ang2vec(lon[ok], lat[ok], lonlat=True)).reshape(-1, 3)
+        return out
+
+    gap_xyz = placed(used[0], np.flatnonzero(targets))
     parts = []
     for rank, t in enumerate(used):
         if rank > 0 and (rho == 0.0 or n_other == 0):
             break  # uncorrelated days lend nothing
         cells = np.flatnonzero(np.isfinite(anomalies[t]))
-        day = _Day(offsets[t] - offsets[used[0]], xyz[cells], anomalies[t, cells], cells)
+        day = _Day(offsets[t] - offsets[used[0]], placed(t, cells), anomalies[t, cells], cells)
         chord, nb_xyz, vals, nb_cells = _neighbours(
             day, gap_xyz, n_neighbours if rank == 0 else n_other
         )
@@ -441,6 +470,7 @@ def _hidden_inflation(
     rho: float,
     n_neighbours: int,
     n_other: int,
+    positions: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[float, int]:
     """Factor on the kriging variance from the target's observed cells hidden under its gap
     pattern moved elsewhere (the first of three moves that hides 100 cells; at most
@@ -461,7 +491,9 @@ def _hidden_inflation(
     targets[cells] = True
     seen = anomalies.copy()
     seen[used[0], hidden] = np.nan  # the target day does not see its hidden cells
-    mean, var = _krige_gaps(grid, targets, seen, offsets, used, model, rho, n_neighbours, n_other)
+    mean, var = _krige_gaps(
+        grid, targets, seen, offsets, used, model, rho, n_neighbours, n_other, positions=positions
+    )
     error_sq = (anomalies[used[0], cells] - mean) ** 2
     z2 = (error_sq - model.nugget) / np.maximum(var, 1e-12)
     return float(np.clip(np.mean(z2), *INFLATION_BOUNDS)), int(cells.size)
