@@ -182,3 +182,42 @@ def test_positions_that_are_not_the_maps_are_refused(change: str, message: str) 
         observation_vectors(hp_day, (lon, lat), HealpixGrid(16), observed)
     with pytest.raises(ValueError, match=message):
         fill_oi(hp_day, positions=(lon, lat))
+
+
+def _days(n: int = 3) -> list[xr.Dataset]:
+    days = []
+    for k in range(n):
+        day = make_day(1.0, seed=k, cloud=0.6).assign_coords(
+            time=np.datetime64("2024-06-01", "ns") + np.timedelta64(k, "D")
+        )
+        days.append(to_healpix(day, 16))
+    return days
+
+
+def test_a_stack_keeps_where_each_days_observations_are() -> None:
+    from eogapfill.stack import stack_days
+
+    days = _days()
+    stack = stack_days(days)
+    assert stack.observed_lat.dims == ("time", "cells")
+    np.testing.assert_array_equal(stack.observed_lat.values[1], days[1].observed_lat.values)
+    # a day without them: the stack keeps the cells' centres for every day
+    partial = stack_days([days[0].drop_vars(["observed_lon", "observed_lat"]), *days[1:]])
+    assert "observed_lon" not in partial
+
+
+def test_space_time_oi_reads_the_days_observed_positions() -> None:
+    from eogapfill.fill.spacetime import fill_spacetime_oi
+    from eogapfill.stack import stack_days
+
+    stack = stack_days(_days())
+    centres = stack.drop_vars(["observed_lon", "observed_lat"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        placed = fill_spacetime_oi(stack, target=1, window=1, rho=0.5, lmax=4)
+        centred = fill_spacetime_oi(centres, target=1, window=1, rho=0.5, lmax=4)
+    gaps = stack.gap.values[1]
+    observed = stack.sea.values[1] & ~gaps
+    np.testing.assert_array_equal(placed.filled.values[observed], stack.SST_L3S.values[1][observed])
+    assert not np.allclose(placed.filled.values[gaps], centred.filled.values[gaps])
+    assert not np.allclose(placed.filled_std.values[gaps], centred.filled_std.values[gaps])
