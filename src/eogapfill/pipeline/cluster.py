@@ -133,25 +133,6 @@ def _quiet_logger(name: str) -> Iterator[None]:
         log.setLevel(level)
 
 
-def _forget_stale_scheduler() -> None:
-    """Give dask its own scheduler back when it names a distributed one but no client is open.
-
-    A client sets dask's ``scheduler`` to ``"dask.distributed"``; one closed out of order (a
-    run stopped by an error while its tasks were still being cancelled) can leave that setting
-    behind with no client, and the next run of the process would fail on its first lazy read.
-    """
-    import dask
-
-    if dask.config.get("scheduler", None) != "dask.distributed":
-        return
-    from distributed import default_client
-
-    try:
-        default_client()
-    except ValueError:
-        dask.config.set(scheduler=None)
-
-
 def _close_client(client: Any, *, own_cluster: bool) -> None:
     cluster = client.cluster if own_cluster else None
     client.close()

@@ -40,7 +40,6 @@ from eogapfill.pipeline.cluster import (
     _close_client,
     _connect_timeout,
     _default_cluster,
-    _forget_stale_scheduler,
     _quiet_cancelled_tasks,
     _quiet_logger,
     _window,
@@ -257,7 +256,6 @@ def fill_days(
 ) -> tuple[xr.Dataset, int, int]:
     """:func:`run` (every argument given); also returns the number of days this run wrote
     and, of those, the number that had nothing to fill (stored as observed)."""
-    _forget_stale_scheduler()  # a client that an earlier run closed out of order left nothing
     days = day_range(start, end)
     check_nside(nside)
     target = _check_method_available(method)
