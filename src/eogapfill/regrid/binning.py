@@ -160,12 +160,7 @@ def to_healpix(
         for v in variables
     ]
     rows, cols = geometry.nearest_rows, geometry.nearest_cols
-    finish_kw = {
-        "geometry": geometry,
-        "threshold": threshold,
-        "dtypes": dtypes,
-        "checked": checked,
-    }
+    finish_kw = {"geometry": geometry, "threshold": threshold, "dtypes": dtypes, "checked": checked}
     lazy = any(sub[name].chunks is not None for name in names)
     if lazy and method is not None:
         raise ValueError(f"backend={backend!r} needs a numpy day: load it first (day.load())")

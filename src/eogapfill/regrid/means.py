@@ -11,7 +11,7 @@ import xarray as xr
 
 from eogapfill.regrid.geometry import BAND_POINTS, Geometry
 
-__all__ = ["bin_dask", "bin_numpy", "dask_arrays", "finish", "unit_vectors"]
+__all__ = ["bin_dask", "bin_numpy", "dask_arrays", "finish"]
 
 _MAX_DEGC = 100.0  # a cell mean above this is not a sea temperature in degC
 
