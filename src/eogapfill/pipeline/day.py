@@ -133,8 +133,6 @@ def regrid_day(
     map without a sea cell and nothing to fill): ``SST_L3S``, ``SST_L4`` (degC), ``gap``, ``sea`` (bool),
     ``cell_ids`` with the xdggs attributes and the day as a scalar ``time`` coordinate.
     """
-    import dask
-
     check_nside(nside)
     threads = threads or _thread_share()
     label = pd.Timestamp(date).floor("D").strftime("%Y-%m-%d")
@@ -143,13 +141,27 @@ def regrid_day(
         if threads == 1
         else {"scheduler": "threads", "num_workers": threads}
     )
-    with dask.config.set(**scheduler):
-        l3s = open_l3s(label, source=source, resolution=resolution)
-        l4 = open_l4(label, source=source, resolution=resolution)
-        day = prepare_day(l3s, l4).load()
+    # Read with this task's own scheduler, given to the read itself: a task never changes
+    # dask's settings, which every thread of its worker shares (an in-process worker's with
+    # the run itself), so the days computed beside it and the run that closes the cluster
+    # keep theirs.
+    l3s = _read(open_l3s(label, source=source, resolution=resolution), _L3S_NEEDS, scheduler)
+    l4 = _read(open_l4(label, source=source, resolution=resolution), _L4_NEEDS, scheduler)
+    day = prepare_day(l3s, l4)
     # a region whose water is all under sea ice today has nothing to fill: kept, not refused
     # (a box on land is refused before the run starts: pipeline.region)
     return to_healpix(day, nside, region=region, allow_no_sea=region is not None).load()
+
+
+#: The variables of each product that :func:`eogapfill.preprocess.prepare_day` reads.
+_L3S_NEEDS = ("sea_surface_temperature", "quality_level")
+_L4_NEEDS = ("analysed_sst", "mask")
+
+
+def _read(ds: xr.Dataset, names: tuple[str, ...], scheduler: Mapping[str, Any]) -> xr.Dataset:
+    """The variables ``names`` of ``ds`` (those it has: a missing one is reported by
+    :func:`~eogapfill.preprocess.prepare_day`), loaded with ``scheduler``."""
+    return ds[[name for name in names if name in ds]].load(**scheduler)
 
 
 def _as_observed(hp_day: xr.Dataset, method: str) -> xr.Dataset:
