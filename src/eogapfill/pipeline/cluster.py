@@ -6,10 +6,13 @@ import contextlib
 import logging
 import signal
 import threading
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["connect_scheduler"]
+
+logger = logging.getLogger(__name__)
 
 
 def _connect_timeout(timeout: float | str | None) -> float:
@@ -104,11 +107,20 @@ def _default_cluster(n_workers: int, threads_per_worker: int) -> Any:
 
     threads = str(threads_per_worker)
     env = {"OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads, "OPENBLAS_NUM_THREADS": threads}
-    with _children_ignore_ctrl_c():
+    with _children_ignore_ctrl_c(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         cluster = LocalCluster(
             n_workers=n_workers, threads_per_worker=threads_per_worker, processes=True, env=env
         )
-    return Client(cluster)
+    client = Client(cluster)
+    for warning in caught:
+        if "already in use" in str(warning.message):  # another cluster holds the usual port
+            logger.info("the Dask dashboard of this run is at %s", client.dashboard_link)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return client
 
 
 def _silence_task_cancellations() -> None:
