@@ -135,6 +135,29 @@ def test_bad_target_and_rho(scene) -> None:
         fill_spacetime_oi(stack.drop_vars("gap"), 1)
 
 
+@pytest.mark.parametrize(("change", "message"), [("nan", "no position"), ("far", "not this map's")])
+def test_a_window_day_whose_positions_are_not_its_maps_is_refused(
+    scene, change: str, message: str
+) -> None:
+    stack, _ = scene
+    stack = stack.isel(time=slice(0, 3))
+    observed = np.isfinite(stack["SST_L3S"].values) & ~stack["gap"].values
+    lon, lat = (np.broadcast_to(a, observed.shape) for a in HealpixGrid(NSIDE).lonlat())
+    lon, lat = np.where(observed, lon, np.nan), np.where(observed, lat, np.nan)
+    placed = stack.assign(
+        observed_lon=(("time", "cells"), lon), observed_lat=(("time", "cells"), lat)
+    )
+    fill_spacetime_oi(placed, 1, window=1, rho=0.5, calibrate=False)  # the centres: accepted
+    cell = np.flatnonzero(observed[2])[0]  # a neighbouring day, not the target, is checked
+    if change == "nan":
+        lon[2, cell] = np.nan
+    else:
+        lat[2, cell] += 30.0 if lat[2, cell] < 0 else -30.0
+    bad = stack.assign(observed_lon=(("time", "cells"), lon), observed_lat=(("time", "cells"), lat))
+    with pytest.raises(ValueError, match=f"spacetime_oi: .*{message}"):
+        fill_spacetime_oi(bad, 1, window=1, rho=0.5, calibrate=False)
+
+
 def test_spacetime_fields_have_the_separable_covariance() -> None:
     model = CovarianceModel(1.0, 1500.0, 0.3)
     fields = spacetime_fields(model, 0.7, np.array([3.0, 0.0, 1.0]), HealpixGrid(8), 400, seed=2)

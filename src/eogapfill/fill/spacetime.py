@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-import healpy as hp
 import numpy as np
 import xarray as xr
 from scipy.spatial import cKDTree
@@ -58,6 +57,7 @@ from eogapfill.fill.oi import (
     _fitted_or_default,
     _moved_gaps,
 )
+from eogapfill.fill.positions import observation_vectors
 from eogapfill.healpix import EARTH_RADIUS_KM, POSITION_NAMES, HealpixGrid
 from eogapfill.random_fields import CovarianceModel, gaussian_random_field
 from eogapfill.stack import check_stack
@@ -84,6 +84,22 @@ class _Day:
     xyz: np.ndarray  # (n, 3) unit vectors of its observed cells
     anomalies: np.ndarray  # (n,) degC
     cells: np.ndarray  # (n,) indices in the grid
+
+
+@dataclass(frozen=True)
+class _Window:
+    """The days of the window as the kriging sees them (what :func:`_krige_gaps` and
+    :func:`_hidden_inflation` share)."""
+
+    grid: HealpixGrid
+    used: tuple[int, ...]  # the days' indices in the stack, the target first
+    offsets: np.ndarray  # (n_days,) the days' positions, days
+    anomalies: np.ndarray  # (n_days, npix) degC, NaN where a day is not observed
+    xyz: tuple[np.ndarray, ...]  # per day of used, (npix, 3): where each cell's value is
+    model: CovarianceModel
+    rho: float
+    n_neighbours: int  # nearest observed cells of the target day
+    n_other: int  # nearest observed cells of each other day
 
 
 def day_offsets(stack: xr.Dataset) -> np.ndarray:
@@ -212,6 +228,27 @@ def _window(n_days: int, target: int, window: int) -> list[int]:
     return [target, *[t for t in others if 0 <= t < n_days]]
 
 
+def _day_vectors(
+    stack: xr.Dataset, used: list[int], grid: HealpixGrid, observed: np.ndarray
+) -> tuple[np.ndarray, ...]:
+    """Where each cell's value is on each day of ``used``, shape ``(npix, 3)`` each
+    (:func:`~eogapfill.fill.positions.observation_vectors`): an observed cell at its measured
+    position when the stack has ``observed_lon`` and ``observed_lat``, every other cell at its
+    centre. Refused when a day's positions are not its map's (NaN on an observed cell, or
+    far from it)."""
+    if not all(p in stack.data_vars for p in POSITION_NAMES):
+        centres = grid.vectors()
+        return tuple(centres for _ in used)
+    out = []
+    for t in used:
+        lon, lat = (stack[p].isel(time=t) for p in POSITION_NAMES)
+        xyz, _ = observation_vectors(
+            stack["SST_L3S"].isel(time=t), (lon, lat), grid, observed[t], method="spacetime_oi"
+        )
+        out.append(xyz)
+    return tuple(out)
+
+
 @checked_options("spacetime_oi")
 def fill_spacetime_oi(
     stack: xr.Dataset,
@@ -333,27 +370,21 @@ def fill_spacetime_oi(
         rng = np.random.default_rng([seed, 3])
         for rank in range(len(used)):
             sims[:, rank] += np.sqrt(model.nugget) * rng.standard_normal(sims[:, rank].shape)
-    positions = None  # where each day's observations are, when the stack says
-    if all(p in stack.data_vars for p in POSITION_NAMES):
-        positions = tuple(np.asarray(stack[p].values, dtype="float64") for p in POSITION_NAMES)
-    mean, var = _krige_gaps(
-        grid,
-        inputs.gaps,
-        anomalies,
-        offsets,
-        used,
-        model,
-        rho,
-        n_neighbours,
-        n_other,
-        sims,
-        positions=positions,
+    days = _Window(
+        grid=grid,
+        used=tuple(used),
+        offsets=offsets,
+        anomalies=anomalies,
+        xyz=_day_vectors(stack, used, grid, observed),
+        model=model,
+        rho=rho,
+        n_neighbours=n_neighbours,
+        n_other=n_other,
     )
+    mean, var = _krige_gaps(days, inputs.gaps, sims)
     inflation, n_hidden = 1.0, 0
     if calibrate:
-        inflation, n_hidden = _hidden_inflation(
-            grid, inputs, anomalies, offsets, used, model, rho, n_neighbours, n_other, positions
-        )
+        inflation, n_hidden = _hidden_inflation(days, inputs)
     filled = np.full(inputs.values.shape, np.nan)
     std = np.zeros(inputs.values.shape)
     kriged = mean if sims is None else mean[:, 0]
@@ -397,49 +428,27 @@ def fill_spacetime_oi(
 
 
 def _krige_gaps(
-    grid: HealpixGrid,
-    targets: np.ndarray,
-    anomalies: np.ndarray,
-    offsets: np.ndarray,
-    used: list[int],
-    model: CovarianceModel,
-    rho: float,
-    n_neighbours: int,
-    n_other: int,
-    sims: np.ndarray | None = None,
-    positions: tuple[np.ndarray, np.ndarray] | None = None,
+    days: _Window, targets: np.ndarray, sims: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Kriged anomalies at the ``targets`` cells (a mask) ``(n_targets,)`` and their variances.
 
-    With ``sims`` (shape ``(m, len(used), npix)``, unconditional fields of the days of
-    ``used`` as observed, nugget included) the means are ``(n_gaps, 1 + m)``: the anomalies'
-    then each field's, kriged from its own values at the same observed cells with the same
-    weights. ``positions``: ``(lon, lat)`` of each day's observations, degrees, shape
-    ``(n_days, npix)`` (:mod:`eogapfill.fill.positions`): each observed cell is kriged there,
-    and a target cell observed on the first day of ``used`` (a hidden one) is predicted
-    there; without them, the cells' centres.
+    Each observed cell of a day is kriged where its value is (``days.xyz``), and each target
+    cell is predicted where the target day's vectors put it: its centre for a gap cell, its
+    measured position for an observed one (a hidden one). With ``sims`` (shape
+    ``(m, len(days.used), npix)``, unconditional fields of the window's days as observed,
+    nugget included) the means are ``(n_targets, 1 + m)``: the anomalies' then each field's,
+    kriged from its own values at the same observed cells with the same weights.
     """
-    xyz = grid.vectors()
-
-    def placed(t: int, cells: np.ndarray) -> np.ndarray:
-        """Where day ``t``'s values at ``cells`` were measured (the centres without)."""
-        if positions is None:
-            return xyz[cells]
-        lon, lat = positions[0][t, cells], positions[1][t, cells]
-        out = xyz[cells].copy()
-        ok = np.isfinite(lon) & np.isfinite(lat)
-        out[ok] = np.asarray(hp.ang2vec(lon[ok], lat[ok], lonlat=True)).reshape(-1, 3)
-        return out
-
-    gap_xyz = placed(used[0], np.flatnonzero(targets))
+    used, offsets, anomalies = days.used, days.offsets, days.anomalies
+    gap_xyz = days.xyz[0][np.flatnonzero(targets)]
     parts = []
     for rank, t in enumerate(used):
-        if rank > 0 and (rho == 0.0 or n_other == 0):
+        if rank > 0 and (days.rho == 0.0 or days.n_other == 0):
             break  # uncorrelated days lend nothing
         cells = np.flatnonzero(np.isfinite(anomalies[t]))
-        day = _Day(offsets[t] - offsets[used[0]], placed(t, cells), anomalies[t, cells], cells)
+        day = _Day(offsets[t] - offsets[used[0]], days.xyz[rank][cells], anomalies[t, cells], cells)
         chord, nb_xyz, vals, nb_cells = _neighbours(
-            day, gap_xyz, n_neighbours if rank == 0 else n_other
+            day, gap_xyz, days.n_neighbours if rank == 0 else days.n_other
         )
         if sims is not None:  # (n, k, 1 + m): the anomalies, then each field at those cells
             seen = sims[:, rank][:, nb_cells].transpose(1, 2, 0)
@@ -455,23 +464,12 @@ def _krige_gaps(
     for lo in range(0, n, batch):
         hi = min(lo + batch, n)
         mean[lo:hi], var[lo:hi] = _krige_batch(
-            model, rho, chord[lo:hi], nb_xyz[lo:hi], dt, vals[lo:hi]
+            days.model, days.rho, chord[lo:hi], nb_xyz[lo:hi], dt, vals[lo:hi]
         )
     return mean, var
 
 
-def _hidden_inflation(
-    grid: HealpixGrid,
-    inputs: FillInputs,
-    anomalies: np.ndarray,
-    offsets: np.ndarray,
-    used: list[int],
-    model: CovarianceModel,
-    rho: float,
-    n_neighbours: int,
-    n_other: int,
-    positions: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[float, int]:
+def _hidden_inflation(days: _Window, inputs: FillInputs) -> tuple[float, int]:
     """Factor on the kriging variance from the target's observed cells hidden under its gap
     pattern moved elsewhere (the first of three moves that hides 100 cells; at most
     :data:`~eogapfill.fill.oi.MAX_HIDDEN_CELLS` of them, a fixed sample), kriged from the rest
@@ -479,7 +477,7 @@ def _hidden_inflation(
     :data:`~eogapfill.fill.oi.INFLATION_BOUNDS`. Returns ``(1.0, 0)`` when none can be hidden.
     """
     for attempt in (1, 2, 3):
-        hidden = inputs.observed & _moved_gaps(inputs.gaps, grid, attempt)
+        hidden = inputs.observed & _moved_gaps(inputs.gaps, days.grid, attempt)
         if hidden.sum() >= 100:
             break
     else:
@@ -489,13 +487,11 @@ def _hidden_inflation(
         cells = np.sort(np.random.default_rng(attempt).choice(cells, MAX_HIDDEN_CELLS, False))
     targets = np.zeros(hidden.size, dtype=bool)
     targets[cells] = True
-    seen = anomalies.copy()
-    seen[used[0], hidden] = np.nan  # the target day does not see its hidden cells
-    mean, var = _krige_gaps(
-        grid, targets, seen, offsets, used, model, rho, n_neighbours, n_other, positions=positions
-    )
-    error_sq = (anomalies[used[0], cells] - mean) ** 2
-    z2 = (error_sq - model.nugget) / np.maximum(var, 1e-12)
+    seen = days.anomalies.copy()
+    seen[days.used[0], hidden] = np.nan  # the target day does not see its hidden cells
+    mean, var = _krige_gaps(replace(days, anomalies=seen), targets)
+    error_sq = (days.anomalies[days.used[0], cells] - mean) ** 2
+    z2 = (error_sq - days.model.nugget) / np.maximum(var, 1e-12)
     return float(np.clip(np.mean(z2), *INFLATION_BOUNDS)), int(cells.size)
 
 
