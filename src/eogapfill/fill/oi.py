@@ -96,6 +96,7 @@ from eogapfill.seawater import sea_water_bounds
 
 __all__ = [
     "BACKGROUNDS",
+    "BACKGROUND_REACH_KM",
     "EARTH_RADIUS_KM",
     "VARIANCE_SCALE_KM",
     "CovarianceModel",
@@ -111,6 +112,11 @@ __all__ = [
 BACKGROUNDS = ("blended", "continued", "harmonic")
 #: Gaussian width (km) over which the local variance of the anomalies is measured.
 VARIANCE_SCALE_KM = 500.0
+#: Distance to the data (km) over which the blended background passes from the harmonic fit
+#: to its Laplace continuation. The continuation knows only a gap's observed edges: under a
+#: large cloud that borders sea ice it carries the warm edge's values towards the ice (sample,
+#: nside 64: +0.39 degC mean error 400-800 km from the data with a reach of 500 km).
+BACKGROUND_REACH_KM = 1000.0
 
 
 def _continue_into(
@@ -136,7 +142,7 @@ def _background(
     grid: HealpixGrid,
     lmax: int,
     kind: str,
-    reach_km: float = 500.0,
+    reach_km: float = BACKGROUND_REACH_KM,
     scale_km: float = REGIONAL_SCALE_KM,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The large-scale background of the OI: ``(on every cell, the harmonic fit)``.
@@ -260,7 +266,7 @@ def error_calibration(
     lmax: int,
     kind: str | np.ndarray,
     n_neighbours: int,
-    reach_km: float = 500.0,
+    reach_km: float = BACKGROUND_REACH_KM,
     scale_km: float = REGIONAL_SCALE_KM,
     variance_scale_km: float | None = VARIANCE_SCALE_KM,
     xyz: np.ndarray | None = None,
@@ -417,7 +423,7 @@ def fill_oi(
     nu: float = 0.5,
     lmax: int = 15,
     background: str | np.ndarray = "blended",
-    background_reach_km: float = 500.0,
+    background_reach_km: float = BACKGROUND_REACH_KM,
     background_scale_km: float = REGIONAL_SCALE_KM,
     n_neighbours: int = 32,
     radius_km: float | None = None,
@@ -462,7 +468,9 @@ def fill_oi(
         ``background_reach_km``.
     background_reach_km : float
         Distance to the nearest observation (km) over which ``"blended"`` passes from the
-        harmonic fit to the continuation (weight ``exp(-(d / reach)**2)``).
+        harmonic fit to the continuation (weight ``exp(-(d / reach)**2)``); default
+        :data:`BACKGROUND_REACH_KM` (1000 km: on the sample's 10 days the mean RMSE of the
+        gap cells is 3.7-5.2 % lower than with 500 km at nside 32-128).
     background_scale_km : float
         On a regional map (a partial grid) the large scale is not a harmonic fit (ill-posed
         on part of the sphere) but the observations smoothed by a Gaussian of this width (km,
