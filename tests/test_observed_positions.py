@@ -221,3 +221,40 @@ def test_space_time_oi_reads_the_days_observed_positions() -> None:
     np.testing.assert_array_equal(placed.filled.values[observed], stack.SST_L3S.values[1][observed])
     assert not np.allclose(placed.filled.values[gaps], centred.filled.values[gaps])
     assert not np.allclose(placed.filled_std.values[gaps], centred.filled_std.values[gaps])
+
+
+def _spread_over_std(out: xr.Dataset, cells: np.ndarray) -> float:
+    """The members' variance over ``filled_std**2``, averaged over ``cells`` (1 when right)."""
+    spread = out.members.values[:, cells].var(axis=0, ddof=1).mean()
+    return float(spread / np.mean(out.filled_std.values[cells] ** 2))
+
+
+def test_oi_members_next_to_partly_observed_cells_spread_like_the_error_bars() -> None:
+    """The fields are drawn at the cells' centres and the data kriged where measured: the
+    members still spread as ``filled_std`` says next to a cloud's edge."""
+    hp_day = to_healpix(_front_day(), 32)
+    grid = HealpixGrid(32, cell_ids=hp_day.cell_ids.values)
+    observed = hp_day.sea.values & ~hp_day.gap.values
+    gaps = np.flatnonzero(hp_day.gap.values)
+    near = gaps[nearest_distance_km(grid, observed, gaps) < 1.2 * grid.resolution_km]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fill_oi(hp_day, calibrate=False, lmax=4, n_members=64, seed=0)
+    assert out.attrs["observed_positions"] == "measured"
+    np.testing.assert_array_equal(
+        out.members.values[:, observed],
+        np.broadcast_to(hp_day.SST_L3S.values[observed], (64, observed.sum())),
+    )
+    assert 0.96 < _spread_over_std(out, near) < 1.04  # 0.92 kriged with the data's weights
+
+
+def test_space_time_oi_members_spread_like_the_error_bars_with_measured_positions() -> None:
+    from eogapfill.fill.spacetime import fill_spacetime_oi
+    from eogapfill.stack import stack_days
+
+    stack = stack_days(_days())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = fill_spacetime_oi(stack, target=1, window=1, rho=0.5, lmax=4, n_members=64, seed=0)
+    gaps = np.flatnonzero(stack.gap.values[1])
+    assert 0.9 < _spread_over_std(out, gaps) < 1.1  # 0.82 kriged with the data's weights

@@ -587,10 +587,19 @@ def fill_oi(
         sims = gaussian_random_field(
             model, grid.nside, n_fields=n_members, seed=seed, cells=region_ids
         )
-        columns += [sim[obs_cells] for sim in sims]
+        if not placed:  # the fields and the data at the same places: one kriging
+            columns += [sim[obs_cells] for sim in sims]
     pred, var = _krige_at(
         model, xyz, obs_cells, gap_cells, np.stack(columns, axis=1), n_neighbours, bound, progress
     )
+    sim_pred, sim_var = (pred[:, 2:], var) if sims is not None and not placed else (None, var)
+    if sims is not None and placed:
+        # the fields are drawn at the cells' centres: conditioned with the weights of the
+        # centres, whose error variance is ``sim_var`` (kriged with the measured positions'
+        # weights, their deviations had less spread than filled_std next to a cloud's edge)
+        sim_pred, sim_var = _krige_at(
+            model, grid.vectors(), obs_cells, gap_cells, sims[:, obs_cells].T, n_neighbours, bound
+        )
     filled = np.full(values.shape, np.nan)
     filled[gap_cells] = large[gap_cells] + pred[:, 0]
     # the background's error reaches a gap cell with the weight that kriging leaves it; the
@@ -628,8 +637,8 @@ def fill_oi(
         members = np.broadcast_to(values, (n_members, values.size)).copy()
         # the simulations' deviations have the kriging variance with the nugget: scaled to
         # the noise-free error, their spread is filled_std
-        shrink = np.sqrt(signal_var / np.maximum(var, 1e-300))
-        deviation = (sims[:, gap_cells] - pred[:, 2:].T) * np.sqrt(scale * ratio) * shrink
+        shrink = np.sqrt(signal_var / np.maximum(sim_var, 1e-300))
+        deviation = (sims[:, gap_cells] - sim_pred.T) * np.sqrt(scale * ratio) * shrink
         members[:, gap_cells] = filled[gap_cells] + deviation
         if background_var.any():
             # the background's error is large-scale: a smooth unit-variance field per member,

@@ -393,7 +393,17 @@ def fill_spacetime_oi(
     members = None
     if target_signal is not None:
         members = np.broadcast_to(inputs.values, (n_members, inputs.values.size)).copy()
-        deviation = (target_signal - mean[:, 1:].T) * np.sqrt(inflation)
+        kriged_sims, spread = mean[:, 1:], np.sqrt(inflation)
+        if all(p in stack.data_vars for p in POSITION_NAMES):
+            # the fields are drawn at the cells' centres: conditioned with the weights of the
+            # centres and scaled to the error variance of the measured positions (with their
+            # weights the deviations had less spread than filled_std next to a cloud's edge)
+            centres = grid.vectors()
+            at_centres = replace(days, xyz=tuple(centres for _ in used))
+            sim_mean, sim_var = _krige_gaps(at_centres, inputs.gaps, sims)
+            kriged_sims = sim_mean[:, 1:]
+            spread = np.sqrt(inflation * var / np.maximum(sim_var, 1e-300))
+        deviation = (target_signal - kriged_sims.T) * spread
         members[:, gap_cells] = filled[gap_cells] + deviation
         members_clipped = _clip_to_sea_water(
             members, gap_cells, str(inputs.sst.attrs.get("units", ""))
