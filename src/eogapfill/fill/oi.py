@@ -36,8 +36,10 @@ smoothness, and differs from one of the great-circle distance by less than 0.3 %
 Conditional members (``n_members > 0``) are unconditional Gaussian random fields with the same
 covariance (spherical-harmonic synthesis of its angular power spectrum, plus white noise for the
 nugget and for the variance finer than the grid), each conditioned on the observations by
-kriging its own values at the observed cells with the same weights:
-``member = mean + (sim - kriged sim)``, scaled like the error bars; far from the data each
+kriging its own values at the observed cells: ``member = mean + (sim - kriged sim)``, scaled
+like the error bars. The fields are drawn at the cells' centres, so they are kriged with the
+centres' weights and their deviations scaled to the error variance of the measured positions
+(with the data's weights they spread 15 % too little next to a cloud's edge). Far from the data each
 member also carries a smooth draw of the background's error. Their spread in the gaps equals
 ``filled_std`` in expectation; a draw beyond what sea water can have is clipped to it.
 

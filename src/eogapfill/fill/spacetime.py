@@ -297,8 +297,9 @@ def fill_spacetime_oi(
         Conditional simulations in space-time to return as ``members``: unconditional fields
         of the separable covariance over the window's days (:func:`spacetime_fields`, plus
         the nugget's noise), each conditioned on the window's observed cells by kriging its
-        own values there with the same weights: ``member = filled + (field - kriged field)``
-        in the gaps. Their spread in the gaps is ``filled_std`` in expectation; a draw beyond
+        own values there: ``member = filled + (field - kriged field)`` in the gaps (with the
+        weights of the cells' centres, where the fields are drawn, scaled to the error
+        variance of the measured positions when the stack has them). Their spread in the gaps is ``filled_std`` in expectation; a draw beyond
         what sea water can have is clipped to it (attribute ``members_clipped``).
     seed : int, optional
         Seed of the simulations; ``None`` draws one, recorded in the attribute ``seed``.
