@@ -39,8 +39,8 @@ nugget and for the variance finer than the grid), each conditioned on the observ
 kriging its own values at the observed cells: ``member = mean + (sim - kriged sim)``, scaled
 like the error bars. The fields are drawn at the cells' centres, so they are kriged with the
 centres' weights and their deviations scaled to the error variance of the measured positions
-(with the data's weights they spread 15 % too little next to a cloud's edge). Far from the data each
-member also carries a smooth draw of the background's error. Their spread in the gaps equals
+(with the data's weights they spread 15 % too little next to a cloud's edge). Far from the
+data each member also carries a smooth draw of the background's error. Their spread in the gaps equals
 ``filled_std`` in expectation; a draw beyond what sea water can have is clipped to it.
 
 With fewer than 50 observed cells (a small region under clouds) no covariance can be fitted:
@@ -594,8 +594,10 @@ def fill_oi(
     pred, var = _krige_at(
         model, xyz, obs_cells, gap_cells, np.stack(columns, axis=1), n_neighbours, bound, progress
     )
-    sim_pred, sim_var = (pred[:, 2:], var) if sims is not None and not placed else (None, var)
-    if sims is not None and placed:
+    sim_pred, sim_var = None, var
+    if sims is not None and not placed:
+        sim_pred = pred[:, 2:]
+    elif sims is not None:
         # the fields are drawn at the cells' centres: conditioned with the weights of the
         # centres, whose error variance is ``sim_var`` (kriged with the measured positions'
         # weights, their deviations had less spread than filled_std next to a cloud's edge)

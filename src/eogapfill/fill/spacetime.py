@@ -232,6 +232,11 @@ def _window(n_days: int, target: int, window: int) -> list[int]:
     return [target, *[t for t in others if 0 <= t < n_days]]
 
 
+def _has_positions(stack: xr.Dataset) -> bool:
+    """Whether the stack says where each day's observations are (``observed_lon/lat``)."""
+    return all(p in stack.data_vars for p in POSITION_NAMES)
+
+
 def _day_vectors(
     stack: xr.Dataset, used: list[int], grid: HealpixGrid, observed: np.ndarray
 ) -> tuple[np.ndarray, ...]:
@@ -240,7 +245,7 @@ def _day_vectors(
     position when the stack has ``observed_lon`` and ``observed_lat``, every other cell at its
     centre. Refused when a day's positions are not its map's (NaN on an observed cell, or
     far from it)."""
-    if not all(p in stack.data_vars for p in POSITION_NAMES):
+    if not _has_positions(stack):
         centres = grid.vectors()
         return tuple(centres for _ in used)
     out = []
@@ -303,8 +308,9 @@ def fill_spacetime_oi(
         the nugget's noise), each conditioned on the window's observed cells by kriging its
         own values there: ``member = filled + (field - kriged field)`` in the gaps (with the
         weights of the cells' centres, where the fields are drawn, scaled to the error
-        variance of the measured positions when the stack has them). Their spread in the gaps is ``filled_std`` in expectation; a draw beyond
-        what sea water can have is clipped to it (attribute ``members_clipped``).
+        variance of the measured positions when the stack has them). Their spread in the
+        gaps is ``filled_std`` in expectation; a draw beyond what sea water can have is
+        clipped to it (attribute ``members_clipped``).
     seed : int, optional
         Seed of the simulations; ``None`` draws one, recorded in the attribute ``seed``.
 
@@ -386,20 +392,21 @@ def fill_spacetime_oi(
         n_neighbours=n_neighbours,
         n_other=n_other,
     )
-    mean, var = _krige_gaps(days, inputs.gaps, sims)
+    # with measured positions the fields (drawn at the centres) are kriged apart, below
+    placed = _has_positions(stack)
+    mean, var = _krige_gaps(days, inputs.gaps, None if placed else sims)
     inflation, n_hidden = 1.0, 0
     if calibrate:
         inflation, n_hidden = _hidden_inflation(days, inputs)
     filled = np.full(inputs.values.shape, np.nan)
     std = np.zeros(inputs.values.shape)
-    kriged = mean if sims is None else mean[:, 0]
+    kriged = mean if mean.ndim == 1 else mean[:, 0]
     filled[gap_cells] = large[gap_cells] + kriged
     std[gap_cells] = np.sqrt(inflation * var)
     members = None
     if target_signal is not None:
         members = np.broadcast_to(inputs.values, (n_members, inputs.values.size)).copy()
-        kriged_sims, spread = mean[:, 1:], np.sqrt(inflation)
-        if all(p in stack.data_vars for p in POSITION_NAMES):
+        if placed:
             # the fields are drawn at the cells' centres: conditioned with the weights of the
             # centres and scaled to the error variance of the measured positions (with their
             # weights the deviations had less spread than filled_std next to a cloud's edge)
@@ -408,6 +415,8 @@ def fill_spacetime_oi(
             sim_mean, sim_var = _krige_gaps(at_centres, inputs.gaps, sims)
             kriged_sims = sim_mean[:, 1:]
             spread = np.sqrt(inflation * var / np.maximum(sim_var, 1e-300))
+        else:
+            kriged_sims, spread = mean[:, 1:], np.sqrt(inflation)
         deviation = (target_signal - kriged_sims.T) * spread
         members[:, gap_cells] = filled[gap_cells] + deviation
         members_clipped = _clip_to_sea_water(

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from eogapfill.data import open_l3s, open_l4
+from eogapfill.data import L3S_VARIABLES, L4_VARIABLES, open_l3s, open_l4
 from eogapfill.healpix import Region, check_nside
 from eogapfill.pipeline.methods import _run_options, resolve_method
 from eogapfill.pipeline.store import _FLOAT_VARIABLES
@@ -145,22 +145,17 @@ def regrid_day(
     # dask's settings, which every thread of its worker shares (an in-process worker's with
     # the run itself), so the days computed beside it and the run that closes the cluster
     # keep theirs.
-    l3s = _read(open_l3s(label, source=source, resolution=resolution), _L3S_NEEDS, scheduler)
-    l4 = _read(open_l4(label, source=source, resolution=resolution), _L4_NEEDS, scheduler)
+    l3s = _read(open_l3s(label, source=source, resolution=resolution), L3S_VARIABLES, scheduler)
+    l4 = _read(open_l4(label, source=source, resolution=resolution), L4_VARIABLES, scheduler)
     day = prepare_day(l3s, l4)
     # a region whose water is all under sea ice today has nothing to fill: kept, not refused
     # (a box on land is refused before the run starts: pipeline.region)
     return to_healpix(day, nside, region=region, allow_no_sea=region is not None).load()
 
 
-#: The variables of each product that :func:`eogapfill.preprocess.prepare_day` reads.
-_L3S_NEEDS = ("sea_surface_temperature", "quality_level")
-_L4_NEEDS = ("analysed_sst", "mask")
-
-
 def _read(ds: xr.Dataset, names: tuple[str, ...], scheduler: Mapping[str, Any]) -> xr.Dataset:
-    """The variables ``names`` of ``ds`` (those it has: a missing one is reported by
-    :func:`~eogapfill.preprocess.prepare_day`), loaded with ``scheduler``."""
+    """The variables ``names`` of ``ds``, those that :func:`~eogapfill.preprocess.prepare_day`
+    reads (the ones it has: a missing one is reported there), loaded with ``scheduler``."""
     return ds[[name for name in names if name in ds]].load(**scheduler)
 
 
