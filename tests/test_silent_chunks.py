@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import json
 import subprocess
 import sys
 import threading
@@ -96,8 +97,6 @@ def silent_s3(s3_sample: tuple[str, dict]) -> Iterator[tuple[str, dict]]:
 
 
 def _read_twice(url: str, options: dict | None, tmp_path) -> tuple[list[str], str, float]:
-    import json
-
     script = tmp_path / "read_a_day.py"
     script.write_text(_READ_A_DAY)
     start = time.monotonic()
