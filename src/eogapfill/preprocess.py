@@ -27,6 +27,7 @@ import numpy as np
 import pint_xarray  # noqa: F401  (registers the .pint accessor)
 import xarray as xr
 
+from eogapfill.data import L3S_VARIABLES, L4_VARIABLES
 from eogapfill.landmask import ocean_at
 from eogapfill.seawater import SEA_WATER_DEGC, ImplausibleTemperatureWarning, temperature_unit
 
@@ -337,8 +338,8 @@ def prepare_day(
     raise. Raises on missing variables, different grids, different days or unit errors.
     """
     for ds, what, names in (
-        (l3s, "l3s", ("sea_surface_temperature", "quality_level")),
-        (l4, "l4", ("analysed_sst", "mask")),
+        (l3s, "l3s", L3S_VARIABLES),
+        (l4, "l4", L4_VARIABLES),
     ):
         missing = [n for n in names if n not in ds]
         if missing:
