@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -235,6 +236,8 @@ def run(args: argparse.Namespace) -> int:
             print(pipeline.region_summary(region, args.nside, ids), flush=True)
     if window is not None and (summary := _window_summary(args, window)):
         print(summary, flush=True)
+    if args.scheduler is None:  # the run starts its own worker processes
+        _quiet_resource_tracker()
     try:
         ds, added, clear = _fill_days(args, options, region, window)
     except pipeline.RegionWithoutSeaError as err:
@@ -252,6 +255,33 @@ def run(args: argparse.Namespace) -> int:
         f"eogapfill.pipeline.open_output({str(args.out)!r})"
     )
     return 0
+
+
+#: The warning filter of the resource tracker that this command starts.
+_TRACKER_FILTER = "ignore::UserWarning:multiprocessing.resource_tracker"
+
+
+def _quiet_resource_tracker() -> None:
+    """Start Python's multiprocessing resource tracker with its leak warning ignored.
+
+    Ctrl-C stops the run's worker processes in the middle of their days. Each holds a
+    semaphore (numcodecs' Blosc codec makes one in every process but the main one) that only
+    the tracker can remove once the process is gone; it does so when the command ends, and
+    would print "There appear to be N leaked semaphore objects to clean up" under the one
+    line that says the finished days are kept. The tracker still removes them. Nothing
+    changes when the tracker already runs.
+    """
+    from multiprocessing import resource_tracker
+
+    previous = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [previous, _TRACKER_FILTER]))
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if previous is None:
+            del os.environ["PYTHONWARNINGS"]
+        else:
+            os.environ["PYTHONWARNINGS"] = previous
 
 
 def _window_summary(args: argparse.Namespace, window: int) -> str | None:
