@@ -435,12 +435,16 @@ _SLOW_FILL = textwrap.dedent(
 
 _SLOW_CLI = textwrap.dedent(
     """
+    import signal
     import sys
 
     from eogapfill import cli
     from eogapfill.fill import register_method
 
     if __name__ == "__main__":
+        # Ctrl-C live as in a terminal, even when the tests run as a background job (which
+        # starts every child with SIGINT ignored)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         register_method("laplace", "slowfill:slow_laplace")
         sys.exit(cli.main(sys.argv[1:]))
     """
