@@ -241,13 +241,10 @@ def _day_vectors(
     stack: xr.Dataset, used: list[int], grid: HealpixGrid, observed: np.ndarray
 ) -> tuple[np.ndarray, ...]:
     """Where each cell's value is on each day of ``used``, shape ``(npix, 3)`` each
-    (:func:`~eogapfill.fill.positions.observation_vectors`): an observed cell at its measured
-    position when the stack has ``observed_lon`` and ``observed_lat``, every other cell at its
-    centre. Refused when a day's positions are not its map's (NaN on an observed cell, or
-    far from it)."""
-    if not _has_positions(stack):
-        centres = grid.vectors()
-        return tuple(centres for _ in used)
+    (:func:`~eogapfill.fill.positions.observation_vectors`), from the stack's
+    ``observed_lon`` and ``observed_lat`` (:func:`_has_positions`): an observed cell at its
+    measured position, every other cell at its centre. Refused when a day's positions are not
+    its map's (NaN on an observed cell, or far from it)."""
     out = []
     for t in used:
         lon, lat = (stack[p].isel(time=t) for p in POSITION_NAMES)
@@ -381,19 +378,20 @@ def fill_spacetime_oi(
         rng = np.random.default_rng([seed, 3])
         for rank in range(len(used)):
             sims[:, rank] += np.sqrt(model.nugget) * rng.standard_normal(sims[:, rank].shape)
+    # with measured positions the fields (drawn at the centres) are kriged apart, below
+    placed = _has_positions(stack)
+    centres = tuple(grid.vectors() for _ in used)
     days = _Window(
         grid=grid,
         used=tuple(used),
         offsets=offsets,
         anomalies=anomalies,
-        xyz=_day_vectors(stack, used, grid, observed),
+        xyz=_day_vectors(stack, used, grid, observed) if placed else centres,
         model=model,
         rho=rho,
         n_neighbours=n_neighbours,
         n_other=n_other,
     )
-    # with measured positions the fields (drawn at the centres) are kriged apart, below
-    placed = _has_positions(stack)
     mean, var = _krige_gaps(days, inputs.gaps, None if placed else sims)
     inflation, n_hidden = 1.0, 0
     if calibrate:
@@ -410,8 +408,7 @@ def fill_spacetime_oi(
             # the fields are drawn at the cells' centres: conditioned with the weights of the
             # centres and scaled to the error variance of the measured positions (with their
             # weights the deviations had less spread than filled_std next to a cloud's edge)
-            centres = grid.vectors()
-            at_centres = replace(days, xyz=tuple(centres for _ in used))
+            at_centres = replace(days, xyz=centres)
             sim_mean, sim_var = _krige_gaps(at_centres, inputs.gaps, sims)
             kriged_sims = sim_mean[:, 1:]
             spread = np.sqrt(inflation * var / np.maximum(sim_var, 1e-300))
